@@ -1,0 +1,62 @@
+"""The GitHub Action face: ``python -m streampixel_deploy action``.
+
+Inputs arrive as ``INPUT_<NAME>`` (upper case, hyphens kept), exactly what a runner gives a Docker
+action and what our composite ``action.yml`` maps into ``env:``. Secrets are masked before anything else
+is printed. Outputs and the summary are written on every path, including input errors and cancellation.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import gha
+from .app import execute, fail
+from .config import SPECS, build_settings, collect_env, parse_bool
+from .errors import InputError
+from .models import Result
+from .publish import publish
+from .report.github import GitHubReporter
+from .signals import cancellation
+
+SECRET_INPUTS = tuple(s.name for s in SPECS if s.kind == "secret")
+
+
+def read_inputs() -> dict[str, str | None]:
+    """Action inputs, falling back to ``STREAMPIXEL_*`` variables for anything left empty."""
+    raw: dict[str, str | None] = dict(collect_env(os.environ))
+    for spec in SPECS:
+        value = gha.get_input(spec.name)
+        if value != "":
+            raw[spec.name] = value
+    return raw
+
+
+def run_action() -> int:
+    debug = gha.is_debug()
+    reporter = GitHubReporter(debug=debug)
+    raw = read_inputs()
+    for name in SECRET_INPUTS:  # before anything else reaches the log
+        value = raw.get(name)
+        if value:
+            reporter.mask(value)
+    command = (raw.get("command") or "deploy").strip()
+    try:
+        summary = parse_bool(raw.get("summary") or "true", "summary")
+    except InputError:
+        summary = True
+    try:
+        settings = build_settings(raw, command)
+    except InputError as exc:
+        result = fail(Result(command=command, project_id=str(raw.get("project-id") or "")), exc)
+    else:
+        with cancellation() as cancel:
+            result, _ = execute(settings, reporter, cancel=cancel, debug=debug)
+        summary = settings.summary
+    if result.exit_code:
+        reporter.error(result.message, title=result.error_title)
+        if debug and "traceback" in result.extra:
+            reporter.debug(str(result.extra["traceback"]))
+    else:
+        reporter.info(result.message)
+    publish(result, summary=summary)
+    return result.exit_code

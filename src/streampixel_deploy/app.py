@@ -1,0 +1,102 @@
+"""Wiring shared by the CLI and the action faces: settings -> client + hosting -> runner -> Result.
+
+Every way a run can end (success, rejection, timeout, cancellation, input or API error) comes back as a
+:class:`Result` with its outcome and exit code, so that reporters can always write outputs and a summary.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+import requests
+
+from .api import StreampixelClient, make_session
+from .config import Settings, is_loopback_url
+from .errors import (
+    EXIT_FAILED,
+    BuildRejected,
+    Cancelled,
+    InputError,
+    StreampixelDeployError,
+    WaitTimeout,
+)
+from .hosting import Host
+from .models import Outcome, Project, Result
+from .pipeline import Runner
+from .redact import scrub
+from .reporting import Reporter
+
+
+def select_host(settings: Settings, session: requests.Session) -> Host | None:
+    if settings.command != "deploy":
+        return None
+    if settings.file_url:
+        from .hosting.url import UrlHost
+
+        return UrlHost(settings.file_url, session)
+    if settings.zip_path is not None and is_loopback_url(settings.api_url):
+        from .hosting.emulator import EmulatorHost
+
+        return EmulatorHost(settings.api_url, session)
+    raise InputError(
+        "'zip-path' (--zip-path) needs somewhere to host the zip that Streampixel can download: "
+        "give 'file-url' (--file-url) with a public URL of it instead.",
+        "zip-path",
+    )
+
+
+def execute(
+    settings: Settings,
+    reporter: Reporter,
+    cancel: threading.Event | None = None,
+    debug: bool = False,
+) -> tuple[Result, Project | None]:
+    """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result)."""
+    reporter.mask(settings.api_key)
+    session = make_session()
+    client = StreampixelClient(settings.api_url, settings.api_key, settings.user_id, session=session)
+    runner: Runner | None = None
+    project: Project | None = None
+    result = Result(command=settings.command, project_id=settings.project_id)
+    try:
+        host = select_host(settings, session)
+        runner = Runner(settings, reporter, client, host=host, cancel=cancel)
+        result = runner.result
+        if settings.command == "deploy":
+            result = runner.deploy()
+        elif settings.command == "distribute":
+            result = runner.distribute()
+        else:
+            result, project = runner.status()
+    except StreampixelDeployError as exc:
+        if runner is not None:
+            result = runner._finish()
+        fail(result, exc, debug)
+    except KeyboardInterrupt:
+        if runner is not None:
+            result = runner._finish()
+        fail(result, Cancelled("Cancelled by the user."), debug)
+    finally:
+        session.close()
+    return result, project
+
+
+def fail(result: Result, exc: StreampixelDeployError, debug: bool = False) -> Result:
+    result.exit_code = exc.exit_code
+    result.error_title = exc.title
+    result.message = scrub(f"{type(exc).__name__}: {exc.message}")
+    if isinstance(exc, BuildRejected):
+        result.outcome = Outcome.REJECTED
+        result.objection = exc.objection
+    elif isinstance(exc, WaitTimeout):
+        result.outcome = Outcome.TIMED_OUT
+    elif isinstance(exc, Cancelled):
+        result.outcome = Outcome.CANCELLED
+    else:
+        result.outcome = Outcome.FAILED
+    if debug:
+        result.extra["traceback"] = scrub(traceback.format_exc())
+    if result.exit_code == 0:
+        result.exit_code = EXIT_FAILED
+    return result

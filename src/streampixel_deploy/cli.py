@@ -1,0 +1,197 @@
+"""The command line: ``streampixel-deploy <command>``.
+
+Settings come from flags, then ``STREAMPIXEL_*`` environment variables, then defaults (see config.SPECS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _version
+from .config import SPECS, build_settings, collect_env
+from .errors import EXIT_CANCELLED, EXIT_INPUT, InputError, StreampixelDeployError
+from .redact import SECRETS, scrub
+from .signals import cancellation
+
+_RUN_COMMANDS = ("deploy", "distribute", "status")
+_DESCRIPTIONS = {
+    "deploy": "Validate, host and submit a build, then follow it to Approved/Reject.",
+    "distribute": "Make an approved build live (release or roll back): an ID, 'latest' or 'previous'.",
+    "status": "Show one build, or the project's builds newest first.",
+    "projects": "List the user's projects.",
+    "test-webhook": "Ask Streampixel to send a test webhook to the project's webhook URL.",
+    "emulator": "Run the local Streampixel API emulator.",
+    "demo": "Run a full deploy against an embedded emulator (no account needed).",
+    "action": "Run as a GitHub Action step (reads INPUT_* variables).",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streampixel-deploy",
+        description="Deploy packaged Unreal Engine builds to Streampixel.",
+        epilog="Exit codes: 0 success, 1 failed, 2 invalid input, 3 timed out, 130 cancelled.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version.__version__}")
+    parser.add_argument("--debug", action="store_true", help="Show tracebacks and debug lines.")
+    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
+    for name, text in _DESCRIPTIONS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        if name in (*_RUN_COMMANDS, "projects", "test-webhook"):
+            _add_setting_flags(p, name)
+        if name == "emulator":
+            p.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
+            p.add_argument("--port", type=int, default=0, help="Port (default 0: a free port).")
+            p.add_argument("--config", help="YAML file with users, projects and timings.")
+        if name == "demo":
+            p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+    return parser
+
+
+def _add_setting_flags(p: argparse.ArgumentParser, command: str) -> None:
+    for spec in SPECS:
+        if spec.name == "command":
+            continue
+        if command in ("projects", "test-webhook") and spec.name not in (
+            "api-key",
+            "user-id",
+            "project-id",
+            "api-url",
+        ):
+            continue
+        default_text = f" (default {spec.default})" if spec.default is not None else ""
+        p.add_argument(spec.flag, dest=spec.attr, help=f"{spec.help}{default_text} [env {spec.env}]")
+    p.add_argument("--api-key-file", help="Read the API key from this file.")
+    if command != "test-webhook":
+        p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+
+
+def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
+    raw: dict[str, str | None] = dict(collect_env(os.environ))
+    for spec in SPECS:
+        value = getattr(args, spec.attr, None)
+        if value is not None:
+            raw[spec.name] = value
+    key_file = getattr(args, "api_key_file", None)
+    if getattr(args, "api_key", None):
+        SECRETS.add(args.api_key)
+        print(
+            "warning: --api-key is visible to other users in the process list; prefer "
+            "STREAMPIXEL_API_KEY or --api-key-file.",
+            file=sys.stderr,
+        )
+    elif key_file:
+        try:
+            raw["api-key"] = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InputError(f"--api-key-file {key_file!r} could not be read ({exc.strerror}).", "api-key") from None
+    SECRETS.add(raw.get("api-key"))
+    return raw
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = bool(args.debug) or os.environ.get("RUNNER_DEBUG") == "1"
+    if args.cmd == "action":
+        from .action import run_action
+
+        code: int = run_action()
+        return code
+    if args.cmd == "emulator":
+        return _emulator(args)
+    if args.cmd == "demo":
+        from .demo import run_demo
+
+        return run_demo(json_output=args.json)
+    try:
+        return _run(args, debug)
+    except StreampixelDeployError as exc:
+        print(scrub(f"{type(exc).__name__}: {exc.message}"), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+def _run(args: argparse.Namespace, debug: bool) -> int:
+    from .report.terminal import TerminalReporter
+    from .report.text import render_builds, render_projects, render_result
+
+    raw = _raw_settings(args)
+    reporter = TerminalReporter(sys.stderr, debug=debug)
+    if args.cmd in ("projects", "test-webhook"):
+        return _account_command(args, raw, render_projects)
+    settings = build_settings(raw, args.cmd)
+    from .app import execute
+
+    with cancellation() as cancel:
+        result, project = execute(settings, reporter, cancel=cancel, debug=debug)
+    if args.json:
+        _print_json(result.to_json())
+    elif project is not None and not settings.upload_id:
+        print(render_builds(project))
+    else:
+        print(render_result(result))
+    if result.exit_code and not args.json:
+        print(scrub(result.message), file=sys.stderr)
+        if debug and "traceback" in result.extra:
+            print(result.extra["traceback"], file=sys.stderr)
+    return result.exit_code
+
+
+def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any) -> int:
+    from .api import StreampixelClient
+
+    settings = build_settings(raw, "status", need_project=args.cmd == "test-webhook")
+    client = StreampixelClient(settings.api_url, settings.api_key, settings.user_id)
+    if args.cmd == "projects":
+        projects = client.list_projects()
+        if args.json:
+            _print_json({"projects": [vars(p) for p in projects]})
+        else:
+            print(render(projects))
+        return 0
+    outcome = client.test_webhook(settings.project_id)
+    print(
+        f"test webhook: {'delivered' if outcome.success else 'FAILED'}: {outcome.message} "
+        f"(receiver answered {outcome.status_code or 'nothing'})"
+    )
+    return 0 if outcome.success else 1
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(scrub(json.dumps(data, indent=2, sort_keys=False)))
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from .emulator import Emulator, load_config
+
+    try:
+        config = load_config(args.config)
+    except (OSError, ValueError) as exc:
+        print(f"InputError: --config {args.config!r} could not be loaded: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    emu = Emulator(config, host=args.host, port=args.port).start()
+    print(f"Streampixel emulator listening on {emu.url}", flush=True)
+    print(f"  api-url: {emu.api_url}", flush=True)
+    for user in config.users:
+        for project in user.projects:
+            print(
+                f"  user-id {user.user_id}  api-key {user.api_key}  project-id {project.id} ({project.name})",
+                flush=True,
+            )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+    return 0

@@ -1,0 +1,343 @@
+"""Settings: one table of every setting, and one frozen, validated :class:`Settings` built from it.
+
+A setting named ``poll-interval-seconds`` is the action input ``poll-interval-seconds``, the CLI flag
+``--poll-interval-seconds`` and the environment variable ``STREAMPIXEL_POLL_INTERVAL_SECONDS``. The faces
+(CLI, action) only collect raw strings by those names; everything else happens here.
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import InputError
+
+DEFAULT_API_URL = "https://api.streampixel.io/pixelStripeApi"
+MIN_POLL_SECONDS = 5.0
+#: Against a loopback API (the emulator) polling may be faster: the 5 s floor protects the real service.
+MIN_POLL_SECONDS_LOOPBACK = 0.1
+COMMANDS = ("deploy", "distribute", "status")
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    help: str
+    default: str | None = None
+    kind: str = "str"  # str | bool | float | choice | secret | path
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name
+
+    @property
+    def env(self) -> str:
+        return "STREAMPIXEL_" + self.name.upper().replace("-", "_")
+
+    @property
+    def input_env(self) -> str:
+        """What a runner sets for a Docker action input (and our composite action maps to)."""
+        return "INPUT_" + self.name.upper().replace(" ", "_")
+
+    @property
+    def attr(self) -> str:
+        return self.name.replace("-", "_")
+
+    def label(self) -> str:
+        """How messages name this setting: the action input and the CLI flag."""
+        return f"'{self.name}' ({self.flag})"
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("api-key", "Streampixel API key (prefer the env var or --api-key-file).", kind="secret"),
+    Spec("user-id", "Streampixel user ID (dashboard: account menu, Copy User ID)."),
+    Spec("project-id", "Streampixel project ID (dashboard: project page, Project ID)."),
+    Spec("api-url", "Streampixel API base URL.", DEFAULT_API_URL),
+    Spec("command", "What the action does.", "deploy", "choice", COMMANDS),
+    Spec("zip-path", "Path or glob of the packaged build .zip (exactly one match).", kind="path"),
+    Spec("file-url", "A public direct-download URL of the .zip that Streampixel can fetch."),
+    Spec("auto-release", "Make the build live as soon as it is approved.", "true", "bool"),
+    Spec("wait", "Follow the build until Approved/Reject or the timeout.", "true", "bool"),
+    Spec("timeout-minutes", "Give up waiting after this many minutes.", "60", "float"),
+    Spec("poll-interval-seconds", "Seconds between status polls (minimum 5).", "15", "float"),
+    Spec("upload-id", "Build to distribute or show: an upload ID, 'latest' or 'previous'."),
+    Spec(
+        "dry-run",
+        "Validate inputs, credentials, project and archive; upload nothing.",
+        "false",
+        "bool",
+    ),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    command: str
+    api_key: str
+    user_id: str
+    project_id: str
+    api_url: str
+    zip_path: Path | None
+    file_url: str | None
+    auto_release: bool
+    wait: bool
+    timeout_minutes: float
+    poll_interval_seconds: float
+    upload_id: str | None
+    dry_run: bool
+    summary: bool = True
+
+    @property
+    def timeout_seconds(self) -> float:
+        return self.timeout_minutes * 60.0
+
+    @property
+    def api_is_loopback(self) -> bool:
+        return is_loopback_url(self.api_url)
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
+        return f"Settings(command={self.command!r}, project_id={self.project_id!r}, api_url={self.api_url!r})"
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def collect_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Raw values from ``STREAMPIXEL_*`` variables (empty strings count as unset)."""
+    return {s.name: environ[s.env] for s in SPECS if environ.get(s.env, "").strip() != ""}
+
+
+def build_settings(raw: Mapping[str, str | None], command: str, need_project: bool = True) -> Settings:
+    """Validate raw string values (by setting name) into :class:`Settings`; raises InputError (exit 2)."""
+    values = {name: (v.strip() if isinstance(v, str) else v) for name, v in raw.items()}
+
+    def get(name: str) -> str | None:
+        value = values.get(name)
+        if value is None or value == "":
+            return SPEC_BY_NAME[name].default
+        return value
+
+    if command not in COMMANDS:
+        spec = SPEC_BY_NAME["command"]
+        raise InputError(
+            f"{spec.label()} must be one of {', '.join(COMMANDS)}; got {command!r}.",
+            spec.name,
+        )
+    api_key = _required(get("api-key"), "api-key")
+    user_id = _id(_required(get("user-id"), "user-id"), "user-id")
+    project_raw = get("project-id")
+    project_id = _id(_required(project_raw, "project-id"), "project-id") if need_project or project_raw else ""
+    api_url = _api_url(get("api-url") or DEFAULT_API_URL)
+    loopback = is_loopback_url(api_url)
+
+    zip_raw, file_url = get("zip-path"), get("file-url")
+    zip_path: Path | None = None
+    if command == "deploy":
+        if zip_raw and file_url:
+            raise InputError(
+                f"Give either {SPEC_BY_NAME['zip-path'].label()} or {SPEC_BY_NAME['file-url'].label()}, "
+                "not both: the zip is either hosted by this tool or already at a URL you host.",
+                "zip-path",
+            )
+        if not zip_raw and not file_url:
+            raise InputError(
+                f"Nothing to deploy: set {SPEC_BY_NAME['zip-path'].label()} to the packaged build .zip "
+                f"or {SPEC_BY_NAME['file-url'].label()} to a public direct-download URL of it.",
+                "zip-path",
+            )
+        if zip_raw:
+            zip_path = resolve_zip_path(zip_raw)
+        if file_url:
+            file_url = validate_file_url(file_url)
+
+    poll = _number(get("poll-interval-seconds"), "poll-interval-seconds", low=0.0, high=3600.0)
+    floor = MIN_POLL_SECONDS_LOOPBACK if loopback else MIN_POLL_SECONDS
+    if poll < floor:
+        raise InputError(
+            f"{SPEC_BY_NAME['poll-interval-seconds'].label()} must be at least {floor:g} seconds "
+            f"(Streampixel asks clients not to poll faster); got {poll:g}.",
+            "poll-interval-seconds",
+        )
+    timeout = _number(get("timeout-minutes"), "timeout-minutes", low=0.0, high=24 * 60.0)
+    if timeout <= 0:
+        raise InputError(
+            f"{SPEC_BY_NAME['timeout-minutes'].label()} must be more than 0 minutes; got {timeout:g}.",
+            "timeout-minutes",
+        )
+
+    upload_id = get("upload-id")
+    if upload_id is not None and upload_id not in ("latest", "previous"):
+        upload_id = _id(upload_id, "upload-id")
+    if command == "distribute" and not upload_id:
+        raise InputError(
+            f"{SPEC_BY_NAME['upload-id'].label()} is required for distribute: give an upload ID, "
+            "'latest' (the newest approved build) or 'previous' (the approved build before it, "
+            "the usual rollback target).",
+            "upload-id",
+        )
+
+    return Settings(
+        command=command,
+        api_key=api_key,
+        user_id=user_id,
+        project_id=project_id,
+        api_url=api_url,
+        zip_path=zip_path,
+        file_url=file_url,
+        auto_release=parse_bool(get("auto-release"), "auto-release"),
+        wait=parse_bool(get("wait"), "wait"),
+        timeout_minutes=timeout,
+        poll_interval_seconds=poll,
+        upload_id=upload_id,
+        dry_run=parse_bool(get("dry-run"), "dry-run"),
+        summary=parse_bool(get("summary"), "summary"),
+    )
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        spec = SPEC_BY_NAME[name]
+        where = f"the action input {spec.name!r}, the flag {spec.flag} or the variable {spec.env}"
+        if spec.kind == "secret":
+            where = f"the action input {spec.name!r}, the variable {spec.env} or {spec.flag}-file"
+        raise InputError(f"{spec.label()} is required: set it with {where}.", name)
+    return value
+
+
+def _id(value: str, name: str) -> str:
+    if not _ID_RE.match(value):
+        raise InputError(
+            f"{SPEC_BY_NAME[name].label()} does not look like a Streampixel ID "
+            f"(letters, digits, '-' or '_', such as 67944b8a3f323be4b89a2272); got {_show(value)}. "
+            "Copy it from the Streampixel dashboard.",
+            name,
+        )
+    return value
+
+
+def parse_bool(value: str | None, name: str) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InputError(f"{SPEC_BY_NAME[name].label()} must be true or false; got {_show(value or '')}.", name)
+
+
+def _number(value: str | None, name: str, low: float, high: float) -> float:
+    spec = SPEC_BY_NAME[name]
+    try:
+        number = float(value or "")
+    except ValueError:
+        raise InputError(f"{spec.label()} must be a number; got {_show(value or '')}.", name) from None
+    if not math.isfinite(number) or number < low or number > high:
+        raise InputError(f"{spec.label()} must be between {low:g} and {high:g}; got {value}.", name)
+    return number
+
+
+def _show(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _api_url(value: str) -> str:
+    spec = SPEC_BY_NAME["api-url"]
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InputError(f"{spec.label()} must be an https:// URL such as {DEFAULT_API_URL}.", spec.name)
+    if parts.query or parts.fragment or parts.username:
+        raise InputError(
+            f"{spec.label()} must not carry a query string, fragment or credentials; the API key is sent separately.",
+            spec.name,
+        )
+    if parts.scheme == "http" and not is_loopback_url(value):
+        raise InputError(
+            f"{spec.label()} must use https: the API key would travel in clear text over http. "
+            "Plain http is only allowed for a loopback emulator (127.0.0.1, ::1, localhost).",
+            spec.name,
+        )
+    return value.rstrip("/")
+
+
+def validate_file_url(value: str) -> str:
+    spec = SPEC_BY_NAME["file-url"]
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InputError(
+            f"{spec.label()} must be an https:// direct-download URL of the .zip; got {_show(value)}.",
+            spec.name,
+        )
+    if parts.scheme == "http" and not is_loopback_url(value):
+        raise InputError(
+            f"{spec.label()} must use https (plain http is only allowed on a loopback host).",
+            spec.name,
+        )
+    if parts.query:
+        raise InputError(
+            f"{spec.label()} has a query string; Streampixel's schema requires a URL that ends in .zip "
+            "with no query string. Host the zip at a plain public URL (or use the s3 hosting settings).",
+            spec.name,
+        )
+    if not parts.path.lower().endswith(".zip"):
+        raise InputError(
+            f"{spec.label()} must point straight at the .zip (the path must end in .zip); "
+            "share pages and download buttons are rejected by Streampixel.",
+            spec.name,
+        )
+    return value
+
+
+def resolve_zip_path(pattern: str) -> Path:
+    """Expand ``pattern`` (a path or a glob); it must name exactly one readable file."""
+    spec = SPEC_BY_NAME["zip-path"]
+    if glob.has_magic(pattern):
+        matches = sorted(glob.glob(pattern, recursive=True))
+        if not matches:
+            raise InputError(
+                f"{spec.label()} pattern {pattern!r} matched no file. Check the path relative to "
+                f"the working directory ({os.getcwd()}) and that the build step produced the zip.",
+                spec.name,
+            )
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5]) + (" …" if len(matches) > 5 else "")
+            raise InputError(
+                f"{spec.label()} pattern {pattern!r} matched {len(matches)} files ({shown}); "
+                "it must match exactly one. Make the pattern more specific.",
+                spec.name,
+            )
+        pattern = matches[0]
+    path = Path(pattern)
+    if not path.exists():
+        raise InputError(
+            f"{spec.label()} {pattern!r} does not exist. Check the path relative to the working "
+            f"directory ({os.getcwd()}).",
+            spec.name,
+        )
+    if path.is_dir():
+        raise InputError(
+            f"{spec.label()} {pattern!r} is a directory; give the .zip file itself.",
+            spec.name,
+        )
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{spec.label()} {pattern!r} is not readable by this user.", spec.name)
+    return path

@@ -1,0 +1,117 @@
+"""The exception tree and the exit codes.
+
+::
+
+    StreampixelDeployError            exit 1 unless stated
+    ├── InputError                    exit 2  bad input or configuration, found before any side effect
+    │   └── ArchiveError              exit 2  the zip (or build folder) would be rejected
+    ├── ApiError(status, message)     exit 1  Streampixel answered with an error
+    │   ├── AuthError                         401 / 403
+    │   ├── NotFound                          404
+    │   ├── RateLimited                       429 that could not be waited out
+    │   └── BadResponse                       a body that is not the documented JSON
+    ├── TransportError                exit 1  no usable answer (connection, TLS, timeout)
+    ├── HostingError                  exit 1  the zip could not be put where Streampixel can fetch it
+    ├── BuildRejected(objection)      exit 1  Streampixel rejected the build
+    ├── WaitTimeout                   exit 3  the build did not finish within timeout-minutes
+    └── Cancelled                     exit 130
+
+Every message is one or more sentences that say what happened and what to do next. The server's
+``message`` is quoted verbatim after our own sentence. No message ever holds a secret: URLs are
+redacted by :func:`streampixel_deploy.redact.redact_url` before they reach an exception.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+EXIT_TIMEOUT = 3
+EXIT_CANCELLED = 130
+
+
+class StreampixelDeployError(Exception):
+    """Base of every error this program reports to a user."""
+
+    exit_code = EXIT_FAILED
+    title = "Deploy failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(StreampixelDeployError):
+    """A setting is missing, malformed or contradicts another; nothing was sent."""
+
+    exit_code = EXIT_INPUT
+    title = "Invalid input"
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class ArchiveError(InputError):
+    """The archive is not something Streampixel would accept."""
+
+    title = "Invalid build archive"
+
+
+class ApiError(StreampixelDeployError):
+    """Streampixel answered with an error status."""
+
+    title = "Streampixel API error"
+
+    def __init__(self, message: str, status: int | None = None, server_message: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.server_message = server_message
+
+
+class AuthError(ApiError):
+    title = "Streampixel authentication failed"
+
+
+class NotFound(ApiError):
+    title = "Not found on Streampixel"
+
+
+class RateLimited(ApiError):
+    title = "Streampixel rate limit"
+
+    #: seconds from a Retry-After header, when the server sent one (production documents none)
+    retry_after: float | None = None
+
+
+class BadResponse(ApiError):
+    title = "Unexpected response from Streampixel"
+
+
+class TransportError(StreampixelDeployError):
+    title = "Could not reach Streampixel"
+
+
+class HostingError(StreampixelDeployError):
+    title = "Build hosting failed"
+
+
+class BuildRejected(StreampixelDeployError):
+    title = "Build rejected by Streampixel"
+
+    def __init__(self, message: str, objection: str | None = None) -> None:
+        super().__init__(message)
+        self.objection = objection
+
+
+class WaitTimeout(StreampixelDeployError):
+    exit_code = EXIT_TIMEOUT
+    title = "Timed out waiting for Streampixel"
+
+
+class Cancelled(StreampixelDeployError):
+    exit_code = EXIT_CANCELLED
+    title = "Cancelled"

@@ -1,0 +1,76 @@
+"""Hosting by the local emulator: a PUT of the zip to the emulator, which serves it back.
+
+Only for a loopback api-url (the demo and local pipelines); it never sends a build anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from ..config import is_loopback_url
+from ..errors import HostingError, InputError
+from ..reporting import Reporter
+from . import Hosted
+
+CHUNK = 1024 * 1024
+
+
+class EmulatorHost:
+    name = "emulator"
+
+    def __init__(self, api_url: str, session: requests.Session) -> None:
+        if not is_loopback_url(api_url):
+            raise InputError(
+                "Emulator hosting is only available when api-url is a loopback emulator; "
+                "set the s3-* settings or file-url to host the build for Streampixel.",
+                "api-url",
+            )
+        parts = urlsplit(api_url)
+        self.root = f"{parts.scheme}://{parts.netloc}"
+        self.session = session
+
+    def check(self, reporter: Reporter) -> None:
+        try:
+            response = self.session.get(self.root + "/_emulator/state", timeout=(5, 10))
+        except requests.RequestException as exc:
+            raise HostingError(f"The emulator at {self.root} is not reachable: {type(exc).__name__}.") from None
+        if response.status_code != 200:
+            raise HostingError(f"The emulator at {self.root} refused the state request (HTTP {response.status_code}).")
+        reporter.info(f"Emulator hosting at {self.root} is reachable.")
+
+    def host(self, zip_path: Path | None, project_id: str, reporter: Reporter) -> Hosted:
+        if zip_path is None:
+            raise HostingError("Emulator hosting needs a zip-path.")
+        size = zip_path.stat().st_size
+        digest = hashlib.sha256()
+
+        def chunks() -> Iterator[bytes]:
+            done = 0
+            with zip_path.open("rb") as fh:
+                while block := fh.read(CHUNK):
+                    digest.update(block)
+                    done += len(block)
+                    reporter.progress(done, size, "upload")
+                    yield block
+
+        url = f"{self.root}/_emulator/files/{quote(zip_path.name)}"
+        try:
+            response = self.session.put(
+                url,
+                data=chunks(),
+                headers={"Content-Type": "application/zip", "Content-Length": str(size)},
+                timeout=(5, 300),
+            )
+        except requests.RequestException as exc:
+            raise HostingError(f"Uploading to the emulator failed: {type(exc).__name__}.") from None
+        if response.status_code not in (200, 201):
+            raise HostingError(f"The emulator refused the upload (HTTP {response.status_code}).")
+        file_url = response.json().get("url")
+        if not isinstance(file_url, str):
+            raise HostingError("The emulator did not return the file URL.")
+        return Hosted(file_url, file_url, sha256=digest.hexdigest(), size_bytes=size)

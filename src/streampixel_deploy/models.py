@@ -1,0 +1,224 @@
+"""Plain data: build statuses as Streampixel spells them, builds, projects and the run's result."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+class BuildStatus(str, enum.Enum):
+    """The raw pipeline status strings, exactly as the API returns them (reference §8.1)."""
+
+    PENDING = "pending"
+    DOWNLOADING = "Downloading Files"
+    EXTRACTING = "Extracting & Scanning"
+    SAVING = "Saving to Repository"
+    DISTRIBUTE = "Distribute"
+    APPROVED = "Approved"
+    REJECT = "Reject"
+
+    @property
+    def rank(self) -> int:
+        return _ORDER.index(self)
+
+    @property
+    def terminal(self) -> bool:
+        return self in (BuildStatus.APPROVED, BuildStatus.REJECT)
+
+
+_ORDER = list(BuildStatus)
+_NORMALISED = {s.value.casefold(): s for s in BuildStatus}
+# Variants seen across doc generations and dashboard labels (reference §8.2, §12.21).
+_NORMALISED.update(
+    {
+        "queued": BuildStatus.PENDING,
+        "downloading": BuildStatus.DOWNLOADING,
+        "extracting and scanning": BuildStatus.EXTRACTING,
+        "extracting & scanning": BuildStatus.EXTRACTING,
+        "distributing": BuildStatus.DISTRIBUTE,
+        "distributing to the servers": BuildStatus.DISTRIBUTE,
+        "rejected": BuildStatus.REJECT,
+        "validation failed": BuildStatus.REJECT,
+    }
+)
+
+
+def parse_status(raw: object) -> BuildStatus | None:
+    """The known status for ``raw``: exact match first, then after case/whitespace normalisation.
+
+    Returns None for strings we do not know; callers report them and keep waiting.
+    """
+    if not isinstance(raw, str):
+        return None
+    try:
+        return BuildStatus(raw)
+    except ValueError:
+        pass
+    key = " ".join(raw.split()).casefold()
+    return _NORMALISED.get(key)
+
+
+def parse_date(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Build:
+    """One entry of Get Project ``files[]``."""
+
+    id: str
+    url: str | None
+    raw_status: str
+    date: datetime | None
+    objection: str | None
+    position: int = 0  # index in files[] as returned, a tie-breaker when dates are missing
+
+    @property
+    def status(self) -> BuildStatus | None:
+        return parse_status(self.raw_status)
+
+    @classmethod
+    def from_json(cls, data: Any, position: int = 0) -> Build | None:
+        if not isinstance(data, dict):
+            return None
+        build_id = data.get("_id", data.get("id"))
+        if not isinstance(build_id, str) or not build_id:
+            return None
+        url = data.get("url", data.get("fileUrl"))
+        status = data.get("status")
+        objection = data.get("objection")
+        return cls(
+            id=build_id,
+            url=url if isinstance(url, str) else None,
+            raw_status=status if isinstance(status, str) else str(status or ""),
+            date=parse_date(data.get("date", data.get("createdAt"))),
+            objection=objection if isinstance(objection, str) and objection else None,
+            position=position,
+        )
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    region: str | None = None
+    status: str | None = None
+    webhook_url: str | None = None
+    files: tuple[Build, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Any, fallback_id: str = "") -> Project:
+        if not isinstance(data, dict):
+            data = {}
+        files_raw = data.get("files")
+        files: list[Build] = []
+        if isinstance(files_raw, list):
+            for i, item in enumerate(files_raw):
+                build = Build.from_json(item, position=i)
+                if build is not None:
+                    files.append(build)
+        status = data.get("status")
+        return cls(
+            id=str(data.get("id") or data.get("_id") or fallback_id),
+            name=str(data.get("name") or ""),
+            region=data.get("region") if isinstance(data.get("region"), str) else None,
+            status=str(status).lower() if status is not None else None,
+            webhook_url=data.get("webhookUrl") if isinstance(data.get("webhookUrl"), str) else None,
+            files=tuple(files),
+        )
+
+    def find(self, upload_id: str) -> Build | None:
+        for build in self.files:
+            if build.id == upload_id:
+                return build
+        return None
+
+    def newest_first(self) -> list[Build]:
+        """Builds sorted newest first: by ``date``, then by position in ``files[]`` (later = newer)."""
+        epoch = datetime.min.replace(tzinfo=timezone.utc)
+        return sorted(self.files, key=lambda b: (b.date or epoch, b.position), reverse=True)
+
+    def approved_newest_first(self) -> list[Build]:
+        return [b for b in self.newest_first() if b.status is BuildStatus.APPROVED]
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    id: str
+    name: str
+    region: str | None
+    status: str | None
+
+
+class Outcome(str, enum.Enum):
+    """The ``result`` output."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed-out"
+    SUBMITTED = "submitted"
+    CANCELLED = "cancelled"
+    DRY_RUN = "dry-run"
+    FAILED = "failed"
+    OK = "ok"
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    status: str  # raw status string as the API spelled it
+    elapsed: float  # seconds since the run started
+
+
+@dataclass
+class Result:
+    """What a run produced; reporters turn it into outputs, a summary and an exit code."""
+
+    command: str
+    project_id: str = ""
+    outcome: Outcome = Outcome.FAILED
+    upload_id: str | None = None
+    status: str | None = None
+    objection: str | None = None
+    file_url: str | None = None  # already redacted when signed
+    file_url_signed: bool = False
+    sha256: str | None = None
+    size_bytes: int | None = None
+    previous_upload_id: str | None = None
+    duration_seconds: float = 0.0
+    live: bool | None = None
+    auto_release: bool | None = None
+    message: str = ""
+    error_title: str | None = None
+    exit_code: int = 0
+    timeline: list[StageEvent] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "result": self.outcome.value,
+            "exitCode": self.exit_code,
+            "projectId": self.project_id,
+            "uploadId": self.upload_id,
+            "status": self.status,
+            "objection": self.objection,
+            "fileUrl": self.file_url,
+            "sha256": self.sha256,
+            "sizeBytes": self.size_bytes,
+            "previousUploadId": self.previous_upload_id,
+            "durationSeconds": round(self.duration_seconds, 3),
+            "live": self.live,
+            "message": self.message,
+            "timeline": [{"status": e.status, "elapsedSeconds": round(e.elapsed, 3)} for e in self.timeline],
+            **self.extra,
+        }

@@ -1,0 +1,410 @@
+"""deploy / distribute / status: validate -> host -> submit -> follow -> Result.
+
+The runner keeps :attr:`Runner.result` current at every step, so that whatever stops a run (a rejection,
+the timeout, a cancellation, an API error) the faces can still report what is known: upload ID, file URL,
+timeline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from .api import StreampixelClient
+from .archive import verify_quick
+from .config import Settings
+from .errors import (
+    ApiError,
+    BadResponse,
+    BuildRejected,
+    Cancelled,
+    InputError,
+    RateLimited,
+    StreampixelDeployError,
+    TransportError,
+    WaitTimeout,
+)
+from .hosting import Host
+from .models import Build, BuildStatus, Outcome, Project, Result, StageEvent
+from .reporting import Reporter
+
+#: Production's documented window for upload-file / distribute-file (one request per user per window).
+RATE_LIMIT_WINDOW = 120.0
+#: How long a freshly submitted build may be missing from files[] before we give up on it.
+LISTING_GRACE = 120.0
+#: After distribute-file, how long an unchanged "Approved" is accepted as "already distributed".
+DISTRIBUTE_SETTLE_POLLS = 3
+MAX_SUBMIT_ATTEMPTS = 3
+
+_T = TypeVar("_T")
+
+
+class Runner:
+    def __init__(
+        self,
+        settings: Settings,
+        reporter: Reporter,
+        client: StreampixelClient,
+        host: Host | None = None,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.s = settings
+        self.reporter = reporter
+        self.client = client
+        self.host = host
+        self.cancel = cancel or threading.Event()
+        self.clock = clock
+        self.started = clock()
+        self.result = Result(command=settings.command, project_id=settings.project_id)
+        self.result.auto_release = settings.auto_release if settings.command == "deploy" else None
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def deploy(self) -> Result:
+        s, r = self.s, self.result
+        with self.reporter.group("validate"):
+            if s.zip_path is not None:
+                report = verify_quick(s.zip_path)
+                r.size_bytes = report.size_bytes
+                self.reporter.info(
+                    f"Archive {s.zip_path.name}: {report.entries} files, {report.size_bytes:,} bytes, "
+                    f"executable {report.executables[0]}."
+                )
+                for warning in report.warnings:
+                    self.reporter.warning(warning, "Large archive")
+            project = self._read_project("check credentials and project")
+            known_ids = {b.id for b in project.files}
+            self._note_previous(project)
+            if self.host is None:
+                raise InputError("No hosting is configured for zip-path.", "zip-path")
+            if s.dry_run:
+                self.host.check(self.reporter)
+                return self._dry_run_deploy(project)
+
+        with self.reporter.group("host"):
+            self._check_cancel()
+            hosted = self.host.host(s.zip_path, s.project_id, self.reporter)
+            r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
+            r.sha256 = hosted.sha256 or r.sha256
+            r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
+            self.reporter.info(f"Build hosted at {hosted.display_url}")
+
+        deadline = self.clock() + s.timeout_seconds
+        with self.reporter.group("submit"):
+            upload_id = self._submit(hosted.url, known_ids, deadline)
+            r.upload_id = upload_id
+            r.status = BuildStatus.PENDING.value
+            self.reporter.info(
+                f"Streampixel accepted the build: upload ID {upload_id} (autoRelease={str(s.auto_release).lower()})."
+            )
+        if not s.wait:
+            r.outcome = Outcome.SUBMITTED
+            r.message = f"Build {upload_id} submitted; not waiting for processing (wait: false)."
+            return self._finish()
+
+        with self.reporter.group("follow"):
+            build = self._follow(upload_id, deadline)
+        r.live = s.auto_release
+        r.outcome = Outcome.APPROVED
+        r.message = (
+            f"Build {build.id} approved and live."
+            if s.auto_release
+            else f"Build {build.id} approved but not live (auto-release: false); "
+            f"make it live with: streampixel-deploy distribute --upload-id {build.id}"
+        )
+        return self._finish()
+
+    def distribute(self) -> Result:
+        s, r = self.s, self.result
+        with self.reporter.group("validate"):
+            project = self._read_project("read the project's builds")
+            self._note_previous(project)
+            target, why = resolve_upload_id(project, s.upload_id or "latest")
+            r.upload_id, r.status, r.file_url = target.id, target.raw_status, target.url
+            self.reporter.info(f"Chose build {target.id}: {why}.")
+            if s.dry_run:
+                r.outcome = Outcome.DRY_RUN
+                r.message = f"Dry run: would distribute build {target.id} ({why}); nothing was sent."
+                return self._finish()
+
+        deadline = self.clock() + s.timeout_seconds
+        if target.status is not BuildStatus.APPROVED:
+            if not s.wait:
+                raise InputError(
+                    f"Build {target.id} is still processing ({target.raw_status}); it can be distributed "
+                    "once Approved. Run again with wait: true to wait for it first.",
+                    "upload-id",
+                )
+            with self.reporter.group("follow"):
+                self.reporter.info(f"Build {target.id} is still processing; waiting for approval first.")
+                self._follow(target.id, deadline)
+
+        with self.reporter.group("distribute"):
+            accepted = self._with_rate_limit(
+                lambda: self.client.distribute_file(s.project_id, target.id),
+                "distribute-file",
+                deadline,
+            )
+            region = f" (region {accepted.region})" if accepted.region else ""
+            self.reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}{region}.")
+        if not s.wait:
+            r.outcome = Outcome.SUBMITTED
+            r.message = f"Distribution of build {target.id} triggered; not waiting (wait: false)."
+            return self._finish()
+        with self.reporter.group("follow"):
+            self._follow(target.id, deadline, after_distribute=True)
+        r.live = True
+        r.outcome = Outcome.APPROVED
+        r.message = f"Build {target.id} distributed and live."
+        return self._finish()
+
+    def status(self) -> tuple[Result, Project]:
+        r = self.result
+        project = self._read_project("read the project's builds")
+        self._note_previous(project)
+        if self.s.upload_id:
+            build, why = resolve_upload_id(project, self.s.upload_id, approved_only=False)
+            r.upload_id, r.status, r.objection, r.file_url = (
+                build.id,
+                build.raw_status,
+                build.objection,
+                build.url,
+            )
+            r.message = f"Build {build.id} ({why}): {build.raw_status}"
+            r.outcome = {
+                BuildStatus.APPROVED: Outcome.APPROVED,
+                BuildStatus.REJECT: Outcome.REJECTED,
+            }.get(build.status or BuildStatus.PENDING, Outcome.SUBMITTED)
+        else:
+            r.outcome = Outcome.OK
+            r.message = f"{len(project.files)} builds in project {project.name or project.id}."
+        return self._finish(), project
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def _dry_run_deploy(self, project: Project) -> Result:
+        s, r = self.s, self.result
+        source = f"zip {s.zip_path}" if s.zip_path else f"file-url {s.file_url}"
+        r.outcome = Outcome.DRY_RUN
+        r.message = (
+            f"Dry run: would host {source} via {self.host.name if self.host else 'nothing'} and submit it to project "
+            f"{project.name or project.id} with autoRelease={str(s.auto_release).lower()}"
+            f"{', then wait for approval' if s.wait else ''}. Nothing was uploaded or submitted."
+        )
+        return self._finish()
+
+    def _read_project(self, action: str) -> Project:
+        self._check_cancel()
+        project = self.client.get_project(self.s.project_id)
+        self.reporter.info(
+            f"Project {project.name or project.id} ({project.region or 'region unknown'}): {len(project.files)} builds."
+        )
+        return project
+
+    def _note_previous(self, project: Project) -> None:
+        approved = project.approved_newest_first()
+        if approved:
+            self.result.previous_upload_id = approved[0].id
+
+    def _submit(self, file_url: str, known_ids: set[str], deadline: float) -> str:
+        s = self.s
+        for attempt in range(1, MAX_SUBMIT_ATTEMPTS + 1):
+            try:
+                accepted = self._with_rate_limit(
+                    lambda: self.client.upload_file(s.project_id, file_url, s.auto_release),
+                    "upload-file",
+                    deadline,
+                )
+                return accepted.upload_id
+            except (TransportError, BadResponse) as exc:
+                lost: StreampixelDeployError = exc
+            except ApiError as exc:
+                if exc.status is None or exc.status < 500:
+                    raise
+                lost = exc
+            # The request may have reached Streampixel and created the build: look before resending.
+            self.reporter.warning(
+                f"The answer to upload-file was lost ({lost}); checking whether Streampixel created the build.",
+                "Upload response lost",
+            )
+            found = self._find_created(file_url, known_ids, deadline)
+            if found is not None:
+                self.reporter.info(f"Found the build Streampixel created: {found}; carrying on with it.")
+                return found
+            if attempt == MAX_SUBMIT_ATTEMPTS:
+                raise lost
+            self.reporter.info(f"No build was created; submitting again (attempt {attempt + 1}).")
+        raise AssertionError("unreachable")
+
+    def _find_created(self, file_url: str, known_ids: set[str], deadline: float) -> str | None:
+        for _ in range(3):
+            try:
+                project = self.client.get_project(self.s.project_id)
+            except (TransportError, ApiError) as exc:
+                self.reporter.warning(f"Could not read the project yet: {exc}", "Retrying")
+            else:
+                new = [b for b in project.newest_first() if b.id not in known_ids and b.url == file_url]
+                if new:
+                    return new[0].id
+            self._sleep(min(self.s.poll_interval_seconds, max(0.0, deadline - self.clock())))
+        return None
+
+    def _with_rate_limit(self, call: Callable[[], _T], endpoint: str, deadline: float) -> _T:
+        while True:
+            self._check_cancel()
+            try:
+                return call()
+            except RateLimited as exc:
+                wait = exc.retry_after if exc.retry_after is not None else RATE_LIMIT_WINDOW
+                remaining = deadline - self.clock()
+                if wait > remaining:
+                    raise WaitTimeout(
+                        f"Streampixel rate-limited {endpoint} (one request per user every 2 minutes) and "
+                        f"waiting {wait:.0f}s more would pass timeout-minutes. Another upload or distribute "
+                        f"by the same user is probably running; retry later. Streampixel said: "
+                        f"{exc.server_message or '(no message)'}"
+                    ) from None
+                self.reporter.warning(
+                    f"Streampixel rate-limited {endpoint} ({exc.server_message or 'HTTP 429'}); "
+                    f"waiting {wait:.0f}s before retrying (the limit is per user).",
+                    "Rate limited",
+                )
+                self._sleep(wait)
+
+    def _follow(self, upload_id: str, deadline: float, after_distribute: bool = False) -> Build:
+        """Poll Get Project until the build is Approved or Reject, or the deadline passes."""
+        s, r = self.s, self.result
+        interval = s.poll_interval_seconds
+        max_interval = max(interval, min(60.0, interval * 4))
+        missing_since: float | None = None
+        best_rank = -1
+        last_raw: str | None = None
+        seen_moving = False
+        settle = 0
+        while True:
+            self._check_cancel()
+            changed = False
+            try:
+                project = self.client.get_project(s.project_id)
+            except (TransportError, BadResponse) as exc:
+                self.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
+                project = None
+            except ApiError as exc:
+                if exc.status is None or exc.status < 500:
+                    raise
+                self.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
+                project = None
+            build = project.find(upload_id) if project is not None else None
+            if project is not None and build is None:
+                now = self.clock()
+                missing_since = missing_since if missing_since is not None else now
+                if now - missing_since > min(LISTING_GRACE, s.timeout_seconds):
+                    raise ApiError(
+                        f"Build {upload_id} does not appear in project {s.project_id}'s builds after "
+                        f"{LISTING_GRACE:.0f}s. Check the dashboard; it may have been deleted."
+                    )
+            elif build is not None:
+                missing_since = None
+                status = build.status
+                if build.raw_status != last_raw:
+                    changed = True
+                    last_raw = build.raw_status
+                    r.status = build.raw_status
+                    rank = status.rank if status is not None else None
+                    if status is None:
+                        self._stage(build.raw_status, "unknown status; still waiting")
+                    elif rank is not None and (rank > best_rank or status.terminal):
+                        best_rank = rank
+                        if not (after_distribute and status is BuildStatus.APPROVED and not seen_moving):
+                            self._stage(build.raw_status)
+                    else:
+                        self.reporter.debug(f"Ignoring out-of-order status {build.raw_status!r}.")
+                if status is not None and not status.terminal:
+                    seen_moving = True
+                if status is BuildStatus.REJECT:
+                    r.objection = build.objection
+                    raise BuildRejected(
+                        f"Streampixel rejected build {upload_id}: {build.objection or 'no objection given'}",
+                        build.objection,
+                    )
+                if status is BuildStatus.APPROVED:
+                    if not after_distribute or seen_moving:
+                        return build
+                    settle += 1
+                    if settle >= DISTRIBUTE_SETTLE_POLLS:
+                        self._stage(build.raw_status, "no Distribute stage observed")
+                        return build
+            now = self.clock()
+            if now >= deadline:
+                raise WaitTimeout(
+                    f"Build {upload_id} was still '{r.status or 'not listed'}' after "
+                    f"{s.timeout_minutes:g} minutes (timeout-minutes). It may still finish: check with "
+                    f"'streampixel-deploy status --upload-id {upload_id}' or raise timeout-minutes."
+                )
+            interval = s.poll_interval_seconds if changed else min(max_interval, interval * 1.25)
+            self._sleep(min(interval, deadline - now))
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _stage(self, raw: str, detail: str | None = None) -> None:
+        elapsed = self.clock() - self.started
+        self.result.timeline.append(StageEvent(raw, elapsed))
+        self.reporter.stage(raw, elapsed, detail)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0 and self.cancel.wait(seconds):
+            raise Cancelled("Cancelled while waiting.")
+        self._check_cancel()
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("Cancelled.")
+
+    def _finish(self) -> Result:
+        self.result.duration_seconds = self.clock() - self.started
+        return self.result
+
+
+def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True) -> tuple[Build, str]:
+    """Turn ``latest`` / ``previous`` / an ID into a build of the project, with the reason it was chosen."""
+    approved = project.approved_newest_first()
+    if wanted in ("latest", "previous"):
+        index = 0 if wanted == "latest" else 1
+        if len(approved) <= index:
+            raise InputError(
+                f"'upload-id' (--upload-id) is {wanted!r} but project {project.id} has "
+                f"{len(approved)} approved build(s); "
+                + (
+                    "there is nothing to roll back to. Give an explicit upload ID."
+                    if wanted == "previous"
+                    else "deploy a build first."
+                ),
+                "upload-id",
+            )
+        build = approved[index]
+        when = build.date.isoformat() if build.date else "date unknown"
+        why = (
+            f"newest Approved build ({when})"
+            if wanted == "latest"
+            else f"the Approved build before the newest one {approved[0].id} ({when})"
+        )
+        return build, why
+    found = project.find(wanted)
+    if found is None:
+        recent = ", ".join(b.id for b in approved[:5]) or "none"
+        raise InputError(
+            f"'upload-id' (--upload-id) {wanted} is not a build of project {project.id}. "
+            f"Recent approved builds: {recent}.",
+            "upload-id",
+        )
+    build = found
+    if approved_only and build.status is BuildStatus.REJECT:
+        raise InputError(
+            f"'upload-id' (--upload-id) {wanted} was rejected by Streampixel "
+            f"({build.objection or 'no objection given'}); only approved builds can be distributed.",
+            "upload-id",
+        )
+    return build, "the upload ID you gave"

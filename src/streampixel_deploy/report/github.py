@@ -1,0 +1,72 @@
+"""Reporter for a GitHub Actions runner: masks, log groups, annotations, timestamped stage lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timezone
+
+from .. import gha
+from ..redact import SECRETS
+
+
+class GitHubReporter:
+    def __init__(self, debug: bool = False) -> None:
+        self.debug_enabled = debug
+        self._last_progress = 0.0
+        self._progress_started: float | None = None
+
+    def _print(self, text: str) -> None:
+        sys.stdout.write(SECRETS.scrub(text) + "\n")
+        sys.stdout.flush()
+
+    @contextmanager
+    def _group(self, name: str) -> Iterator[None]:
+        gha.start_group(name)
+        try:
+            yield
+        finally:
+            gha.end_group()
+
+    def group(self, name: str) -> AbstractContextManager[None]:
+        return self._group(name)
+
+    def info(self, message: str) -> None:
+        self._print(message)
+
+    def warning(self, message: str, title: str | None = None) -> None:
+        gha.annotation("warning", SECRETS.scrub(message), title)
+
+    def error(self, message: str, title: str | None = None) -> None:
+        gha.annotation("error", SECRETS.scrub(message), title)
+
+    def debug(self, message: str) -> None:
+        gha.debug(SECRETS.scrub(message))
+
+    def stage(self, status: str, elapsed: float, detail: str | None = None) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
+        extra = f" ({detail})" if detail else ""
+        self._print(f"{stamp} stage: {status}{extra} (+{elapsed:.1f}s)")
+
+    def mask(self, value: str) -> None:
+        if SECRETS.add(value):
+            gha.add_mask(value)
+
+    def progress(self, done: int, total: int | None, label: str) -> None:
+        now = time.monotonic()
+        if self._progress_started is None or done == 0:
+            self._progress_started = now
+        finished = total is not None and done >= total
+        if not finished and now - self._last_progress < 5.0:
+            return
+        self._last_progress = now
+        rate = done / max(now - self._progress_started, 1e-6)
+        if total:
+            eta = (total - done) / rate if rate > 0 else 0.0
+            self._print(
+                f"{label}: {100.0 * done / total:.0f}% of {total / 1e6:,.1f} MB, {rate / 1e6:.1f} MB/s, ETA {eta:.0f}s"
+            )
+        else:
+            self._print(f"{label}: {done / 1e6:,.1f} MB, {rate / 1e6:.1f} MB/s")

@@ -1,0 +1,91 @@
+"""The job summary (Markdown), from the templates in ``streampixel_deploy/templates``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from string import Template
+
+from ..models import Outcome, Result
+from ..redact import scrub
+from .text import rollback_command, timeline_rows
+
+_ICON = {
+    Outcome.APPROVED: "✅",
+    Outcome.REJECTED: "❌",
+    Outcome.TIMED_OUT: "⏱️",
+    Outcome.SUBMITTED: "📤",
+    Outcome.CANCELLED: "🚫",
+    Outcome.DRY_RUN: "🧪",
+    Outcome.FAILED: "❌",
+    Outcome.OK: "📋",
+}
+_HEADLINE = {
+    Outcome.APPROVED: "approved",
+    Outcome.REJECTED: "rejected",
+    Outcome.TIMED_OUT: "timed out",
+    Outcome.SUBMITTED: "submitted",
+    Outcome.CANCELLED: "cancelled",
+    Outcome.DRY_RUN: "dry run",
+    Outcome.FAILED: "failed",
+    Outcome.OK: "done",
+}
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template(files("streampixel_deploy").joinpath("templates").joinpath(name).read_text(encoding="utf-8"))
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def render_summary(result: Result) -> str:
+    rows: list[str] = []
+
+    def row(label: str, value: object, code: bool = True) -> None:
+        if value in (None, ""):
+            return
+        text = _cell(str(value))
+        rows.append(f"| {label} | {'`' + text + '`' if code else text} |")
+
+    row("Result", result.outcome.value)
+    row("Project", result.project_id)
+    row("Upload ID", result.upload_id)
+    row("Status", result.status)
+    if result.live is not None:
+        row("Live", "yes" if result.live else "no (auto-release: false)", code=False)
+    row(
+        "File URL",
+        result.file_url + (" (signed URL, redacted)" if result.file_url_signed else "") if result.file_url else None,
+    )
+    row("SHA-256", result.sha256)
+    row("Size", f"{result.size_bytes:,} bytes" if result.size_bytes is not None else None, code=False)
+    row("Previous build", result.previous_upload_id)
+    row("Duration", f"{result.duration_seconds:.1f} s", code=False)
+
+    timeline = ""
+    stages = timeline_rows(result)
+    if stages:
+        lines = [
+            f"| {_cell(status)} | +{at:.1f} s | {f'{spent:.1f} s' if spent is not None else '—'} |"
+            for status, at, spent in stages
+        ]
+        timeline = _template("timeline.md").substitute(rows="\n".join(lines))
+    objection = _template("objection.md").substitute(objection=_cell(result.objection)) if result.objection else ""
+    rollback = ""
+    command = rollback_command(result)
+    if command and result.command == "deploy":
+        rollback = _template("rollback.md").substitute(previous=result.previous_upload_id, command=command)
+    text = _template("summary.md").substitute(
+        icon=_ICON[result.outcome],
+        command=result.command,
+        headline=_HEADLINE[result.outcome],
+        message=_cell(result.message) or "",
+        rows="\n".join(rows),
+        timeline=timeline,
+        objection=objection,
+        rollback=rollback,
+    )
+    return scrub(text)

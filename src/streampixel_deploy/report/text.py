@@ -1,0 +1,81 @@
+"""Human-readable renderings of a Result, a project's builds and a project list."""
+
+from __future__ import annotations
+
+from ..models import Outcome, Project, ProjectSummary, Result
+
+_HEADLINE = {
+    Outcome.APPROVED: "APPROVED",
+    Outcome.REJECTED: "REJECTED",
+    Outcome.TIMED_OUT: "TIMED OUT",
+    Outcome.SUBMITTED: "SUBMITTED",
+    Outcome.CANCELLED: "CANCELLED",
+    Outcome.DRY_RUN: "DRY RUN",
+    Outcome.FAILED: "FAILED",
+    Outcome.OK: "OK",
+}
+
+
+def timeline_rows(result: Result) -> list[tuple[str, float, float | None]]:
+    """(status, entered at, time spent in it) for each stage; the last one has no duration."""
+    rows: list[tuple[str, float, float | None]] = []
+    events = result.timeline
+    for i, event in enumerate(events):
+        spent = events[i + 1].elapsed - event.elapsed if i + 1 < len(events) else None
+        rows.append((event.status, event.elapsed, spent))
+    return rows
+
+
+def rollback_command(result: Result) -> str | None:
+    if not result.previous_upload_id or result.previous_upload_id == result.upload_id:
+        return None
+    return f"streampixel-deploy distribute --project-id {result.project_id} --upload-id {result.previous_upload_id}"
+
+
+def render_result(result: Result) -> str:
+    lines = [f"{_HEADLINE[result.outcome]}: {result.message}"]
+
+    def field(label: str, value: object) -> None:
+        if value not in (None, ""):
+            lines.append(f"  {label:<12} {value}")
+
+    field("command", result.command)
+    field("project", result.project_id)
+    field("upload ID", result.upload_id)
+    field("status", result.status)
+    field("objection", result.objection)
+    field("file URL", result.file_url)
+    field("sha256", result.sha256)
+    field("size", f"{result.size_bytes:,} bytes" if result.size_bytes is not None else None)
+    field("duration", f"{result.duration_seconds:.1f}s")
+    rows = timeline_rows(result)
+    if rows:
+        lines.append("  timeline:")
+        for status, at, spent in rows:
+            took = f"{spent:6.1f}s" if spent is not None else "      -"
+            lines.append(f"    +{at:7.1f}s  {took}  {status}")
+    hint = rollback_command(result)
+    if hint:
+        lines.append(f"  roll back:   {hint}")
+    return "\n".join(lines)
+
+
+def render_builds(project: Project) -> str:
+    builds = project.newest_first()
+    if not builds:
+        return f"Project {project.name or project.id}: no builds yet."
+    lines = [f"Project {project.name or project.id} ({project.id}), newest first:"]
+    lines.append(f"  {'UPLOAD ID':<26} {'STATUS':<22} {'DATE':<26} OBJECTION")
+    for b in builds:
+        when = b.date.isoformat() if b.date else "-"
+        lines.append(f"  {b.id:<26} {b.raw_status:<22} {when:<26} {b.objection or ''}".rstrip())
+    return "\n".join(lines)
+
+
+def render_projects(projects: list[ProjectSummary]) -> str:
+    if not projects:
+        return "No projects."
+    lines = [f"  {'PROJECT ID':<26} {'NAME':<24} {'REGION':<14} STATUS"]
+    for p in projects:
+        lines.append(f"  {p.id:<26} {p.name:<24} {p.region or '-':<14} {p.status or '-'}")
+    return "\n".join(lines)
