@@ -12,7 +12,7 @@ import ipaddress
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,24 +64,45 @@ SPECS: tuple[Spec, ...] = (
     Spec("api-url", "Streampixel API base URL.", DEFAULT_API_URL),
     Spec("command", "What the action does.", "deploy", "choice", COMMANDS),
     Spec("zip-path", "Path or glob of the packaged build .zip (exactly one match).", kind="path"),
+    Spec("build-dir", "A packaged build folder to zip (deterministic, parallel) instead of zip-path.", kind="path"),
     Spec("file-url", "A public direct-download URL of the .zip that Streampixel can fetch."),
     Spec("auto-release", "Make the build live as soon as it is approved.", "true", "bool"),
     Spec("wait", "Follow the build until Approved/Reject or the timeout.", "true", "bool"),
     Spec("timeout-minutes", "Give up waiting after this many minutes.", "60", "float"),
     Spec("poll-interval-seconds", "Seconds between status polls (minimum 5).", "15", "float"),
     Spec("upload-id", "Build to distribute or show: an upload ID, 'latest' or 'previous'."),
-    Spec(
-        "dry-run",
-        "Validate inputs, credentials, project and archive; upload nothing.",
-        "false",
-        "bool",
-    ),
+    Spec("dry-run", "Validate inputs, credentials, project and archive; upload nothing.", "false", "bool"),
+    Spec("verify-archive", "Local archive check before upload.", "quick", "choice", ("quick", "full", "off")),
+    Spec("s3-bucket", "S3-compatible bucket that hosts the zip (enables s3 hosting)."),
+    Spec("s3-prefix", "Key prefix inside the bucket.", "streampixel-builds"),
+    Spec("s3-region", "Bucket region (default: boto3's configuration, else us-east-1)."),
+    Spec("s3-endpoint-url", "Endpoint of a non-AWS S3-compatible service (R2, Spaces, MinIO, B2, ...)."),
+    Spec("s3-public-url-base", "Public base URL (CDN or custom domain) in front of the bucket."),
+    Spec("s3-presign-seconds", "Give Streampixel a presigned URL valid this long (0 = public URL).", "0", "float"),
+    Spec("s3-access-key-id", "S3 access key ID (default: boto3's credential chain).", kind="secret"),
+    Spec("s3-secret-access-key", "S3 secret access key (default: boto3's credential chain).", kind="secret"),
+    Spec("summary", "Write the job summary (GITHUB_STEP_SUMMARY) when the runner provides one.", "true", "bool"),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    prefix: str
+    region: str | None
+    endpoint_url: str | None
+    public_url_base: str | None
+    presign_seconds: int
+    access_key_id: str | None
+    secret_access_key: str | None
+
+    def __repr__(self) -> str:
+        return f"S3Settings(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,9 @@ class Settings:
     upload_id: str | None
     dry_run: bool
     summary: bool = True
+    build_dir: Path | None = None
+    verify_archive: str = "quick"
+    s3: S3Settings | None = None
 
     @property
     def timeout_seconds(self) -> float:
@@ -151,25 +175,38 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
     api_url = _api_url(get("api-url") or DEFAULT_API_URL)
     loopback = is_loopback_url(api_url)
 
-    zip_raw, file_url = get("zip-path"), get("file-url")
+    zip_raw, file_url, dir_raw = get("zip-path"), get("file-url"), get("build-dir")
     zip_path: Path | None = None
+    build_dir: Path | None = None
     if command == "deploy":
-        if zip_raw and file_url:
+        given = [name for name, v in (("zip-path", zip_raw), ("build-dir", dir_raw), ("file-url", file_url)) if v]
+        if len(given) > 1:
+            labels = " and ".join(SPEC_BY_NAME[n].label() for n in given)
             raise InputError(
-                f"Give either {SPEC_BY_NAME['zip-path'].label()} or {SPEC_BY_NAME['file-url'].label()}, "
-                "not both: the zip is either hosted by this tool or already at a URL you host.",
-                "zip-path",
+                f"Give only one build source; got {labels}. The build is either a zip to host, a folder "
+                "to zip and host, or a URL you already host.",
+                given[1],
             )
-        if not zip_raw and not file_url:
+        if not given:
             raise InputError(
-                f"Nothing to deploy: set {SPEC_BY_NAME['zip-path'].label()} to the packaged build .zip "
-                f"or {SPEC_BY_NAME['file-url'].label()} to a public direct-download URL of it.",
+                f"Nothing to deploy: set {SPEC_BY_NAME['zip-path'].label()} to the packaged build .zip, "
+                f"{SPEC_BY_NAME['build-dir'].label()} to the packaged build folder, "
+                f"or {SPEC_BY_NAME['file-url'].label()} to a public direct-download URL of the zip.",
                 "zip-path",
             )
         if zip_raw:
             zip_path = resolve_zip_path(zip_raw)
+        if dir_raw:
+            build_dir = _build_dir(dir_raw)
         if file_url:
             file_url = validate_file_url(file_url)
+    verify = (get("verify-archive") or "quick").lower()
+    if verify not in SPEC_BY_NAME["verify-archive"].choices:
+        raise InputError(
+            f"{SPEC_BY_NAME['verify-archive'].label()} must be quick, full or off; got {_show(verify)}.",
+            "verify-archive",
+        )
+    s3 = _s3_settings(get)
 
     poll = _number(get("poll-interval-seconds"), "poll-interval-seconds", low=0.0, high=3600.0)
     floor = MIN_POLL_SECONDS_LOOPBACK if loopback else MIN_POLL_SECONDS
@@ -212,6 +249,69 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         upload_id=upload_id,
         dry_run=parse_bool(get("dry-run"), "dry-run"),
         summary=parse_bool(get("summary"), "summary"),
+        build_dir=build_dir,
+        verify_archive=verify,
+        s3=s3,
+    )
+
+
+def _build_dir(value: str) -> Path:
+    spec = SPEC_BY_NAME["build-dir"]
+    path = Path(value)
+    if not path.is_dir():
+        raise InputError(
+            f"{spec.label()} {value!r} is not a directory. Give the packaged build folder "
+            "(the one holding the game's .exe).",
+            spec.name,
+        )
+    return path
+
+
+def _s3_settings(get: Callable[[str], str | None]) -> S3Settings | None:
+    bucket = get("s3-bucket")
+    others = [n for n in ("s3-endpoint-url", "s3-public-url-base", "s3-access-key-id") if get(n)]
+    if not bucket:
+        if others:
+            raise InputError(
+                f"{SPEC_BY_NAME[others[0]].label()} is set but {SPEC_BY_NAME['s3-bucket'].label()} is not; "
+                "set the bucket to host the build on S3.",
+                "s3-bucket",
+            )
+        return None
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$", bucket):
+        raise InputError(
+            f"{SPEC_BY_NAME['s3-bucket'].label()} {_show(bucket)} is not a valid bucket name.", "s3-bucket"
+        )
+    presign = _number(get("s3-presign-seconds"), "s3-presign-seconds", low=0.0, high=7 * 24 * 3600.0)
+    key_id, secret = get("s3-access-key-id"), get("s3-secret-access-key")
+    if bool(key_id) != bool(secret):
+        raise InputError(
+            "Set both 's3-access-key-id' (--s3-access-key-id) and 's3-secret-access-key' "
+            "(--s3-secret-access-key), or neither (to use boto3's credential chain, e.g. OIDC).",
+            "s3-access-key-id" if not key_id else "s3-secret-access-key",
+        )
+    endpoint = get("s3-endpoint-url")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise InputError(f"{SPEC_BY_NAME['s3-endpoint-url'].label()} must be an https:// URL.", "s3-endpoint-url")
+        if parts.scheme == "http" and not is_loopback_url(endpoint):
+            raise InputError(
+                f"{SPEC_BY_NAME['s3-endpoint-url'].label()} must use https (http only for a loopback host).",
+                "s3-endpoint-url",
+            )
+    base = get("s3-public-url-base")
+    if base and urlsplit(base).scheme not in ("https", "http"):
+        raise InputError(f"{SPEC_BY_NAME['s3-public-url-base'].label()} must be an https:// URL.", "s3-public-url-base")
+    return S3Settings(
+        bucket=bucket,
+        prefix=(get("s3-prefix") or "").strip("/"),
+        region=get("s3-region"),
+        endpoint_url=endpoint,
+        public_url_base=base.rstrip("/") if base else None,
+        presign_seconds=int(presign),
+        access_key_id=key_id,
+        secret_access_key=secret,
     )
 
 

@@ -54,7 +54,11 @@ def test_defaults() -> None:
         ({"file-url": "https://cdn.example.com/a.zip?sig=1"}, "file-url"),
         ({"file-url": "https://drive.google.com/file/d/abc/view"}, "file-url"),
         ({"file-url": None}, "zip-path"),
-        ({"zip-path": "/nonexistent/x.zip"}, "zip-path"),
+        ({"file-url": None, "zip-path": "/nonexistent/x.zip"}, "zip-path"),
+        ({"s3-endpoint-url": "https://s3.example.com"}, "s3-bucket"),
+        ({"s3-bucket": "bucket", "s3-access-key-id": "AKIA1234"}, "s3-secret-access-key"),
+        ({"s3-bucket": "bucket", "s3-presign-seconds": "-1"}, "s3-presign-seconds"),
+        ({"verify-archive": "deep"}, "verify-archive"),
         ({"upload-id": "bad id!"}, "upload-id"),
     ],
 )
@@ -69,8 +73,10 @@ def test_bad_input_names_the_setting(over: dict[str, str | None], setting: str) 
 def test_zip_and_file_url_are_exclusive(tmp_path: Path) -> None:
     z = tmp_path / "a.zip"
     z.write_bytes(b"x")
-    with pytest.raises(InputError, match="not both"):
+    with pytest.raises(InputError, match="only one build source"):
         build_settings({**BASE, "zip-path": str(z)}, "deploy")
+    with pytest.raises(InputError, match="only one build source"):
+        build_settings({**BASE, "build-dir": str(tmp_path)}, "deploy")
 
 
 def test_zip_glob_must_match_exactly_one(tmp_path: Path) -> None:
