@@ -35,13 +35,18 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
         from .hosting.url import UrlHost
 
         return UrlHost(settings.file_url, session)
-    if settings.zip_path is not None and is_loopback_url(settings.api_url):
+    if settings.s3 is not None:
+        from .hosting.s3 import S3Host
+
+        return S3Host(settings.s3)
+    if is_loopback_url(settings.api_url):
         from .hosting.emulator import EmulatorHost
 
         return EmulatorHost(settings.api_url, session)
     raise InputError(
-        "'zip-path' (--zip-path) needs somewhere to host the zip that Streampixel can download: "
-        "give 'file-url' (--file-url) with a public URL of it instead.",
+        "'zip-path' (--zip-path) and 'build-dir' (--build-dir) need somewhere to host the zip that "
+        "Streampixel can download: set 's3-bucket' (--s3-bucket) and the other s3-* settings, or give "
+        "'file-url' (--file-url) with a public URL of a zip you host.",
         "zip-path",
     )
 

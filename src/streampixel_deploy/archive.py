@@ -72,6 +72,33 @@ def verify_quick(path: Path, setting: str = "'zip-path' (--zip-path)") -> Archiv
     return report
 
 
+def verify(path: Path, mode: str) -> ArchiveReport | None:
+    """``quick`` (central directory), ``full`` (also every entry's CRC, streamed) or ``off``."""
+    if mode == "off":
+        return None
+    report = verify_quick(path)
+    if mode == "full":
+        verify_crc(path)
+    return report
+
+
+def verify_crc(path: Path, setting: str = "'zip-path' (--zip-path)") -> None:
+    """Read every entry and check its CRC-32, with bounded memory."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            try:
+                with zf.open(info) as fh:
+                    while fh.read(1 << 20):
+                        pass
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                raise ArchiveError(
+                    f"{setting} {path.name!r}: entry {info.filename!r} is corrupt ({exc}). Package the build again.",
+                    "zip-path",
+                ) from None
+
+
 def _depth(name: str) -> int:
     return len(PurePosixPath(name.replace("\\", "/")).parts)
 

@@ -7,13 +7,15 @@ timeline.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from .api import StreampixelClient
-from .archive import verify_quick
+from .archive import verify
 from .config import Settings
 from .errors import (
     ApiError,
@@ -66,15 +68,11 @@ class Runner:
     def deploy(self) -> Result:
         s, r = self.s, self.result
         with self.reporter.group("validate"):
-            if s.zip_path is not None:
-                report = verify_quick(s.zip_path)
-                r.size_bytes = report.size_bytes
-                self.reporter.info(
-                    f"Archive {s.zip_path.name}: {report.entries} files, {report.size_bytes:,} bytes, "
-                    f"executable {report.executables[0]}."
-                )
-                for warning in report.warnings:
-                    self.reporter.warning(warning, "Large archive")
+            zip_path = s.zip_path
+            if s.build_dir is not None:
+                zip_path = self._package(s.build_dir)
+            if zip_path is not None:
+                self._verify(zip_path)
             project = self._read_project("check credentials and project")
             known_ids = {b.id for b in project.files}
             self._note_previous(project)
@@ -86,7 +84,7 @@ class Runner:
 
         with self.reporter.group("host"):
             self._check_cancel()
-            hosted = self.host.host(s.zip_path, s.project_id, self.reporter)
+            hosted = self.host.host(zip_path, s.project_id, self.reporter)
             r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
             r.sha256 = hosted.sha256 or r.sha256
             r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
@@ -185,9 +183,35 @@ class Runner:
 
     # -- steps -----------------------------------------------------------------------------------
 
+    def _package(self, build_dir: Path) -> Path:
+        from .packaging import package_dir
+
+        out_dir = Path(tempfile.mkdtemp(prefix="streampixel-build-"))
+        zip_path = out_dir / f"{build_dir.resolve().name or 'build'}.zip"
+        packed = package_dir(build_dir, zip_path, self.reporter)
+        self.result.sha256 = packed.sha256
+        self.result.size_bytes = packed.size_bytes
+        self.reporter.info(
+            f"Packaged {build_dir} into {zip_path.name}: {packed.size_bytes:,} bytes, sha256 {packed.sha256}."
+        )
+        return zip_path
+
+    def _verify(self, zip_path: Path) -> None:
+        report = verify(zip_path, self.s.verify_archive)
+        self.result.size_bytes = zip_path.stat().st_size
+        if report is None:
+            self.reporter.info("Archive check skipped (verify-archive: off).")
+            return
+        self.reporter.info(
+            f"Archive {zip_path.name} ({self.s.verify_archive} check): {report.entries} files, "
+            f"{report.size_bytes:,} bytes, executable {report.executables[0]}."
+        )
+        for warning in report.warnings:
+            self.reporter.warning(warning, "Large archive")
+
     def _dry_run_deploy(self, project: Project) -> Result:
         s, r = self.s, self.result
-        source = f"zip {s.zip_path}" if s.zip_path else f"file-url {s.file_url}"
+        source = f"file-url {s.file_url}" if s.file_url else f"zip {s.zip_path or s.build_dir}"
         r.outcome = Outcome.DRY_RUN
         r.message = (
             f"Dry run: would host {source} via {self.host.name if self.host else 'nothing'} and submit it to project "

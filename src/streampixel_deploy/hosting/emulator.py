@@ -1,4 +1,4 @@
-"""Hosting by the local emulator: a PUT of the zip to the emulator, which serves it back.
+"""Hosting by the local emulator: it serves the local zip back over HTTP (same machine, loopback).
 
 Only for a loopback api-url (the demo and local pipelines); it never sends a build anywhere else.
 """
@@ -6,9 +6,8 @@ Only for a loopback api-url (the demo and local pipelines); it never sends a bui
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -44,32 +43,25 @@ class EmulatorHost:
         reporter.info(f"Emulator hosting at {self.root} is reachable.")
 
     def host(self, zip_path: Path | None, project_id: str, reporter: Reporter) -> Hosted:
+        """Register the local file with the emulator (same machine: it is loopback) and hash it."""
         if zip_path is None:
             raise HostingError("Emulator hosting needs a zip-path.")
         size = zip_path.stat().st_size
         digest = hashlib.sha256()
-
-        def chunks() -> Iterator[bytes]:
-            done = 0
-            with zip_path.open("rb") as fh:
-                while block := fh.read(CHUNK):
-                    digest.update(block)
-                    done += len(block)
-                    reporter.progress(done, size, "upload")
-                    yield block
-
-        url = f"{self.root}/_emulator/files/{quote(zip_path.name)}"
+        done = 0
+        with zip_path.open("rb") as fh:
+            while block := fh.read(CHUNK):
+                digest.update(block)
+                done += len(block)
+                reporter.progress(done, size, "hash")
         try:
-            response = self.session.put(
-                url,
-                data=chunks(),
-                headers={"Content-Type": "application/zip", "Content-Length": str(size)},
-                timeout=(5, 300),
+            response = self.session.post(
+                f"{self.root}/_emulator/files", json={"path": str(zip_path.resolve())}, timeout=(5, 30)
             )
         except requests.RequestException as exc:
-            raise HostingError(f"Uploading to the emulator failed: {type(exc).__name__}.") from None
+            raise HostingError(f"Registering the zip with the emulator failed: {type(exc).__name__}.") from None
         if response.status_code not in (200, 201):
-            raise HostingError(f"The emulator refused the upload (HTTP {response.status_code}).")
+            raise HostingError(f"The emulator refused to serve the zip (HTTP {response.status_code}).")
         file_url = response.json().get("url")
         if not isinstance(file_url, str):
             raise HostingError("The emulator did not return the file URL.")

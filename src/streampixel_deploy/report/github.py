@@ -56,9 +56,11 @@ class GitHubReporter:
 
     def progress(self, done: int, total: int | None, label: str) -> None:
         now = time.monotonic()
-        if self._progress_started is None or done == 0:
-            self._progress_started = now
         finished = total is not None and done >= total
+        if self._progress_started is None or done == 0:
+            self._progress_started = self._last_progress = now
+            if not finished:
+                return
         if not finished and now - self._last_progress < 5.0:
             return
         self._last_progress = now

@@ -1,0 +1,154 @@
+"""Real servers on 127.0.0.1: the emulator, plus helpers to run the CLI and the action entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from streampixel_deploy.cli import main
+from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
+from streampixel_deploy.samplebuild import make_build_zip
+
+FAST_STAGE = 0.05
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    cfg = EmulatorConfig.default()
+    cfg.stage_delays = dict.fromkeys(cfg.stage_delays, FAST_STAGE)
+    cfg.rate_limit_window_seconds = 0.3
+    cfg.send_retry_after = True
+    with Emulator(cfg) as server:
+        yield server
+
+
+@pytest.fixture
+def build_zip(tmp_path: Path) -> Path:
+    return make_build_zip(tmp_path / "MyGame-1.0.zip", pak_bytes=64 * 1024)
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def base_env(emu: Emulator) -> dict[str, str]:
+    return {
+        "STREAMPIXEL_API_KEY": DEFAULT_API_KEY,
+        "STREAMPIXEL_USER_ID": DEFAULT_USER_ID,
+        "STREAMPIXEL_PROJECT_ID": DEFAULT_PROJECT_ID,
+        "STREAMPIXEL_API_URL": emu.api_url,
+        "STREAMPIXEL_POLL_INTERVAL_SECONDS": "0.1",
+        "STREAMPIXEL_TIMEOUT_MINUTES": "1",
+    }
+
+
+@pytest.fixture
+def cli(
+    base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[object]:
+    """Run ``main(argv)`` in-process with the STREAMPIXEL_* environment of the emulator."""
+    for key in [k for k in os.environ if k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))]:
+        monkeypatch.delenv(key)
+    for key, value in base_env.items():
+        monkeypatch.setenv(key, value)
+
+    def run(*argv: str, **env: str) -> Run:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    yield run
+
+
+@dataclass
+class ActionRun:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+
+
+def parse_github_output(text: str) -> dict[str, str]:
+    """Parse GITHUB_OUTPUT per the runner's file-command format (``name<<DELIM`` heredocs or ``name=value``)."""
+    outputs: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line:
+            name, delimiter = line.split("<<", 1)
+            value: list[str] = []
+            i += 1
+            while lines[i] != delimiter:
+                value.append(lines[i])
+                i += 1
+            outputs[name] = "\n".join(value)
+        elif "=" in line:
+            name, value_text = line.split("=", 1)
+            outputs[name] = value_text
+        i += 1
+    return outputs
+
+
+def run_action(tmp_path: Path, inputs: dict[str, str], extra_env: dict[str, str] | None = None) -> ActionRun:
+    """Run ``python -m streampixel_deploy action`` as a subprocess, with the environment a runner gives."""
+    run_dir = tmp_path / f"runner-{uuid.uuid4().hex[:8]}"
+    run_dir.mkdir()
+    output_file, summary_file = run_dir / "output", run_dir / "summary"
+    output_file.touch()
+    summary_file.touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
+    env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
+    env.update(
+        {
+            "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_STEP_SUMMARY": str(summary_file),
+            "GITHUB_ACTIONS": "true",
+            "RUNNER_TEMP": str(run_dir),
+        }
+    )
+    env.update(extra_env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", "action"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    return ActionRun(
+        proc.returncode,
+        proc.stdout,
+        proc.stderr,
+        parse_github_output(output_file.read_text(encoding="utf-8")),
+        summary_file.read_text(encoding="utf-8"),
+    )
+
+
+def action_inputs(emu: Emulator, **over: str) -> dict[str, str]:
+    inputs = {
+        "api-key": DEFAULT_API_KEY,
+        "user-id": DEFAULT_USER_ID,
+        "project-id": DEFAULT_PROJECT_ID,
+        "api-url": emu.api_url,
+        "poll-interval-seconds": "0.1",
+        "timeout-minutes": "1",
+    }
+    inputs.update({k.replace("_", "-"): v for k, v in over.items()})
+    return inputs
