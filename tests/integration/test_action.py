@@ -1,0 +1,155 @@
+"""The action entry point as a runner runs it: a subprocess with INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from streampixel_deploy.emulator import DEFAULT_API_KEY, Emulator
+from streampixel_deploy.publish import OUTPUT_NAMES
+
+from .conftest import action_inputs, parse_github_output, run_action
+
+
+def _assert_masked_before_use(stdout: str, secret: str) -> None:
+    lines = stdout.splitlines()
+    mask_line = f"::add-mask::{secret}"
+    assert mask_line in lines, "the secret was never masked"
+    first_mask = lines.index(mask_line)
+    for i, line in enumerate(lines):
+        if secret in line and i != first_mask:
+            assert i > first_mask
+
+
+def test_success_writes_every_output_and_summary(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip)))
+    assert run.code == 0, run.stdout + run.stderr
+    assert set(run.outputs) == set(OUTPUT_NAMES)
+    assert run.outputs["result"] == "approved" and run.outputs["status"] == "Approved"
+    assert len(run.outputs["upload-id"]) == 24
+    assert run.outputs["previous-upload-id"] == "665a2b3c4d5e6f7a8b9c0e1f"
+    assert run.outputs["size-bytes"] == str(build_zip.stat().st_size)
+    assert len(run.outputs["sha256"]) == 64
+    assert "::group::validate" in run.stdout and "::group::follow" in run.stdout
+    assert "stage: Approved" in run.stdout
+    assert "Streampixel deploy: approved" in run.summary
+    assert "### Pipeline timeline" in run.summary and "| Approved |" in run.summary
+    assert "gh workflow run rollback.yml -f upload-id=665a2b3c4d5e6f7a8b9c0e1f" in run.summary
+    _assert_masked_before_use(run.stdout, DEFAULT_API_KEY)
+    assert DEFAULT_API_KEY not in run.summary and DEFAULT_API_KEY not in "".join(run.outputs.values())
+
+
+def test_rejected_build(tmp_path: Path, emu: Emulator) -> None:
+    bad = tmp_path / "NoExe.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("Game/Content/Paks/Game.pak", b"x" * 100)
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(bad), verify_archive="off"))
+    assert run.code == 1
+    assert run.outputs["result"] == "rejected"
+    assert run.outputs["objection"] == "Executable not found in archive"
+    assert "::error title=Build rejected by Streampixel::" in run.stdout
+    assert "Why Streampixel rejected the build" in run.summary
+    assert "Executable not found in archive" in run.summary
+
+
+def test_timed_out(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    emu.configure(stage_delays={"Downloading Files": 30.0})
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip), timeout_minutes="0.02"))
+    assert run.code == 3
+    assert run.outputs["result"] == "timed-out" and run.outputs["upload-id"]
+    assert "timed out" in run.summary
+
+
+@pytest.mark.parametrize(
+    ("over", "needle"),
+    [
+        ({"project-id": ""}, "'project-id' (--project-id) is required"),
+        ({"wait": "perhaps"}, "'wait' (--wait) must be true or false"),
+        ({"command": "explode"}, "must be one of deploy, distribute, status"),
+        ({"zip-path": "missing/*.zip"}, "matched no file"),
+    ],
+)
+def test_input_errors_exit_2_with_summary(tmp_path: Path, emu: Emulator, over: dict[str, str], needle: str) -> None:
+    emu.clear_requests()
+    inputs = {**action_inputs(emu), "zip-path": "x.zip", **over}
+    (tmp_path / "x.zip").write_bytes(b"PK")
+    run = run_action(tmp_path, inputs)
+    assert run.code == 2, run.stdout
+    assert needle in run.stdout
+    assert "::error title=Invalid input::" in run.stdout
+    assert run.outputs["result"] == "failed"
+    assert "Streampixel" in run.summary and needle.split(" (", maxsplit=1)[0].strip("'") in run.summary
+    assert emu.requests() == []
+
+
+def test_dry_run(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip), dry_run="true"))
+    assert run.code == 0, run.stdout
+    assert run.outputs["result"] == "dry-run"
+    assert "would host" in run.summary and "Nothing was uploaded or submitted" in run.summary
+    assert not any(r["method"] == "POST" for r in emu.requests())
+
+
+def test_summary_can_be_turned_off(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip), summary="false", wait="false"))
+    assert run.code == 0 and run.summary == "" and run.outputs["result"] == "submitted"
+
+
+def test_debug_mode_still_masks(tmp_path: Path, emu: Emulator) -> None:
+    run = run_action(tmp_path, action_inputs(emu, api_key="not-the-right-key-42"), {"RUNNER_DEBUG": "1"})
+    assert run.code == 2  # nothing to deploy
+    run = run_action(
+        tmp_path, action_inputs(emu, api_key="not-the-right-key-42", file_url=emu.url + "/x.zip"), {"RUNNER_DEBUG": "1"}
+    )
+    assert run.code == 1
+    assert "Unauthorized: Invalid API Key" in run.stdout
+    _assert_masked_before_use(run.stdout, "not-the-right-key-42")
+
+
+def test_cancel_writes_outputs_and_exits_130(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    emu.configure(stage_delays={"Downloading Files": 60.0})
+    output_file, summary_file = tmp_path / "out", tmp_path / "summary"
+    output_file.touch()
+    summary_file.touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
+    env.update({f"INPUT_{k.upper()}": v for k, v in action_inputs(emu, zip_path=str(build_zip)).items()})
+    env.update({"GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streampixel_deploy", "action"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "stage: Downloading Files" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        code = proc.wait(timeout=10)
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 130
+    outputs = parse_github_output(output_file.read_text())
+    assert outputs["result"] == "cancelled" and len(outputs["upload-id"]) == 24
+    assert "cancelled" in summary_file.read_text()
+
+
+def test_demo_runs_from_the_installed_entry_point() -> None:
+    exe = Path(sys.executable).with_name("streampixel-deploy")
+    started = time.monotonic()
+    proc = subprocess.run([str(exe), "demo"], capture_output=True, text=True, timeout=60, check=False)
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert "APPROVED" in proc.stdout
+    for stage in ("pending", "Downloading Files", "Extracting & Scanning", "Saving to Repository", "Distribute"):
+        assert f"stage: {stage}" in proc.stderr
+    assert took < 30
