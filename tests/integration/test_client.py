@@ -55,7 +55,7 @@ def test_upload_validation_and_rate_limit(client: StreampixelClient, emu: Emulat
     url = emu.serve_file(build_zip)
     accepted = client.upload_file(DEFAULT_PROJECT_ID, url, True)
     assert len(accepted.upload_id) == 24 and accepted.status_code == 201
-    with pytest.raises(RateLimited, match="Rate limit exceeded. Try again in 2 minutes.") as info:
+    with pytest.raises(RateLimited, match=r"Rate limit exceeded\. Try again in 2 minutes\.") as info:
         client.upload_file(DEFAULT_PROJECT_ID, url, True)
     assert info.value.retry_after is None
 
@@ -122,7 +122,11 @@ def test_api_key_flag_warns_and_file_flag_works(cli: Any, tmp_path: Path) -> Non
 
 
 def test_version_and_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "streampixel_deploy", "--version"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", "--version"], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0 and out.stdout.startswith("streampixel-deploy ")
-    out = subprocess.run([sys.executable, "-m", "streampixel_deploy", "--help"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", "--help"], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0 and "distribute" in out.stdout and "Exit codes" in out.stdout

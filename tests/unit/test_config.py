@@ -100,7 +100,9 @@ def test_distribute_needs_upload_id() -> None:
 
 
 def test_loopback_relaxations() -> None:
-    s = build_settings({**BASE, "api-url": "http://127.0.0.1:8080/pixelStripeApi", "poll-interval-seconds": "0.2"}, "deploy")
+    s = build_settings(
+        {**BASE, "api-url": "http://127.0.0.1:8080/pixelStripeApi", "poll-interval-seconds": "0.2"}, "deploy"
+    )
     assert s.api_is_loopback and s.poll_interval_seconds == 0.2
     assert is_loopback_url("http://[::1]:80/x") and is_loopback_url("http://localhost/")
     assert not is_loopback_url("http://10.0.0.1/")
