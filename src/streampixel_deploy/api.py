@@ -31,7 +31,7 @@ READ_TIMEOUT = 60.0
 _DOMAIN_404 = ("project not found", "file not found in project", "no webhook url configured")
 
 
-def make_session(retries: int = 4, backoff: float = 0.5) -> requests.Session:
+def make_session(retries: int = 4, backoff: float = 0.25) -> requests.Session:
     """The one place sessions are made: User-Agent, retry policy, JSON accept header."""
     retry = Retry(
         total=retries + 2,
@@ -41,7 +41,7 @@ def make_session(retries: int = 4, backoff: float = 0.5) -> requests.Session:
         other=0,
         backoff_factor=backoff,
         backoff_jitter=backoff,
-        backoff_max=20.0,
+        backoff_max=8.0,
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,

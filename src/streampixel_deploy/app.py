@@ -60,7 +60,13 @@ def execute(
     """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result)."""
     reporter.mask(settings.api_key)
     session = make_session()
-    client = StreampixelClient(settings.api_url, settings.api_key, settings.user_id, session=session)
+    client = StreampixelClient(
+        settings.api_url,
+        settings.api_key,
+        settings.user_id,
+        session=session,
+        timeout=(min(10.0, settings.http_timeout_seconds), settings.http_timeout_seconds),
+    )
     runner: Runner | None = None
     project: Project | None = None
     result = Result(command=settings.command, project_id=settings.project_id)

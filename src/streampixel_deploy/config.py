@@ -71,6 +71,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("timeout-minutes", "Give up waiting after this many minutes.", "60", "float"),
     Spec("poll-interval-seconds", "Seconds between status polls (minimum 5).", "15", "float"),
     Spec("upload-id", "Build to distribute or show: an upload ID, 'latest' or 'previous'."),
+    Spec("http-timeout-seconds", "Read timeout of each Streampixel API request.", "60", "float"),
     Spec("dry-run", "Validate inputs, credentials, project and archive; upload nothing.", "false", "bool"),
     Spec("verify-archive", "Local archive check before upload.", "quick", "choice", ("quick", "full", "off")),
     Spec("s3-bucket", "S3-compatible bucket that hosts the zip (enables s3 hosting)."),
@@ -121,6 +122,7 @@ class Settings:
     upload_id: str | None
     dry_run: bool
     summary: bool = True
+    http_timeout_seconds: float = 60.0
     build_dir: Path | None = None
     verify_archive: str = "quick"
     s3: S3Settings | None = None
@@ -249,6 +251,7 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         upload_id=upload_id,
         dry_run=parse_bool(get("dry-run"), "dry-run"),
         summary=parse_bool(get("summary"), "summary"),
+        http_timeout_seconds=_number(get("http-timeout-seconds"), "http-timeout-seconds", low=0.5, high=600.0),
         build_dir=build_dir,
         verify_archive=verify,
         s3=s3,

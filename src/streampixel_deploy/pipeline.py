@@ -221,8 +221,20 @@ class Runner:
         return self._finish()
 
     def _read_project(self, action: str) -> Project:
-        self._check_cancel()
-        project = self.client.get_project(self.s.project_id)
+        """The first read of the project; transient failures are retried for up to two minutes."""
+        deadline = self.clock() + min(self.s.timeout_seconds, 120.0)
+        interval = self.s.poll_interval_seconds
+        while True:
+            self._check_cancel()
+            try:
+                project = self.client.get_project(self.s.project_id)
+                break
+            except (TransportError, BadResponse, ApiError) as exc:
+                if not _transient(exc) or self.clock() + interval > deadline:
+                    raise
+                self.reporter.warning(f"Could not {action} yet, will retry: {exc}", "Retrying")
+                self._sleep(interval)
+                interval = min(interval * 2, 30.0)
         self.reporter.info(
             f"Project {project.name or project.id} ({project.region or 'region unknown'}): {len(project.files)} builds."
         )
@@ -243,12 +255,10 @@ class Runner:
                     deadline,
                 )
                 return accepted.upload_id
-            except (TransportError, BadResponse) as exc:
-                lost: StreampixelDeployError = exc
-            except ApiError as exc:
-                if exc.status is None or exc.status < 500:
+            except (TransportError, ApiError) as exc:
+                if not _transient(exc):
                     raise
-                lost = exc
+                lost: StreampixelDeployError = exc
             # The request may have reached Streampixel and created the build: look before resending.
             self.reporter.warning(
                 f"The answer to upload-file was lost ({lost}); checking whether Streampixel created the build.",
@@ -311,16 +321,13 @@ class Runner:
         while True:
             self._check_cancel()
             changed = False
+            project: Project | None = None
             try:
                 project = self.client.get_project(s.project_id)
-            except (TransportError, BadResponse) as exc:
-                self.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
-                project = None
-            except ApiError as exc:
-                if exc.status is None or exc.status < 500:
+            except (TransportError, ApiError) as exc:
+                if not _transient(exc):
                     raise
                 self.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
-                project = None
             build = project.find(upload_id) if project is not None else None
             if project is not None and build is None:
                 now = self.clock()
@@ -390,6 +397,13 @@ class Runner:
     def _finish(self) -> Result:
         self.result.duration_seconds = self.clock() - self.started
         return self.result
+
+
+def _transient(exc: StreampixelDeployError) -> bool:
+    """Worth retrying: no usable answer, an unparseable one, or a 5xx."""
+    if isinstance(exc, (TransportError, BadResponse)):
+        return True
+    return isinstance(exc, ApiError) and exc.status is not None and exc.status >= 500
 
 
 def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True) -> tuple[Build, str]:
