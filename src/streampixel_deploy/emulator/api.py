@@ -1,0 +1,345 @@
+"""The Streampixel endpoints under ``/pixelStripeApi``, as the reference documents them.
+
+Checks run in this order, and the first failure answers (all errors are ``{"message": ...}``):
+
+1. route: unknown path 404 ``Not found``; known path, wrong method 405 ``Method not allowed``;
+2. POST only: body must be a JSON object sent as ``application/json``, else 415;
+3. API key present (``apiKey`` in a POST body, ``apikey`` in a GET query), else 401
+   ``Unauthorized: Invalid API Key`` (userStats: 400 ``projectId, userId and apikey are required``);
+4. required fields, else 400 ``Missing required field: <name>``;
+5. ``userId`` known, else 401 ``Invalid User``; key is that user's key, else 401 (invalid key);
+6. project exists, else 404 ``Project not found``; belongs to the user, else 403 with the wording
+   of that endpoint's page (``Access denied`` for distribute-file and userStats,
+   ``Forbidden: project does not belong to this user`` elsewhere); POSTs also answer 403
+   ``Access denied`` for a disabled project or a read-only member;
+7. field values (``autoRelease`` type, ``fileUrl`` format, build state);
+8. rate limit (429), the very last gate, so only accepted requests use the slot (see ``state``).
+
+Where the reference is silent: ``GET /projects`` and ``liveStats`` accept an optional key
+(``apikey`` or ``apiKey``) and validate it when given; ``GET /projects/{id}`` requires ``apikey``;
+a missing ``page``/``limit`` is 1/20, ``limit`` is capped at 100 and ``totalPages`` is at least 1;
+distribute-file moves the build to ``Distribute`` before it answers, so a poll right after a 2xx
+never sees the stale ``Approved``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .config import APPROVED, DISTRIBUTE
+from .faults import FaultSet
+from .pipeline import Pipeline
+from .state import ProjectRecord, Store, UserRecord
+from .webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
+
+PREFIX = "/pixelStripeApi"
+
+INVALID_KEY = "Unauthorized: Invalid API Key"
+INVALID_USER = "Invalid User"
+NOT_OWNER = "Forbidden: project does not belong to this user"
+ACCESS_DENIED = "Access denied"
+PROJECT_NOT_FOUND = "Project not found"
+FILE_NOT_FOUND = "File not found in project"
+NOT_PROCESSED = "File has not finished processing"
+NO_WEBHOOK = "No webhook URL configured"
+RATE_LIMITED = "Rate limit exceeded. Try again in 2 minutes."
+USER_STATS_REQUIRED = "projectId, userId and apikey are required"
+STRICT_URL = "Invalid URL format: fileUrl must end with .zip and have no query string"
+BAD_URL = "Invalid URL format: fileUrl must be an http(s) URL"
+NOT_JSON = "Unsupported Media Type: send a JSON object with Content-Type: application/json"
+
+
+@dataclass
+class ApiRequest:
+    method: str
+    path: str  # after PREFIX, without a trailing slash
+    query: dict[str, str]
+    body: bytes = b""
+    content_type: str = ""
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Fail(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.response = ApiResponse(status, {"message": message}, headers or {})
+
+
+Handler = Callable[[ApiRequest, dict[str, str]], ApiResponse]
+
+
+class Api:
+    def __init__(self, store: Store, faults: FaultSet, pipeline: Pipeline, sender: WebhookSender) -> None:
+        self._store = store
+        self._faults = faults
+        self._pipeline = pipeline
+        self._sender = sender
+        table: list[tuple[str, dict[str, Handler]]] = [
+            (r"/projects/upload-file", {"POST": self.upload_file}),
+            (r"/project/upload-file", {"POST": self.upload_file}),
+            (r"/projects/distribute-file", {"POST": self.distribute_file}),
+            (r"/projects/test-webhook", {"POST": self.test_webhook}),
+            (r"/projects", {"GET": self.list_projects}),
+            (r"/projects/projects-status", {"GET": self.projects_status}),
+            (r"/projects/userStats(?:/(?P<id>[^/]*))?", {"GET": self.user_stats}),
+            (r"/projects/liveStats/(?P<id>[^/]+)", {"GET": self.live_stats}),
+            (r"/projects/(?P<id>[^/]+)", {"GET": self.get_project}),
+        ]
+        self._routes = [(re.compile(pattern), methods) for pattern, methods in table]
+
+    def handle(self, req: ApiRequest) -> ApiResponse:
+        for pattern, methods in self._routes:
+            match = pattern.fullmatch(req.path)
+            if match is None:
+                continue
+            handler = methods.get(req.method)
+            if handler is None:
+                allow = ", ".join(methods)
+                return ApiResponse(405, {"message": "Method not allowed"}, {"Allow": allow})
+            params = {k: unquote(v) for k, v in match.groupdict(default="").items()}
+            try:
+                return handler(req, params)
+            except Fail as fail:
+                return fail.response
+        return ApiResponse(404, {"message": "Not found"})
+
+    # -- POST ------------------------------------------------------------------------------------
+
+    def upload_file(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
+        body, user, project = self._post_context(req, ("fileUrl",), not_owner=NOT_OWNER)
+        auto_release = body.get("autoRelease", True)
+        if not isinstance(auto_release, bool):
+            raise Fail(400, "Invalid field: autoRelease must be a boolean")
+        settings = self._store.settings
+        url = body["fileUrl"]
+        parts = urlsplit(url)
+        if settings.strict_file_url and ("?" in url or parts.fragment or not parts.path.lower().endswith(".zip")):
+            raise Fail(400, STRICT_URL)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Fail(400, BAD_URL)
+        self._rate_limit(user, "upload-file")
+        generation = self._store.generation
+        upload_id, notice = self._store.create_build(project.id, url, auto_release)
+        self._sender.notify(notice)
+        self._pipeline.submit_upload(upload_id, generation)
+        return ApiResponse(
+            settings.upload_status_code,
+            {"message": "Build queued for processing", "uploadId": upload_id},
+        )
+
+    def distribute_file(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
+        body, user, project = self._post_context(req, ("uploadId",), not_owner=ACCESS_DENIED)
+        upload_id = body["uploadId"]
+        build = self._store.build(upload_id)
+        if build is None or build.project_id != project.id:
+            raise Fail(404, FILE_NOT_FOUND)
+        if build.status != APPROVED:
+            raise Fail(400, NOT_PROCESSED)
+        self._rate_limit(user, "distribute-file")
+        generation = self._store.generation
+        notice = self._store.transition(upload_id, DISTRIBUTE, generation=generation)
+        self._sender.notify(notice)
+        self._pipeline.submit_distribute(upload_id, generation)
+        if self._store.settings.distribute_response == "g2":
+            return ApiResponse(
+                200,
+                {
+                    "success": True,
+                    "uploadId": upload_id,
+                    "region": project.region,
+                    "message": "File distribution triggered successfully",
+                },
+            )
+        return ApiResponse(200, {"message": "Distribution triggered"})
+
+    def test_webhook(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
+        project = self._post_context(req, (), not_owner=NOT_OWNER)[2]
+        if not project.webhook_url:
+            raise Fail(404, NO_WEBHOOK)
+        payload = envelope(TEST_EVENT, project.id, None, None, TEST_STATUS, None)
+        result = deliver(project.webhook_url, payload, self._store.settings.webhook_timeout_seconds)
+        self._store.log_webhook(
+            {
+                "event": TEST_EVENT,
+                "url": project.webhook_url,
+                "upload_id": None,
+                "status_code": result.status_code,
+                "error": result.error,
+                "payload": payload,
+            }
+        )
+        return ApiResponse(200, probe_result(result))
+
+    # -- GET -------------------------------------------------------------------------------------
+
+    def list_projects(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
+        key = req.query.get("apikey", req.query.get("apiKey"))
+        user = self._authenticate(req.query.get("userId"), key, key_required=False)
+        page = _positive_int(req.query, "page", 1)
+        limit = min(_positive_int(req.query, "limit", 20), 100)
+        projects = self._store.projects_of(user.user_id)
+        chunk = projects[(page - 1) * limit : page * limit]
+        return ApiResponse(
+            200,
+            {
+                "projects": [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "region": p.region,
+                        "status": p.status,
+                        "createdAt": p.created_at,
+                        "updatedAt": p.updated_at,
+                    }
+                    for p in chunk
+                ],
+                "page": page,
+                "totalPages": max(1, math.ceil(len(projects) / limit)),
+                "totalProjects": len(projects),
+            },
+        )
+
+    def projects_status(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
+        user = self._authenticate(req.query.get("userId"), req.query.get("apikey"))
+        projects = self._store.projects_of(user.user_id)
+        return ApiResponse(
+            200,
+            {
+                "totalProjects": len(projects),
+                "projects": [
+                    {
+                        "_id": p.id,
+                        "name": p.name,
+                        "status": p.status == "active" and p.enabled,
+                        "subscriptionStatus": p.subscription_status,
+                    }
+                    for p in projects
+                ],
+            },
+        )
+
+    def get_project(self, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
+        user = self._authenticate(req.query.get("userId"), req.query.get("apikey"))
+        p = self._owned_project(params["id"], user, not_owner=NOT_OWNER)
+        files = [b.api_view() for b in p.builds]
+        if self._store.settings.files_order == "newest-first":
+            files.reverse()
+        self._faults.filter_files(req.method, req.path, files)
+        return ApiResponse(
+            200,
+            {
+                "id": p.id,
+                "name": p.name,
+                "region": p.region,
+                "status": p.status,
+                "webhookUrl": p.webhook_url,
+                "webhookEvents": list(p.webhook_events),
+                "customDomain": p.custom_domain,
+                "files": files,
+                "liveUsers": p.live_users,
+                "usersInQueue": p.users_in_queue,
+                "subscriptionStatus": p.subscription_status,
+                "createdAt": p.created_at,
+                "updatedAt": p.updated_at,
+            },
+        )
+
+    def user_stats(self, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
+        user_id, key = req.query.get("userId"), req.query.get("apikey")
+        if not (params["id"] and user_id and key):
+            raise Fail(400, USER_STATS_REQUIRED)
+        user = self._authenticate(user_id, key)
+        p = self._owned_project(params["id"], user, not_owner=ACCESS_DENIED)
+        return ApiResponse(200, {"liveUser": p.live_users, "queueUser": p.users_in_queue})
+
+    def live_stats(self, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
+        key = req.query.get("apikey", req.query.get("apiKey"))
+        user = self._authenticate(req.query.get("userId"), key, key_required=False)
+        p = self._owned_project(params["id"], user, not_owner=NOT_OWNER)
+        return ApiResponse(200, {"liveUser": p.live_users, "queueUser": p.users_in_queue})
+
+    # -- shared checks ---------------------------------------------------------------------------
+
+    def _post_context(
+        self, req: ApiRequest, fields: tuple[str, ...], *, not_owner: str
+    ) -> tuple[dict[str, Any], UserRecord, ProjectRecord]:
+        body = _json_object(req)
+        key = body.get("apiKey")
+        if not isinstance(key, str) or not key:
+            raise Fail(401, INVALID_KEY)
+        for name in ("userId", "projectId", *fields):
+            value = body.get(name)
+            if value is None or value == "":
+                raise Fail(400, f"Missing required field: {name}")
+            if not isinstance(value, str):
+                raise Fail(400, f"Invalid field: {name} must be a string")
+        user = self._authenticate(body["userId"], key)
+        project = self._owned_project(body["projectId"], user, not_owner=not_owner)
+        if not project.enabled or project.readonly:
+            raise Fail(403, ACCESS_DENIED)
+        return body, user, project
+
+    def _authenticate(self, user_id: str | None, key: str | None, *, key_required: bool = True) -> UserRecord:
+        if key_required and not key:
+            raise Fail(401, INVALID_KEY)
+        if not user_id:
+            raise Fail(400, "Missing required field: userId")
+        user = self._store.user(user_id)
+        if user is None:
+            raise Fail(401, INVALID_USER)
+        if key is not None and key != user.api_key:
+            raise Fail(401, INVALID_KEY)
+        return user
+
+    def _owned_project(self, project_id: str, user: UserRecord, *, not_owner: str) -> ProjectRecord:
+        project = self._store.project(project_id)
+        if project is None:
+            raise Fail(404, PROJECT_NOT_FOUND)
+        if project.owner != user.user_id:
+            raise Fail(403, not_owner)
+        return project
+
+    def _rate_limit(self, user: UserRecord, bucket: str) -> None:
+        remaining = self._store.try_acquire(user.user_id, bucket)
+        if remaining is None:
+            return
+        headers = {}
+        if self._store.settings.send_retry_after:
+            headers["Retry-After"] = str(max(1, math.ceil(remaining)))
+        raise Fail(429, RATE_LIMITED, headers)
+
+
+def _json_object(req: ApiRequest) -> dict[str, Any]:
+    media = req.content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise Fail(415, NOT_JSON)
+    if not req.body.strip():
+        return {}
+    try:
+        data = json.loads(req.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Fail(415, NOT_JSON) from exc
+    if not isinstance(data, dict):
+        raise Fail(415, NOT_JSON)
+    return data
+
+
+def _positive_int(query: dict[str, str], name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise Fail(400, f"Invalid field: {name} must be a positive integer")
+    return int(raw)

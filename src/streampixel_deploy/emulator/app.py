@@ -1,0 +1,173 @@
+"""``Emulator``: one running emulator (HTTP server, pipeline workers, webhook sender)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .api import PREFIX, Api
+from .config import EmulatorConfig
+from .faults import FaultSet
+from .files import FileRegistry
+from .pipeline import Pipeline
+from .server import Context, EmulatorHTTPServer
+from .state import Store
+from .webhooks import WebhookSender
+
+
+class Emulator:
+    """A Streampixel API on ``host:port`` (port 0 picks a free port), backed by memory.
+
+    >>> with Emulator(EmulatorConfig.default()) as emu:  # doctest: +SKIP
+    ...     requests.get(f"{emu.api_url}/projects", params={"userId": DEFAULT_USER_ID})
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        # A round trip through from_dict validates a config built in code, and copies it.
+        self.config = EmulatorConfig.from_dict(config.to_dict()) if config is not None else EmulatorConfig.default()
+        self._address = (host, port)
+        self._store = Store(self.config)
+        self._faults = FaultSet()
+        self._files = FileRegistry()
+        self._sender = WebhookSender(
+            timeout=lambda: self._store.settings.webhook_timeout_seconds,
+            record=self._store.log_webhook,
+        )
+        self._pipeline = Pipeline(self._store, self._sender.notify)
+        self._api = Api(self._store, self._faults, self._pipeline, self._sender)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._serving = False
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _bind(self) -> EmulatorHTTPServer:
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("this emulator was stopped; create a new one")
+            if self._server is not None:
+                raise RuntimeError("this emulator is already running")
+            ctx = Context(self, self._api, self._faults, self._files, self._pipeline.stop_event)
+            self._server = EmulatorHTTPServer(self._address, ctx)
+            self._sender.start()
+            self._serving = True
+            return self._server
+
+    def start(self) -> Emulator:
+        """Serve in a background thread; returns self."""
+        server = self._bind()
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="emulator-http",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until ``stop()`` or Ctrl-C."""
+        server = self._bind()
+        try:
+            server.serve_forever(poll_interval=0.1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the server, the pipeline and the webhook sender, and join their threads."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            server, serving = self._server, self._serving
+        self._pipeline.stop_event.set()
+        if server is not None:
+            if serving:
+                server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        self._pipeline.stop()
+        self._sender.stop()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL, ``url + "/pixelStripeApi"`` (like production)."""
+        return self.url + PREFIX
+
+    def serve_file(self, path: str | Path) -> str:
+        """Serve a local file at ``{url}/files/<token>/<basename>``; returns that URL."""
+        return self.url + self._files.add(path)
+
+    # -- inspection and control ------------------------------------------------------------------
+
+    @property
+    def state(self) -> Store:
+        return self._store
+
+    def reset(self) -> None:
+        """Back to the loaded config: builds, faults, request log, rate limits, settings."""
+        self._faults.clear()
+        self._store.reset()
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change runtime settings (see ``config.RUNTIME_SETTINGS``); returns all of them."""
+        return self._store.configure(settings)
+
+    def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Add one fault rule (see :mod:`.faults`); returns it with its ``id``."""
+        return self._faults.add([rule])[0]
+
+    def add_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self._faults.add(rules)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._faults.rules()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The API request log, oldest first, API keys replaced by ``***``."""
+        return self._store.requests()
+
+    def clear_requests(self) -> None:
+        self._store.clear_requests()
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        return self._store.webhook_deliveries()
+
+    def wait_for_status(self, upload_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Block until the build reaches ``status``; returns its ``files[]`` entry.
+
+        Raises ``RuntimeError`` if the build is rejected meanwhile, ``TimeoutError`` on timeout.
+        """
+        return self._store.wait_for_status(upload_id, status, timeout)

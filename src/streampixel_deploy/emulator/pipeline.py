@@ -1,0 +1,195 @@
+"""The build pipeline worker (reference §8): real downloads and real archive checks.
+
+One thread per build walks ``pending -> Downloading Files -> Extracting & Scanning -> Saving to
+Repository``, then ``Distribute -> Approved`` (autoRelease true: the build goes live) or straight
+to ``Approved`` (autoRelease false: kept, not live; reference §8.4). Any failure ends in ``Reject``
+with an ``objection``. Each stage does its work first, then waits its configured delay; all waits
+use the stop event, so ``Emulator.stop()`` ends the threads promptly.
+
+Downloads never follow redirects, stream to a temporary file in 1 MiB chunks and delete it once the
+archive has been checked.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import tempfile
+import threading
+import urllib.error
+import zipfile
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from .config import APPROVED, DISTRIBUTE, DOWNLOADING, EXTRACTING, PENDING, REJECT, SAVING
+from .net import http_request, open_url
+from .state import Store
+from .webhooks import Notice
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+
+REDIRECTED = "Download failed: the URL redirected to another location (direct download required)"
+NO_CONNECTION = "Download failed: could not connect"
+HTML_PAGE = "Download failed: the URL returned an HTML page, not a zip"
+ABORTED = "Download failed: the transfer was aborted"
+NOT_A_ZIP = "Corrupt archive: not a valid zip file"
+NO_EXE = "Executable not found in archive"
+
+
+class Stopped(Exception):
+    """The emulator is stopping; abandon the current build."""
+
+
+def download(url: str, dest: str, timeout: float, stop: threading.Event) -> str | None:
+    """Stream ``url`` into ``dest``; returns an objection, or None on success."""
+    try:
+        with open_url(http_request(url), timeout) as response, open(dest, "wb") as out:
+            if response.headers.get_content_type() == "text/html":
+                return HTML_PAGE
+            first = True
+            while chunk := response.read(CHUNK):
+                if stop.is_set():
+                    raise Stopped
+                if first and chunk.lstrip().startswith(b"<"):
+                    return HTML_PAGE
+                first = False
+                out.write(chunk)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if 300 <= exc.code <= 399:
+            return REDIRECTED
+        return f"Download failed: the URL answered HTTP {exc.code}"
+    except urllib.error.URLError:
+        return NO_CONNECTION
+    except (http.client.HTTPException, OSError):
+        return ABORTED
+    except ValueError:
+        return NO_CONNECTION
+    return None
+
+
+def scan(path: str, require_exe: bool, stop: threading.Event) -> str | None:
+    """Check the archive like ``Extracting & Scanning``; returns an objection, or None."""
+    if not zipfile.is_zipfile(path):
+        return NOT_A_ZIP
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            for info in infos:
+                parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+                if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in info.filename:
+                    return f"Malformed package: unsafe path in archive: {info.filename}"
+            exes = [i for i in infos if not i.is_dir() and i.filename.lower().endswith(".exe")]
+            if require_exe and not exes:
+                return NO_EXE
+            for info in infos:
+                try:
+                    with archive.open(info) as member:
+                        while member.read(CHUNK):
+                            if stop.is_set():
+                                raise Stopped
+                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
+                    return f"Corrupt archive: {info.filename} failed the integrity check ({exc})"
+    except (zipfile.BadZipFile, OSError):
+        return NOT_A_ZIP
+    return None
+
+
+class Pipeline:
+    """Runs builds and distributions in worker threads against a ``Store``."""
+
+    def __init__(self, store: Store, notify: Callable[[Notice | None], None]) -> None:
+        self._store = store
+        self._notify = notify
+        self.stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit_upload(self, upload_id: str, generation: int) -> None:
+        self._spawn(self._run_upload, upload_id, generation)
+
+    def submit_distribute(self, upload_id: str, generation: int) -> None:
+        """The build is already in ``Distribute`` (set by the request); finish it."""
+        self._spawn(self._run_distribute, upload_id, generation)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(timeout)
+
+    def _spawn(self, target: Callable[[str, int], None], upload_id: str, generation: int) -> None:
+        thread = threading.Thread(
+            target=self._guard,
+            args=(target, upload_id, generation),
+            name=f"emulator-build-{upload_id}",
+            daemon=True,
+        )
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _guard(self, target: Callable[[str, int], None], upload_id: str, generation: int) -> None:
+        try:
+            target(upload_id, generation)
+        except Stopped:
+            pass
+        except Exception:  # a bug must not kill silently: reject the build and log
+            logger.exception("pipeline crashed for build %s", upload_id)
+            self._enter(upload_id, generation, REJECT, objection="Internal server error")
+
+    def _wait(self, stage: str) -> None:
+        if self.stop_event.wait(self._store.settings.stage_delays.get(stage, 0.0)):
+            raise Stopped
+
+    def _enter(self, upload_id: str, generation: int, status: str, *, objection: str | None = None) -> None:
+        """Move the build to ``status`` and fire its webhook; stop if the store was reset."""
+        if self.stop_event.is_set():
+            raise Stopped
+        build = self._store.build(upload_id)
+        live = status == APPROVED and build is not None and build.auto_release
+        notice = self._store.transition(upload_id, status, generation=generation, objection=objection, make_live=live)
+        if notice is None:
+            raise Stopped
+        self._notify(notice)
+
+    def _run_upload(self, upload_id: str, generation: int) -> None:
+        self._wait(PENDING)
+        self._enter(upload_id, generation, DOWNLOADING)
+        build = self._store.build(upload_id)
+        if build is None:
+            return
+        settings = self._store.settings
+        fd, path = tempfile.mkstemp(prefix="streampixel-emulator-", suffix=".zip")
+        os.close(fd)
+        try:
+            objection = download(build.url, path, settings.download_timeout_seconds, self.stop_event)
+            if objection:
+                self._enter(upload_id, generation, REJECT, objection=objection)
+                return
+            self._wait(DOWNLOADING)
+            self._enter(upload_id, generation, EXTRACTING)
+            objection = scan(path, self._store.settings.require_exe, self.stop_event)
+        finally:
+            os.unlink(path)
+        if objection:
+            self._enter(upload_id, generation, REJECT, objection=objection)
+            return
+        self._wait(EXTRACTING)
+        self._enter(upload_id, generation, SAVING)
+        self._wait(SAVING)
+        if build.auto_release:
+            self._enter(upload_id, generation, DISTRIBUTE)
+            self._wait(DISTRIBUTE)
+        self._enter(upload_id, generation, APPROVED)
+
+    def _run_distribute(self, upload_id: str, generation: int) -> None:
+        self._wait(DISTRIBUTE)
+        notice = self._store.transition(upload_id, APPROVED, generation=generation, make_live=True)
+        if notice is not None:
+            self._notify(notice)
