@@ -50,7 +50,7 @@ def run_action() -> int:
         result = fail(Result(command=command, project_id=str(raw.get("project-id") or "")), exc)
     else:
         with cancellation() as cancel:
-            result, _ = execute(settings, reporter, cancel=cancel, debug=debug)
+            result, _ = execute(settings, reporter, cancel=cancel, debug=debug, environ=os.environ)
         summary = settings.summary
     if result.exit_code:
         reporter.error(result.message, title=result.error_title)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Mapping
 
 import requests
 
 from .api import StreampixelClient, make_session
 from .config import Settings, is_loopback_url
+from .deployments import DeploymentTarget, GitHubDeployments
 from .errors import (
     EXIT_FAILED,
     BuildRejected,
@@ -51,14 +53,40 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
     )
 
 
+def deployment_target(settings: Settings, environ: Mapping[str, str]) -> DeploymentTarget | None:
+    """A GitHub deployment target when github-token and environment are set and the runner says where."""
+    if not settings.github_token or not settings.environment or settings.dry_run:
+        return None
+    repository, sha = environ.get("GITHUB_REPOSITORY", ""), environ.get("GITHUB_SHA", "")
+    if not repository or not sha:
+        raise InputError(
+            "'github-token' (--github-token) and 'environment' (--environment) record a GitHub deployment, "
+            "which needs GITHUB_REPOSITORY and GITHUB_SHA (set by every Actions runner).",
+            "github-token",
+        )
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    run_id = environ.get("GITHUB_RUN_ID")
+    return DeploymentTarget(
+        api_url=environ.get("GITHUB_API_URL", "https://api.github.com"),
+        repository=repository,
+        sha=sha,
+        token=settings.github_token,
+        environment=settings.environment,
+        log_url=f"{server}/{repository}/actions/runs/{run_id}" if run_id else None,
+    )
+
+
 def execute(
     settings: Settings,
     reporter: Reporter,
     cancel: threading.Event | None = None,
     debug: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> tuple[Result, Project | None]:
     """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result)."""
     reporter.mask(settings.api_key)
+    if settings.github_token:
+        reporter.mask(settings.github_token)
     session = make_session()
     client = StreampixelClient(
         settings.api_url,
@@ -70,9 +98,15 @@ def execute(
     runner: Runner | None = None
     project: Project | None = None
     result = Result(command=settings.command, project_id=settings.project_id)
+    tracker: GitHubDeployments | None = None
     try:
+        target = deployment_target(settings, environ if environ is not None else {})
+        if target is not None:
+            tracker = GitHubDeployments(target, reporter, session)
         host = select_host(settings, session)
-        runner = Runner(settings, reporter, client, host=host, cancel=cancel)
+        runner = Runner(
+            settings, reporter, client, host=host, cancel=cancel, on_submitted=tracker.submitted if tracker else None
+        )
         result = runner.result
         if settings.command == "deploy":
             result = runner.deploy()
@@ -89,6 +123,8 @@ def execute(
             result = runner._finish()
         fail(result, Cancelled("Cancelled by the user."), debug)
     finally:
+        if tracker is not None:
+            tracker.finished(result)
         session.close()
     return result, project
 

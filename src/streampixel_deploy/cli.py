@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     from .app import execute
 
     with cancellation() as cancel:
-        result, project = execute(settings, reporter, cancel=cancel, debug=debug)
+        result, project = execute(settings, reporter, cancel=cancel, debug=debug, environ=os.environ)
     if args.json:
         _print_json(result.to_json())
     elif project is not None and not settings.upload_id:

@@ -82,6 +82,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("s3-presign-seconds", "Give Streampixel a presigned URL valid this long (0 = public URL).", "0", "float"),
     Spec("s3-access-key-id", "S3 access key ID (default: boto3's credential chain).", kind="secret"),
     Spec("s3-secret-access-key", "S3 secret access key (default: boto3's credential chain).", kind="secret"),
+    Spec(
+        "github-token",
+        "With environment: record the run as a GitHub deployment (needs deployments: write).",
+        kind="secret",
+    ),
+    Spec("environment", "GitHub environment name for the deployment (with github-token)."),
     Spec("summary", "Write the job summary (GITHUB_STEP_SUMMARY) when the runner provides one.", "true", "bool"),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
@@ -123,6 +129,8 @@ class Settings:
     dry_run: bool
     summary: bool = True
     http_timeout_seconds: float = 60.0
+    github_token: str | None = None
+    environment: str | None = None
     build_dir: Path | None = None
     verify_archive: str = "quick"
     s3: S3Settings | None = None
@@ -251,6 +259,8 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         upload_id=upload_id,
         dry_run=parse_bool(get("dry-run"), "dry-run"),
         summary=parse_bool(get("summary"), "summary"),
+        github_token=get("github-token"),
+        environment=get("environment"),
         http_timeout_seconds=_number(get("http-timeout-seconds"), "http-timeout-seconds", low=0.5, high=600.0),
         build_dir=build_dir,
         verify_archive=verify,

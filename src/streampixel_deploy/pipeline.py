@@ -52,6 +52,7 @@ class Runner:
         host: Host | None = None,
         cancel: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_submitted: Callable[[Result], None] | None = None,
     ) -> None:
         self.s = settings
         self.reporter = reporter
@@ -59,6 +60,7 @@ class Runner:
         self.host = host
         self.cancel = cancel or threading.Event()
         self.clock = clock
+        self.on_submitted = on_submitted
         self.started = clock()
         self.result = Result(command=settings.command, project_id=settings.project_id)
         self.result.auto_release = settings.auto_release if settings.command == "deploy" else None
@@ -98,6 +100,8 @@ class Runner:
             self.reporter.info(
                 f"Streampixel accepted the build: upload ID {upload_id} (autoRelease={str(s.auto_release).lower()})."
             )
+            if self.on_submitted is not None:
+                self.on_submitted(r)
         if not s.wait:
             r.outcome = Outcome.SUBMITTED
             r.message = f"Build {upload_id} submitted; not waiting for processing (wait: false)."
@@ -148,6 +152,8 @@ class Runner:
             )
             region = f" (region {accepted.region})" if accepted.region else ""
             self.reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}{region}.")
+            if self.on_submitted is not None:
+                self.on_submitted(r)
         if not s.wait:
             r.outcome = Outcome.SUBMITTED
             r.message = f"Distribution of build {target.id} triggered; not waiting (wait: false)."
