@@ -240,7 +240,8 @@ def _transport_error(exc: requests.RequestException, action: str, url: str) -> T
     if isinstance(exc, requests.exceptions.SSLError):
         return TransportError(
             f"Could not {action}: the TLS certificate of {shown} is not trusted. If you use a private CA, "
-            "point REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) at its bundle; verification is never turned off."
+            "point REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) at its bundle; verification is never turned off.",
+            transient=False,
         )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         reason = "the connection timed out"

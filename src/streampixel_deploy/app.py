@@ -88,6 +88,9 @@ def execute(
     if settings.github_token:
         reporter.mask(settings.github_token)
     session = make_session()
+    env = environ if environ is not None else {}
+    if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):
+        session.verify = env["SSL_CERT_FILE"]  # requests only reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE itself
     client = StreampixelClient(
         settings.api_url,
         settings.api_key,
@@ -100,7 +103,7 @@ def execute(
     result = Result(command=settings.command, project_id=settings.project_id)
     tracker: GitHubDeployments | None = None
     try:
-        target = deployment_target(settings, environ if environ is not None else {})
+        target = deployment_target(settings, env)
         if target is not None:
             tracker = GitHubDeployments(target, reporter, session)
         host = select_host(settings, session)

@@ -94,6 +94,10 @@ class BadResponse(ApiError):
 class TransportError(StreampixelDeployError):
     title = "Could not reach Streampixel"
 
+    def __init__(self, message: str, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient  # False for failures a retry cannot fix (an untrusted certificate)
+
 
 class HostingError(StreampixelDeployError):
     title = "Build hosting failed"

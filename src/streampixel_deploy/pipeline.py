@@ -407,7 +407,9 @@ class Runner:
 
 def _transient(exc: StreampixelDeployError) -> bool:
     """Worth retrying: no usable answer, an unparseable one, or a 5xx."""
-    if isinstance(exc, (TransportError, BadResponse)):
+    if isinstance(exc, TransportError):
+        return exc.transient
+    if isinstance(exc, BadResponse):
         return True
     return isinstance(exc, ApiError) and exc.status is not None and exc.status >= 500
 

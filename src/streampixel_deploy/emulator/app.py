@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +25,15 @@ class Emulator:
     ...     requests.get(f"{emu.api_url}/projects", params={"userId": DEFAULT_USER_ID})
     """
 
-    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``ssl_context`` (server side) makes it an HTTPS server, for TLS tests with a throwaway CA."""
+        self._ssl_context = ssl_context
         # A round trip through from_dict validates a config built in code, and copies it.
         self.config = EmulatorConfig.from_dict(config.to_dict()) if config is not None else EmulatorConfig.default()
         self._address = (host, port)
@@ -53,6 +62,8 @@ class Emulator:
                 raise RuntimeError("this emulator is already running")
             ctx = Context(self, self._api, self._faults, self._files, self._pipeline.stop_event)
             self._server = EmulatorHTTPServer(self._address, ctx)
+            if self._ssl_context is not None:
+                self._server.socket = self._ssl_context.wrap_socket(self._server.socket, server_side=True)
             self._sender.start()
             self._serving = True
             return self._server
@@ -112,11 +123,12 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """``http://HOST:PORT`` of the running server."""
+        """``http://HOST:PORT`` (``https://`` with an ssl_context) of the running server."""
         if self._server is None:
             raise RuntimeError("the emulator is not started; call start() first")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
