@@ -30,6 +30,7 @@ _DESCRIPTIONS = {
     "emulator": "Run the local Streampixel API emulator.",
     "demo": "Run a full deploy against an embedded emulator (no account needed).",
     "action": "Run as a GitHub Action step (reads INPUT_* variables).",
+    "relay": "Forward Streampixel webhooks to GitHub repository_dispatch (see docs/relay.md).",
 }
 
 
@@ -97,6 +98,11 @@ def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["relay"]:  # the relay has its own flags (see relay.main)
+        from .relay import relay_main
+
+        return relay_main(argv[1:])
     args = build_parser().parse_args(argv)
     debug = bool(args.debug) or os.environ.get("RUNNER_DEBUG") == "1"
     if args.cmd == "action":

@@ -1,0 +1,349 @@
+"""The forwarder: one background thread that takes spooled events in arrival order to GitHub.
+
+The in-memory queue is bounded (``queue-size``); when it is full, events still go to the spool and are
+acknowledged, and the thread refills the queue from the spool once it has room (that is also how the spool
+is replayed at start). One thread keeps the dispatches in the order Streampixel sent them.
+
+Each event: optional ``verify`` (Get Project; a mismatch is dropped, a Streampixel error is retried), then
+``repository_dispatch`` with retries: exponential backoff with jitter from ``retry-initial-seconds`` up to
+``retry-max-seconds``, or exactly what GitHub asked (``Retry-After``, rate-limit reset; at least
+``rate-limit-floor-seconds`` after a rate limit that names no time). An acknowledged event is never given up
+on for a transient reason; it leaves the spool only when GitHub accepted it or refused it for good.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..api import StreampixelClient
+from ..errors import AuthError, NotFound, StreampixelDeployError
+from .config import RelayConfig
+from .events import TEST_EVENT, Envelope, EnvelopeError, parse_envelope, status_consistent
+from .github import GitHubDispatcher, Outcome
+from .log import JsonLog
+from .spool import Spool
+
+NAME_TTL_SECONDS = 300.0
+NAME_RETRY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    envelope: Envelope | None = None  # None: read it from the spool
+    received_at: float = 0.0  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # "ok" | "mismatch" | "error"
+    reason: str = ""
+    project_name: str | None = None
+
+
+class ProjectLookup:
+    """Get Project for ``verify`` and for ``projectName``; names are cached for a few minutes."""
+
+    def __init__(self, client: StreampixelClient | None) -> None:
+        self.client = client
+        self._names: dict[str, tuple[float, str | None]] = {}
+
+    def name(self, project_id: str) -> str | None:
+        cached = self._names.get(project_id)
+        if cached and time.monotonic() - cached[0] < NAME_TTL_SECONDS:
+            return cached[1]
+        if self.client is None:
+            return None
+        try:
+            project = self.client.get_project(project_id)
+        except StreampixelDeployError:
+            name = cached[1] if cached else None
+            # remember the failure for a minute, so an unreachable Streampixel does not slow every event
+            self._names[project_id] = (time.monotonic() - NAME_TTL_SECONDS + NAME_RETRY_SECONDS, name)
+            return name
+        self._remember(project_id, project.name or None)
+        return project.name or None
+
+    def verify(self, envelope: Envelope) -> Verdict:
+        if self.client is None:
+            return Verdict("error", "verify needs Streampixel credentials")
+        try:
+            project = self.client.get_project(envelope.project_id)
+        except NotFound:
+            return Verdict("mismatch", f"project {envelope.project_id} does not exist for this user")
+        except AuthError as exc:
+            return Verdict("error", f"Streampixel refused the credentials (check api-key/user-id): {exc.message}")
+        except StreampixelDeployError as exc:
+            return Verdict("error", exc.message)
+        name = project.name or None
+        self._remember(envelope.project_id, name)
+        if envelope.event == TEST_EVENT:
+            return Verdict("ok", project_name=name)
+        build = project.find(envelope.upload_id or "")
+        if build is None:
+            return Verdict("mismatch", f"uploadId {envelope.upload_id} is not a build of project {envelope.project_id}")
+        if not status_consistent(envelope, build.raw_status):
+            return Verdict(
+                "mismatch",
+                f"{envelope.event} with status {envelope.status!r} does not match the build's status "
+                f"{build.raw_status!r}",
+            )
+        return Verdict("ok", project_name=name)
+
+    def _remember(self, project_id: str, name: str | None) -> None:
+        self._names[project_id] = (time.monotonic(), name)
+
+
+class Forwarder:
+    def __init__(
+        self,
+        config: RelayConfig,
+        spool: Spool,
+        log: JsonLog,
+        dispatcher: GitHubDispatcher,
+        lookup: ProjectLookup,
+    ) -> None:
+        self.config = config
+        self.spool = spool
+        self.log = log
+        self.dispatcher = dispatcher
+        self.lookup = lookup
+        self._queue: queue.Queue[Item] = queue.Queue(maxsize=config.queue_size)
+        self._lock = threading.Lock()
+        self._tracked: set[str] = set()  # ids in the queue or in flight
+        self._overflow = True  # start by loading whatever the spool holds
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._random = random.Random()  # noqa: S311 - jitter, not crypto
+        self.forwarded = 0
+        self.failed = 0
+        self.retries = 0
+        self.dropped: collections.Counter[str] = collections.Counter()
+        self.latencies_ms: collections.deque[float] = collections.deque(maxlen=10_000)
+        self.last_error: str | None = None
+        self.last_delivery: float | None = None
+        self.github_ok: bool | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="relay-forwarder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the request in flight (bounded); what is not delivered stays in the spool."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.dispatcher.close()
+
+    # -- intake ----------------------------------------------------------------------------------
+
+    def submit(self, item: Item) -> None:
+        """Queue an event that is already in the spool; when the queue is full the spool keeps it."""
+        with self._lock:
+            if self._overflow or item.id in self._tracked:
+                return  # the refill from the spool takes (or took) it
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._overflow = True
+                self.log.warning("queue.full", queueSize=self.config.queue_size, spooled=self.spool.count())
+                return
+            self._tracked.add(item.id)
+
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def drop(self, reason: str) -> None:
+        with self._lock:
+            self.dropped[reason] += 1
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            item = self._next()
+            if item is None:
+                continue
+            try:
+                self._process(item)
+            except Exception as exc:  # never let one event kill the thread; it stays in the spool
+                self.log.error("event.error", id=item.id, error=f"{type(exc).__name__}: {exc}")
+                with self._lock:
+                    self._overflow = True  # the next refill from the spool picks it up again
+                self._stopping.wait(self.config.retry_initial_seconds)
+            finally:
+                with self._lock:
+                    self._tracked.discard(item.id)
+
+    def _next(self) -> Item | None:
+        try:
+            return self._queue.get(timeout=0.05)
+        except queue.Empty:
+            pass
+        with self._lock:
+            if not self._overflow:
+                return None
+            for event_id in self.spool.pending_ids():
+                if event_id in self._tracked:
+                    continue
+                try:
+                    self._queue.put_nowait(Item(event_id))
+                except queue.Full:
+                    break
+                self._tracked.add(event_id)
+            else:
+                self._overflow = False
+        return None
+
+    def _load(self, item: Item) -> Item | None:
+        if item.envelope is not None:
+            return item
+        record = self.spool.read(item.id)
+        if record is None:
+            if self.spool.exists(item.id):
+                self.spool.fail(item.id)
+                self.log.error("spool.unreadable", id=item.id, action="moved to failed/")
+            return None
+        try:
+            envelope = parse_envelope(record.get("envelope"))
+        except EnvelopeError as exc:
+            self.spool.fail(item.id)
+            self.log.error("spool.unreadable", id=item.id, error=str(exc), action="moved to failed/")
+            return None
+        received = record.get("receivedAt")
+        return Item(item.id, envelope, float(received) if isinstance(received, (int, float)) else time.time())
+
+    def _process(self, raw: Item) -> None:
+        item = self._load(raw)
+        if item is None or item.envelope is None:
+            return
+        envelope = item.envelope
+        fields = _fields(item)
+        if self.config.verify:
+            verdict = self._verify(envelope, fields)
+            if verdict is None:
+                return  # stopping; the event stays in the spool
+            if verdict.kind == "mismatch":
+                self.spool.delete(item.id)
+                self.drop("verify-mismatch")
+                self.log.warning("event.dropped", reason="verify-mismatch", detail=verdict.reason, **fields)
+                return
+            project_name = verdict.project_name
+        else:
+            project_name = self.lookup.name(envelope.project_id)
+        payload = envelope.client_payload(project_name, item.id)
+        attempt = 0
+        while not self._stopping.is_set():
+            attempt += 1
+            outcome = self.dispatcher.dispatch(envelope.event_type, payload)
+            if outcome.kind == "delivered":
+                self.spool.delete(item.id)
+                latency_ms = max(0.0, (time.time() - item.received_at) * 1000.0)
+                with self._lock:
+                    self.forwarded += 1
+                    self.latencies_ms.append(latency_ms)
+                    self.last_delivery = time.time()
+                    self.github_ok = True
+                self.log.info(
+                    "event.forwarded",
+                    eventType=envelope.event_type,
+                    attempts=attempt,
+                    latencyMs=round(latency_ms, 1),
+                    **fields,
+                )
+                return
+            if outcome.kind == "failed":
+                path = self.spool.fail(item.id)
+                with self._lock:
+                    self.failed += 1
+                    self.last_error = outcome.detail
+                self.log.error("event.failed", status=outcome.status, detail=outcome.detail, kept=str(path), **fields)
+                return
+            delay = self._delay(attempt, outcome)
+            with self._lock:
+                self.retries += 1
+                self.last_error = outcome.detail
+                self.github_ok = False
+            self.log.warning(
+                "github.retry",
+                status=outcome.status,
+                detail=outcome.detail,
+                attempt=attempt,
+                retryInSeconds=round(delay, 3),
+                configProblem=outcome.config_problem or None,
+                **fields,
+            )
+            self._stopping.wait(delay)
+
+    def _verify(self, envelope: Envelope, fields: dict[str, Any]) -> Verdict | None:
+        attempt = 0
+        rechecked = False
+        while not self._stopping.is_set():
+            verdict = self.lookup.verify(envelope)
+            if verdict.kind == "ok":
+                return verdict
+            if verdict.kind == "mismatch":
+                if rechecked or self.config.verify_recheck_seconds <= 0:
+                    return verdict
+                rechecked = True  # Get Project may lag the webhook by a moment: look once more
+                self._stopping.wait(self.config.verify_recheck_seconds)
+                continue
+            attempt += 1
+            delay = self._backoff(attempt)
+            self.log.warning(
+                "verify.retry", detail=verdict.reason, attempt=attempt, retryInSeconds=round(delay, 3), **fields
+            )
+            self._stopping.wait(delay)
+        return None
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.config.retry_max_seconds, self.config.retry_initial_seconds * 2.0 ** min(attempt - 1, 30))
+        return ceiling / 2 + self._random.uniform(0, ceiling / 2)  # "equal jitter": never zero, never above
+
+    def _delay(self, attempt: int, outcome: Outcome) -> float:
+        if outcome.wait is not None:
+            return max(outcome.wait, 0.01)
+        delay = self._backoff(attempt)
+        if outcome.rate_limited:
+            delay = max(delay, self.config.rate_limit_floor_seconds)
+        return delay
+
+    # -- figures ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            latencies = sorted(self.latencies_ms)
+            return {
+                "forwarded": self.forwarded,
+                "failed": self.failed,
+                "retries": self.retries,
+                "dropped": dict(self.dropped),
+                "lastError": self.last_error,
+                "github": "unknown" if self.github_ok is None else ("ok" if self.github_ok else "failing"),
+                "latencyMsP50": _percentile(latencies, 0.5),
+                "latencyMsP95": _percentile(latencies, 0.95),
+            }
+
+
+def _fields(item: Item) -> dict[str, Any]:
+    envelope = item.envelope
+    if envelope is None:
+        return {"id": item.id}
+    return {"id": item.id, "event": envelope.event, "projectId": envelope.project_id, "uploadId": envelope.upload_id}
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    index = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return round(values[index], 1)

@@ -1,0 +1,146 @@
+"""The durable spool: one JSON file per acknowledged event, written and fsynced before the 2xx answer.
+
+Layout under the spool directory::
+
+    <id>.json        pending events; ids sort in arrival order (nanosecond time, then a counter)
+    tmp/             files being written (write, fsync, rename into place, fsync the directory)
+    failed/          events GitHub refused for good (HTTP 400/404/410/422 on the event itself), kept for a human
+
+A file is deleted only after GitHub accepted the dispatch, so a crash or restart at any point loses nothing
+that was acknowledged; the price is at-least-once delivery (a crash between GitHub's 204 and the delete
+sends that event again on the next start; ``client_payload.deliveryId`` lets a workflow spot it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+SUFFIX = ".json"
+
+
+class SpoolError(OSError):
+    """The spool could not be written (disk full, permissions): the webhook must not be acknowledged."""
+
+
+class Spool:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._tmp = self.directory / "tmp"
+        self._failed = self.directory / "failed"
+        self._lock = threading.Lock()
+        self._counter = itertools.count()
+        self._pending: set[str] = set()
+
+    def open(self) -> list[str]:
+        """Create the directories, clear half-written files; returns the pending ids, oldest first."""
+        try:
+            for path in (self.directory, self._tmp, self._failed):
+                path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for stale in self._tmp.iterdir():
+                stale.unlink(missing_ok=True)
+            probe = self._tmp / f"probe-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise InputError(
+                f"--spool-dir {str(self.directory)!r} is not a writable directory ({exc.strerror or exc}). "
+                "Point it at a persistent, writable volume.",
+                "spool-dir",
+            ) from None
+        ids = sorted(p.name[: -len(SUFFIX)] for p in self.directory.glob("*" + SUFFIX) if p.is_file())
+        with self._lock:
+            self._pending = set(ids)
+        return ids
+
+    def new_id(self) -> str:
+        return f"{time.time_ns():020d}-{next(self._counter) % 1_000_000:06d}-{secrets.token_hex(3)}"
+
+    def write(self, record: dict[str, Any], event_id: str) -> None:
+        """Durably store ``record`` as ``<event_id>.json``; raises :class:`SpoolError`."""
+        data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        tmp = self._tmp / (event_id + SUFFIX)
+        final = self.directory / (event_id + SUFFIX)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+            _fsync_dir(self.directory)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise SpoolError(exc.errno, f"could not write the spool: {exc.strerror or exc}") from None
+        with self._lock:
+            self._pending.add(event_id)
+
+    def read(self, event_id: str) -> dict[str, Any] | None:
+        """The stored record, or None when it is gone or unreadable (the caller moves it aside)."""
+        try:
+            data = json.loads((self.directory / (event_id + SUFFIX)).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def exists(self, event_id: str) -> bool:
+        return (self.directory / (event_id + SUFFIX)).exists()
+
+    def delete(self, event_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / (event_id + SUFFIX)).unlink()
+        _fsync_dir(self.directory)
+        with self._lock:
+            self._pending.discard(event_id)
+
+    def fail(self, event_id: str) -> Path:
+        """Move an event GitHub will never accept to ``failed/``; returns its new path."""
+        target = self._failed / (event_id + SUFFIX)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.directory / (event_id + SUFFIX), target)
+        _fsync_dir(self.directory)
+        with self._lock:
+            self._pending.discard(event_id)
+        return target
+
+    def pending_ids(self, after: str = "") -> list[str]:
+        """Pending ids greater than ``after``, oldest first."""
+        with self._lock:
+            return sorted(i for i in self._pending if i > after)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def failed_count(self) -> int:
+        try:
+            return sum(1 for _ in self._failed.glob("*" + SUFFIX))
+        except OSError:
+            return 0
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename/unlink durable (POSIX); a no-op where directories cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
