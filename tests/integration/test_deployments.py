@@ -72,9 +72,7 @@ def test_rejected_build_marks_failure(tmp_path: Path, emu: Emulator, github: Fak
 
 
 def test_auto_release_false_is_inactive(tmp_path: Path, emu: Emulator, build_zip: Path, github: FakeGitHub) -> None:
-    inputs = action_inputs(
-        emu, zip_path=str(build_zip), auto_release="false", github_token=TOKEN, environment="prod"
-    )
+    inputs = action_inputs(emu, zip_path=str(build_zip), auto_release="false", github_token=TOKEN, environment="prod")
     run = run_action(tmp_path, inputs, _runner_env(github))
     assert run.code == 0
     [deployment] = github.deployments
