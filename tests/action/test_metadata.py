@@ -1,0 +1,124 @@
+"""action.yml, docker/action.yml and the workflows agree with the program and follow the repository's rules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streampixel_deploy.config import SPECS
+from streampixel_deploy.publish import OUTPUT_NAMES
+
+from .conftest import ACTION, DOCKER_ACTION, EXAMPLES, EXPRESSION, ROOT, WORKFLOWS, composite_step, load
+
+REQUIRED = {"api-key", "user-id", "project-id"}
+PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+OWN_ACTION = re.compile(r"^streampixel-deploy/streampixel-deploy(/docker)?@v1 # zizmor: ignore\[unpinned-uses\]$")
+
+
+def _inputs(path: Path) -> dict[str, dict[str, Any]]:
+    inputs: dict[str, dict[str, Any]] = load(path)["inputs"]
+    return inputs
+
+
+def test_action_inputs_are_the_settings_table() -> None:
+    assert list(_inputs(ACTION)) == [spec.name for spec in SPECS]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_input_default_and_required_match_the_program(spec: Any) -> None:
+    declared = _inputs(ACTION)[spec.name]
+    assert declared.get("default") == spec.default, "the docs would promise a default the program does not use"
+    assert bool(declared.get("required")) == (spec.name in REQUIRED)
+    assert declared["description"].strip()
+
+
+def test_every_input_reaches_the_program_as_input_env() -> None:
+    env: dict[str, str] = composite_step("run")["env"]
+    mapped = {name: value for name, value in env.items() if name.startswith("INPUT_")}
+    assert mapped == {spec.input_env: "${{ inputs." + spec.name + " }}" for spec in SPECS}
+    assert all("-" in spec.input_env for spec in SPECS if "-" in spec.name), "hyphens must be kept, as a runner does"
+
+
+def test_action_outputs_are_the_published_outputs() -> None:
+    outputs: dict[str, dict[str, str]] = load(ACTION)["outputs"]
+    assert list(outputs) == list(OUTPUT_NAMES)
+    for name, spec in outputs.items():
+        assert spec["value"] == "${{ steps.run.outputs." + name + " }}"
+        assert spec["description"].strip()
+
+
+def test_docker_action_has_the_same_inputs_and_outputs() -> None:
+    composite, docker = load(ACTION), load(DOCKER_ACTION)
+    assert list(docker["inputs"]) == list(composite["inputs"])
+    for name, spec in composite["inputs"].items():
+        theirs = docker["inputs"][name]
+        assert theirs.get("default") == spec.get("default") and theirs.get("required") == spec.get("required")
+        assert theirs["description"] == " ".join(spec["description"].split())
+    assert list(docker["outputs"]) == list(composite["outputs"])
+    assert docker["runs"] == {"using": "docker", "image": "../Dockerfile", "args": ["action"]}
+    assert (DOCKER_ACTION.parent / docker["runs"]["image"]).resolve() == ROOT / "Dockerfile"
+
+
+def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in doc:
+        return list(doc["runs"].get("steps", []))
+    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+
+
+ALL_FILES = [ACTION, DOCKER_ACTION, *WORKFLOWS, *EXAMPLES]
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_expression_inside_run_scripts(path: Path) -> None:
+    for step in _steps(load(path)):
+        assert "${{" not in step.get("run", ""), f"step {step.get('name')!r} expands an expression inside run:"
+
+
+@pytest.mark.parametrize("path", [ACTION, *WORKFLOWS, *EXAMPLES], ids=lambda p: str(p.relative_to(ROOT)))
+def test_remote_actions_are_pinned_by_full_sha_with_a_version_comment(path: Path) -> None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\s*(?:-\s+)?uses:\s+(.+?)\s*$", line)
+        if not match or match.group(1).startswith(("./", "$/")):
+            continue
+        ref = match.group(1)
+        assert PINNED_USES.match(ref) or (path in EXAMPLES and OWN_ACTION.match(ref)), f"{path.name}: {ref}"
+
+
+def test_each_action_is_pinned_to_one_commit_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in [ACTION, *WORKFLOWS, *EXAMPLES]:
+        for action, sha in re.findall(r"uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40})", path.read_text(encoding="utf-8")):
+            pins.setdefault(action, set()).add(sha)
+    assert pins and all(len(shas) == 1 for shas in pins.values()), pins
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *EXAMPLES], ids=lambda p: str(p.relative_to(ROOT)))
+def test_workflow_permissions_timeouts_and_credentials(path: Path) -> None:
+    doc = load(path)
+    assert doc["permissions"] == {}, "grant permissions per job, none at the top"
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job, f"job {name} has no permissions block"
+        assert isinstance(job.get("timeout-minutes"), int), f"job {name} has no timeout-minutes"
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"job {name} persists the checkout token"
+
+
+def test_self_test_covers_success_and_expected_failure() -> None:
+    jobs = load(ROOT / ".github" / "workflows" / "self-test.yml")["jobs"]
+    local = [step for job in jobs.values() for step in job["steps"] if step.get("uses") == "./"]
+    assert {step["id"] for step in local} >= {"deploy", "rejected", "invalid"}
+    failing = [step for step in local if step.get("continue-on-error")]
+    checks = " ".join(str(step.get("env", {})) for step in jobs["expected-failures"]["steps"])
+    assert failing and all(f"steps.{step['id']}.outcome" in checks for step in failing)
+
+
+def test_composite_steps_are_bash_and_env_only() -> None:
+    for step in load(ACTION)["runs"]["steps"]:
+        if "run" in step:
+            assert step["shell"] == "bash"
+            for value in step.get("env", {}).values():
+                assert not isinstance(value, str) or "${{" not in value or EXPRESSION.match(value), value
