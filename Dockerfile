@@ -17,14 +17,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY requirements/runtime.txt requirements/runtime.txt
+COPY requirements/runtime.txt requirements/build.txt requirements/
 RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
     && python3 -m venv /opt/streampixel-deploy \
-    && /opt/streampixel-deploy/bin/python -m pip install --require-hashes -r requirements/runtime.txt
+    && /opt/streampixel-deploy/bin/python -m pip install --require-hashes \
+       -r requirements/runtime.txt -r requirements/build.txt
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
-    && /opt/streampixel-deploy/bin/python -m pip install --no-deps /src \
+    && /opt/streampixel-deploy/bin/python -m pip install --no-deps --no-build-isolation /src \
     && /opt/streampixel-deploy/bin/python -m pip uninstall --yes pip \
     && /opt/streampixel-deploy/bin/python -m compileall -q /opt/streampixel-deploy/lib
 

@@ -72,7 +72,7 @@ def test_find_python_step_leaves_it_to_setup_python_when_none_fits(tmp_path: Pat
 
 
 def test_install_step_reuses_a_finished_venv_keyed_by_version_and_lock(tmp_path: Path) -> None:
-    lock = (ROOT / "requirements" / "runtime.txt").read_bytes()
+    lock = (ROOT / "requirements" / "runtime.txt").read_bytes() + (ROOT / "requirements" / "build.txt").read_bytes()
     key = f"{_version.__version__}-{hashlib.sha256(lock).hexdigest()[:16]}"
     venv = tmp_path / "temp" / "streampixel-deploy" / key / "venv"
     python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
