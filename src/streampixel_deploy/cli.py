@@ -69,31 +69,38 @@ def _add_setting_flags(p: argparse.ArgumentParser, command: str) -> None:
             continue
         default_text = f" (default {spec.default})" if spec.default is not None else ""
         p.add_argument(spec.flag, dest=spec.attr, help=f"{spec.help}{default_text} [env {spec.env}]")
-    p.add_argument("--api-key-file", help="Read the API key from this file.")
+    for spec in SPECS:
+        if spec.kind == "secret" and any(a.dest == spec.attr for a in p._actions):
+            p.add_argument(f"{spec.flag}-file", dest=f"{spec.attr}_file", help=f"Read {spec.name} from this file.")
     if command != "test-webhook":
         p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
 
 
 def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
+    """Flags over ``STREAMPIXEL_*`` variables; secrets also from ``--<name>-file`` (flags warn: ps shows them)."""
     raw: dict[str, str | None] = dict(collect_env(os.environ))
     for spec in SPECS:
         value = getattr(args, spec.attr, None)
         if value is not None:
             raw[spec.name] = value
-    key_file = getattr(args, "api_key_file", None)
-    if getattr(args, "api_key", None):
-        SECRETS.add(args.api_key)
-        print(
-            "warning: --api-key is visible to other users in the process list; prefer "
-            "STREAMPIXEL_API_KEY or --api-key-file.",
-            file=sys.stderr,
-        )
-    elif key_file:
-        try:
-            raw["api-key"] = Path(key_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise InputError(f"--api-key-file {key_file!r} could not be read ({exc.strerror}).", "api-key") from None
-    SECRETS.add(raw.get("api-key"))
+        if spec.kind != "secret":
+            continue
+        key_file = getattr(args, spec.attr + "_file", None)
+        if value:
+            SECRETS.add(value)
+            print(
+                f"warning: {spec.flag} is visible to other users in the process list; prefer "
+                f"{spec.env} or {spec.flag}-file.",
+                file=sys.stderr,
+            )
+        elif key_file:
+            try:
+                raw[spec.name] = Path(key_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise InputError(
+                    f"{spec.flag}-file {key_file!r} could not be read ({exc.strerror}).", spec.name
+                ) from None
+        SECRETS.add(raw.get(spec.name))
     return raw
 
 
