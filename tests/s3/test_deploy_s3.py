@@ -1,0 +1,124 @@
+"""End to end: ``streampixel-deploy deploy`` with s3 hosting -> rclone serve s3 -> the emulator downloads it."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streampixel_deploy import emulator
+from streampixel_deploy.cli import main
+from streampixel_deploy.samplebuild import make_build_dir, make_build_zip
+
+from .conftest import ACCESS_KEY, SECRET_KEY, S3Server
+
+
+@pytest.fixture
+def emu() -> Iterator[Any]:
+    cfg = emulator.EmulatorConfig.default()
+    cfg.stage_delays = dict.fromkeys(cfg.stage_delays, 0.05)
+    with emulator.Emulator(cfg) as running:
+        yield running
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMPIXEL_API_KEY", emulator.DEFAULT_API_KEY)
+    monkeypatch.setenv("STREAMPIXEL_S3_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("STREAMPIXEL_S3_SECRET_ACCESS_KEY", SECRET_KEY)
+    for name in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _deploy(emu: Any, s3: S3Server, bucket: str, *extra: str) -> list[str]:
+    return [
+        "deploy",
+        "--json",
+        "--user-id",
+        emulator.DEFAULT_USER_ID,
+        "--project-id",
+        emulator.DEFAULT_PROJECT_ID,
+        "--api-url",
+        emu.api_url,
+        "--poll-interval-seconds",
+        "0.2",
+        "--timeout-minutes",
+        "2",
+        "--s3-bucket",
+        bucket,
+        "--s3-endpoint-url",
+        s3.endpoint,
+        *extra,
+    ]
+
+
+@pytest.mark.usefixtures("env")
+def test_deploy_zip_via_s3_public_url(
+    emu: Any, s3_server: S3Server, public_http: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = s3_server.new_bucket()
+    zip_path = make_build_zip(tmp_path / "MyGame.zip", pak_bytes=3 << 20)
+    code = main(
+        _deploy(emu, s3_server, bucket, "--zip-path", str(zip_path), "--s3-public-url-base", f"{public_http}/{bucket}")
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    assert out["result"] == "approved" and out["status"] == "Approved"
+    assert out["fileUrl"].startswith(f"{public_http}/{bucket}/streampixel-builds/{emulator.DEFAULT_PROJECT_ID}/")
+    assert out["fileUrl"].endswith("/MyGame.zip")
+    assert s3_server.keys(bucket) == [out["fileUrl"].split(f"/{bucket}/", 1)[1]]
+
+
+@pytest.mark.usefixtures("env")
+def test_deploy_build_dir_via_presigned_url(
+    emu: Any, s3_server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = s3_server.new_bucket()
+    build = make_build_dir(tmp_path, pak_bytes=2 << 20)
+    code = main(_deploy(emu, s3_server, bucket, "--build-dir", str(build), "--s3-presign-seconds", "600"))
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert code == 0, out
+    assert out["result"] == "approved"
+    assert "X-Amz-Signature=***" in out["fileUrl"]  # only the redacted URL is ever shown
+    assert "query string" in captured.err
+    [key] = s3_server.keys(bucket)
+    assert key.split("/")[-2] == out["sha256"][:16]  # the packer's digest names the object
+
+
+def _bad_zip(path: Path, names: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(name, b"payload")
+    return path
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["Game/Game.exe", "Game/../../evil.dll"], "zip-slip"),
+        (["Game/Content/readme.txt", "Game/Content/Paks/Game.pak"], "no Windows .exe"),
+    ],
+)
+def test_bad_archive_exits_2_before_any_byte_is_uploaded(
+    emu: Any,
+    s3_server: S3Server,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    names: list[str],
+    expected: str,
+) -> None:
+    bucket = s3_server.new_bucket()
+    zip_path = _bad_zip(tmp_path / "Bad.zip", names)
+    code = main(_deploy(emu, s3_server, bucket, "--zip-path", str(zip_path), "--s3-presign-seconds", "600"))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert expected in captured.out + captured.err
+    assert s3_server.keys(bucket) == []
+    assert s3_server.pending_uploads(bucket) == []
+    assert not any(r.get("path", "").endswith("/upload-file") for r in emu.requests())

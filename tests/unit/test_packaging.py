@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from streampixel_deploy import packaging
+from streampixel_deploy.archive import verify_quick
+from streampixel_deploy.errors import ArchiveError
+from streampixel_deploy.packaging import known_sha256, package_dir
+from streampixel_deploy.reporting import NullReporter
+from streampixel_deploy.samplebuild import make_build_dir
+
+
+class Progress(NullReporter):
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int | None, str]] = []
+
+    def progress(self, done: int, total: int | None, label: str) -> None:
+        self.calls.append((done, total, label))
+
+
+def _tree(tmp_path: Path) -> Path:
+    top = make_build_dir(tmp_path / "src", pak_bytes=3 << 20)
+    rng = random.Random(3)  # noqa: S311 - test data
+    code = b"".join(
+        rng.choice([b"mov eax, ebx\n", b"call 0x401000\n", b"\x00\x00\x00\x00", b"ret\n"]) for _ in range(400_000)
+    )
+    (top / "MyGame/Binaries/Win64/Big-Win64-Shipping.dll").write_bytes(code)  # several chunks, compressible
+    (top / "MyGame/Content/Movies").mkdir(parents=True)
+    (top / "MyGame/Saved").mkdir(parents=True)
+    (top / "MyGame/Content/Localization").mkdir(parents=True)
+    (top / "MyGame/Content/Movies/Intro.bk2").write_bytes(rng.randbytes(300_000))
+    (top / "MyGame/Saved/noise.bin").write_bytes(rng.randbytes(5000))  # incompressible, not a known suffix
+    (top / "MyGame/Content/Localization/Übersetzung.locres").write_bytes("Grüße\n".encode() * 100)
+    (top / "MyGame/empty.txt").write_bytes(b"")
+    return top
+
+
+def _files(top: Path) -> dict[str, bytes]:
+    return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
+
+
+def test_round_trip_and_digest(tmp_path: Path) -> None:
+    top = _tree(tmp_path)
+    dest = tmp_path / "out.zip"
+    reporter = Progress()
+    packed = package_dir(top, dest, reporter, chunk_size=256 * 1024)
+
+    assert packed.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
+    assert packed.size_bytes == dest.stat().st_size
+    expected = _files(top)
+    assert packed.entries == len(expected)
+    with zipfile.ZipFile(dest) as zf:
+        assert zf.testzip() is None  # every CRC, including those combined from chunks
+        assert sorted(zf.namelist()) == sorted(expected)
+        for name, data in expected.items():
+            assert zf.read(name) == data, name
+        infos = {i.filename: i for i in zf.infolist()}
+    assert infos["MyGame/Content/Paks/MyGame-Windows.pak"].compress_type == zipfile.ZIP_STORED
+    assert infos["MyGame/Content/Movies/Intro.bk2"].compress_type == zipfile.ZIP_STORED
+    assert infos["MyGame/Binaries/Win64/Big-Win64-Shipping.dll"].compress_type == zipfile.ZIP_DEFLATED
+    big = infos["MyGame/Binaries/Win64/Big-Win64-Shipping.dll"]
+    assert big.compress_size < big.file_size / 3
+    assert infos["MyGame/Saved/noise.bin"].compress_type == zipfile.ZIP_STORED  # deflate would not help
+    assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos.values())
+    assert all((i.external_attr >> 16) == 0o100644 for i in infos.values())
+    assert reporter.calls[-1] == (sum(len(d) for d in expected.values()),) * 2 + ("package",)
+    assert known_sha256(dest) == packed.sha256
+    verify_quick(dest)
+
+
+@pytest.mark.skipif(shutil.which("unzip") is None, reason="Info-ZIP unzip is not installed")
+def test_info_zip_accepts_it(tmp_path: Path) -> None:
+    dest = tmp_path / "out.zip"
+    package_dir(_tree(tmp_path), dest, NullReporter(), chunk_size=256 * 1024)
+    result = subprocess.run(["unzip", "-t", str(dest)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No errors detected" in result.stdout
+
+
+def test_same_folder_same_sha256(tmp_path: Path) -> None:
+    top = _tree(tmp_path)
+    first = package_dir(top, tmp_path / "a.zip", NullReporter(), workers=1)
+    for path in top.rglob("*"):  # new timestamps and permissions change nothing
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+        if path.is_file():
+            path.chmod(0o755)
+    copy = tmp_path / "copy" / top.name
+    shutil.copytree(top, copy)  # neither does the folder's location or the order files were created in
+    second = package_dir(copy, tmp_path / "b.zip", NullReporter(), workers=4)
+    assert first.sha256 == second.sha256
+    (copy / "MyGame/Config/DefaultGame.ini").write_bytes(b"changed")
+    assert package_dir(copy, tmp_path / "c.zip", NullReporter()).sha256 != first.sha256
+
+
+def test_known_digest_forgotten_when_the_zip_changes(tmp_path: Path) -> None:
+    dest = tmp_path / "out.zip"
+    package_dir(make_build_dir(tmp_path / "src", pak_bytes=1024), dest, NullReporter())
+    with dest.open("ab") as fh:
+        fh.write(b"x")
+    assert known_sha256(dest) is None
+
+
+def test_zip64_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries from the ZIP64 threshold on get ZIP64 sizes (lowered here so that the test stays small)."""
+    monkeypatch.setattr(packaging, "_ZIP64_ENTRY", 1 << 20)
+    top = _tree(tmp_path)
+    dest = tmp_path / "out.zip"
+    package_dir(top, dest, NullReporter(), chunk_size=512 * 1024)
+    with zipfile.ZipFile(dest) as zf:
+        assert zf.testzip() is None
+        assert (
+            zf.read("MyGame/Content/Paks/MyGame-Windows.pak")
+            == (top / "MyGame/Content/Paks/MyGame-Windows.pak").read_bytes()
+        )
+    if shutil.which("unzip"):
+        assert subprocess.run(["unzip", "-tq", str(dest)], capture_output=True, check=False).returncode == 0
+
+
+def test_zip64_end_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 65,535 entries the count lives in the ZIP64 end record (threshold lowered to keep the test small)."""
+    monkeypatch.setattr(packaging, "_ZIP64_COUNT", 5)
+    top = _tree(tmp_path)
+    dest = tmp_path / "out.zip"
+    packed = package_dir(top, dest, NullReporter())
+    assert dest.read_bytes().find(b"PK\x06\x06") > 0  # the ZIP64 end record is there
+    assert verify_quick(dest).entries == packed.entries
+    with zipfile.ZipFile(dest) as zf:
+        assert len(zf.infolist()) == packed.entries
+        assert zf.testzip() is None
+    if shutil.which("unzip"):
+        assert subprocess.run(["unzip", "-tq", str(dest)], capture_output=True, check=False).returncode == 0
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArchiveError, match="holds no files"):
+        package_dir(tmp_path / "empty", tmp_path / "out.zip", NullReporter())
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_crc32_combine_matches_zlib() -> None:
+    import zlib
+
+    rng = random.Random(5)  # noqa: S311 - test data
+    a, b = rng.randbytes(100_000), rng.randbytes(77_777)
+    combined = packaging._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b))
+    assert combined == zlib.crc32(a + b)
