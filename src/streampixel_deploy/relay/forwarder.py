@@ -247,7 +247,7 @@ class Forwarder:
             attempt += 1
             outcome = self.dispatcher.dispatch(envelope.event_type, payload)
             if outcome.kind == "delivered":
-                self.spool.delete(item.id)
+                # Count and log first, then delete from the spool: an empty spool means "all accounted for".
                 latency_ms = max(0.0, (time.time() - item.received_at) * 1000.0)
                 with self._lock:
                     self.forwarded += 1
@@ -261,6 +261,7 @@ class Forwarder:
                     latencyMs=round(latency_ms, 1),
                     **fields,
                 )
+                self.spool.delete(item.id)
                 return
             if outcome.kind == "failed":
                 path = self.spool.fail(item.id)

@@ -100,11 +100,13 @@ class Spool:
         return (self.directory / (event_id + SUFFIX)).exists()
 
     def delete(self, event_id: str) -> None:
+        # Forget it first, then unlink: whoever sees the file gone also sees the counts updated. A crash in
+        # between leaves the file, which is replayed on start (delivery is at least once anyway).
+        with self._lock:
+            self._pending.discard(event_id)
         with contextlib.suppress(FileNotFoundError):
             (self.directory / (event_id + SUFFIX)).unlink()
         _fsync_dir(self.directory)
-        with self._lock:
-            self._pending.discard(event_id)
 
     def fail(self, event_id: str) -> Path:
         """Move an event GitHub will never accept to ``failed/``; returns its new path."""
