@@ -251,7 +251,10 @@ def _transport_error(exc: requests.RequestException, action: str, url: str) -> T
         reason = "the connection failed or was reset"
     else:
         reason = type(exc).__name__
-    return TransportError(f"Could not {action}: {reason} ({shown}). Check api-url and the network, then run again.")
+    return TransportError(
+        f"Could not {action}: {reason} ({shown}). Check api-url and the network, then run again.",
+        in_flight=isinstance(exc, requests.exceptions.ReadTimeout),
+    )
 
 
 _TAG_RE = re.compile(r"<[^>]+>")

@@ -94,9 +94,10 @@ class BadResponse(ApiError):
 class TransportError(StreampixelDeployError):
     title = "Could not reach Streampixel"
 
-    def __init__(self, message: str, transient: bool = True) -> None:
+    def __init__(self, message: str, transient: bool = True, in_flight: bool = False) -> None:
         super().__init__(message)
         self.transient = transient  # False for failures a retry cannot fix (an untrusted certificate)
+        self.in_flight = in_flight  # the request may still be running on the server (we stopped waiting)
 
 
 class HostingError(StreampixelDeployError):

@@ -270,7 +270,10 @@ class Runner:
                 f"The answer to upload-file was lost ({lost}); checking whether Streampixel created the build.",
                 "Upload response lost",
             )
-            found = self._find_created(file_url, known_ids, deadline)
+            # A timed-out request may still be running on the server: look for longer before resending.
+            in_flight = isinstance(lost, TransportError) and lost.in_flight
+            window = 2 * self.s.http_timeout_seconds + 5 if in_flight else 0.0
+            found = self._find_created(file_url, known_ids, deadline, window)
             if found is not None:
                 self.reporter.info(f"Found the build Streampixel created: {found}; carrying on with it.")
                 return found
@@ -279,8 +282,12 @@ class Runner:
             self.reporter.info(f"No build was created; submitting again (attempt {attempt + 1}).")
         raise AssertionError("unreachable")
 
-    def _find_created(self, file_url: str, known_ids: set[str], deadline: float) -> str | None:
-        for _ in range(3):
+    def _find_created(self, file_url: str, known_ids: set[str], deadline: float, window: float) -> str | None:
+        """Look for a build with this fileUrl that was not there before: at least 3 looks, for ``window`` s."""
+        until = self.clock() + window
+        looks = 0
+        while looks < 3 or self.clock() < min(until, deadline):
+            looks += 1
             try:
                 project = self.client.get_project(self.s.project_id)
             except (TransportError, ApiError) as exc:
@@ -289,6 +296,8 @@ class Runner:
                 new = [b for b in project.newest_first() if b.id not in known_ids and b.url == file_url]
                 if new:
                     return new[0].id
+            if self.clock() >= deadline:
+                break
             self._sleep(min(self.s.poll_interval_seconds, max(0.0, deadline - self.clock())))
         return None
 

@@ -31,6 +31,7 @@ class Scenario:
     message: str | None = None  # must appear in the output
     args: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)  # emulator runtime settings
+    settle: float = 0.0  # wait this long before counting builds (a delayed request may still create one)
 
 
 def _f(method: str, path: str, action: str, times: int = 1, **extra: Any) -> dict[str, Any]:
@@ -51,7 +52,14 @@ SCENARIOS = [
         "post-503-html", [_f("POST", UPLOAD, "status", 1, status=503, body=HTML_502, content_type="text/html")], 0
     ),
     Scenario("post-connection-reset-before-handling", [_f("POST", UPLOAD, "reset", 1)], 0),
-    Scenario("post-slow-past-read-timeout", [_f("POST", UPLOAD, "delay", 1, seconds=3.0)], 0),
+    # no rate limit: only our own search for the in-flight build prevents a duplicate here
+    Scenario(
+        "post-slow-past-read-timeout",
+        [_f("POST", UPLOAD, "delay", 1, seconds=3.0)],
+        0,
+        settings={"rate_limit_window_seconds": 0},
+        settle=3.5,
+    ),
     Scenario("post-accepted-response-500", [_f("POST", UPLOAD, "lost_response", 1, status=500)], 0),
     Scenario("post-accepted-connection-reset", [_f("POST", UPLOAD, "lost_response", 1, reset_after=True)], 0),
     Scenario("post-accepted-invalid-json", [_f("POST", UPLOAD, "invalid_json", 1, handle=True)], 0),
@@ -121,6 +129,8 @@ def _builds(emu: Emulator) -> int:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_fault(scenario: Scenario, cli: Any, emu: Emulator, build_zip: Path) -> None:
     before = _builds(emu)
+    if scenario.settings:
+        emu.configure(**scenario.settings)
     for rule in scenario.faults:
         emu.add_fault(rule)
     run = cli(
@@ -135,6 +145,7 @@ def test_fault(scenario: Scenario, cli: Any, emu: Emulator, build_zip: Path) -> 
     )
     output = run.out + run.err
     assert run.code == scenario.exit_code, output
+    time.sleep(scenario.settle)
     assert _builds(emu) - before == scenario.new_builds, "duplicate or missing build"
     assert "Traceback" not in output
     if scenario.message:
