@@ -71,13 +71,14 @@ class Runner:
         s, r = self.s, self.result
         with self.reporter.group("validate"):
             zip_path = s.zip_path
-            if s.build_dir is not None:
-                zip_path = self._package(s.build_dir)
-            if zip_path is not None:
+            if zip_path is not None:  # instant (central directory only): before any request
                 self._verify(zip_path)
             project = self._read_project("check credentials and project")
             known_ids = {b.id for b in project.files}
             self._note_previous(project)
+            if s.build_dir is not None:  # minutes for a big build: only once the credentials are known good
+                zip_path = self._package(s.build_dir)
+                self._verify(zip_path)
             if self.host is None:
                 raise InputError("No hosting is configured for zip-path.", "zip-path")
             if s.dry_run:
