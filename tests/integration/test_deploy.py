@@ -275,3 +275,24 @@ def test_unknown_and_regressing_statuses_keep_waiting(cli: Any, emu: Emulator, b
     seen = [e.status for e in runner.result.timeline]
     assert seen == ["Warming Caches", "Downloading Files", "extracting  &  SCANNING", "Approved"]
     assert "unknown status; still waiting" in log.getvalue()
+
+
+def test_deploy_build_dir_is_packaged_deterministically(cli: Any, emu: Emulator, tmp_path: Path) -> None:
+    from streampixel_deploy.samplebuild import make_build_dir
+
+    folder = make_build_dir(tmp_path, pak_bytes=256 * 1024)
+    emu.configure(rate_limit_window_seconds=0)
+    first = cli("deploy", "--build-dir", str(folder), "--json")
+    assert first.code == 0, first.err
+    second = cli("deploy", "--build-dir", str(folder), "--json", "--wait", "false")
+    assert _json(first.out)["sha256"] == _json(second.out)["sha256"]  # same folder, same zip
+    assert "Packaged" in first.err
+
+
+def test_wrong_key_fails_before_packaging(cli: Any, emu: Emulator, tmp_path: Path) -> None:
+    from streampixel_deploy.samplebuild import make_build_dir
+
+    folder = make_build_dir(tmp_path, pak_bytes=1024)
+    run = cli("deploy", "--build-dir", str(folder), STREAMPIXEL_API_KEY="wrong-key-000000")
+    assert run.code == 1 and "Unauthorized: Invalid API Key" in run.err
+    assert "Packaged" not in run.err
