@@ -115,6 +115,8 @@ def execute(
             result = runner.deploy()
         elif settings.command == "distribute":
             result = runner.distribute()
+        elif settings.command == "test-webhook":
+            result = runner.test_webhook()
         else:
             result, project = runner.status()
     except StreampixelDeployError as exc:

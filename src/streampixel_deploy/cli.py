@@ -20,7 +20,8 @@ from .errors import EXIT_CANCELLED, EXIT_INPUT, InputError, StreampixelDeployErr
 from .redact import SECRETS, scrub
 from .signals import cancellation
 
-_RUN_COMMANDS = ("deploy", "distribute", "status")
+_RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
+_ACCOUNT_SETTINGS = ("api-key", "user-id", "project-id", "api-url", "http-timeout-seconds", "summary")
 _DESCRIPTIONS = {
     "deploy": "Validate, host and submit a build, then follow it to Approved/Reject.",
     "distribute": "Make an approved build live (release or roll back): an ID, 'latest' or 'previous'.",
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
     for name, text in _DESCRIPTIONS.items():
         p = sub.add_parser(name, help=text, description=text)
-        if name in (*_RUN_COMMANDS, "projects", "test-webhook"):
+        if name in (*_RUN_COMMANDS, "projects"):
             _add_setting_flags(p, name)
         if name == "emulator":
             p.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
@@ -60,20 +61,14 @@ def _add_setting_flags(p: argparse.ArgumentParser, command: str) -> None:
     for spec in SPECS:
         if spec.name == "command":
             continue
-        if command in ("projects", "test-webhook") and spec.name not in (
-            "api-key",
-            "user-id",
-            "project-id",
-            "api-url",
-        ):
+        if command in ("projects", "test-webhook") and spec.name not in _ACCOUNT_SETTINGS:
             continue
         default_text = f" (default {spec.default})" if spec.default is not None else ""
         p.add_argument(spec.flag, dest=spec.attr, help=f"{spec.help}{default_text} [env {spec.env}]")
     for spec in SPECS:
         if spec.kind == "secret" and any(a.dest == spec.attr for a in p._actions):
             p.add_argument(f"{spec.flag}-file", dest=f"{spec.attr}_file", help=f"Read {spec.name} from this file.")
-    if command != "test-webhook":
-        p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+    p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
 
 
 def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
@@ -139,7 +134,7 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
 
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)
-    if args.cmd in ("projects", "test-webhook"):
+    if args.cmd == "projects":
         return _account_command(args, raw, render_projects)
     settings = build_settings(raw, args.cmd)
     from .app import execute
@@ -152,6 +147,9 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
         print(render_builds(project))
     else:
         print(render_result(result))
+    from .publish import publish
+
+    publish(result, summary=settings.summary)  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them
     if result.exit_code and not args.json:
         print(scrub(result.message), file=sys.stderr)
         if debug and "traceback" in result.extra:
@@ -162,21 +160,14 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
 def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any) -> int:
     from .api import StreampixelClient
 
-    settings = build_settings(raw, "status", need_project=args.cmd == "test-webhook")
+    settings = build_settings(raw, "status", need_project=False)
     client = StreampixelClient(settings.api_url, settings.api_key, settings.user_id)
-    if args.cmd == "projects":
-        projects = client.list_projects()
-        if args.json:
-            _print_json({"projects": [vars(p) for p in projects]})
-        else:
-            print(render(projects))
-        return 0
-    outcome = client.test_webhook(settings.project_id)
-    print(
-        f"test webhook: {'delivered' if outcome.success else 'FAILED'}: {outcome.message} "
-        f"(receiver answered {outcome.status_code or 'nothing'})"
-    )
-    return 0 if outcome.success else 1
+    projects = client.list_projects()
+    if args.json:
+        _print_json({"projects": [vars(p) for p in projects]})
+    else:
+        print(render(projects))
+    return 0
 
 
 def _print_json(data: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ DEFAULT_API_URL = "https://api.streampixel.io/pixelStripeApi"
 MIN_POLL_SECONDS = 5.0
 #: Against a loopback API (the emulator) polling may be faster: the 5 s floor protects the real service.
 MIN_POLL_SECONDS_LOOPBACK = 0.1
-COMMANDS = ("deploy", "distribute", "status")
+COMMANDS = ("deploy", "distribute", "status", "test-webhook")
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,24 @@ class Runner:
             r.message = f"{len(project.files)} builds in project {project.name or project.id}."
         return self._finish(), project
 
+    def test_webhook(self) -> Result:
+        """Ask Streampixel to call the project's webhook URL; fail when the receiver did not answer 2xx."""
+        r = self.result
+        with self.reporter.group("test-webhook"):
+            outcome = self.client.test_webhook(self.s.project_id)
+        answered = f"the receiver answered HTTP {outcome.status_code}" if outcome.status_code else "no connection"
+        r.extra["webhook"] = {"success": outcome.success, "statusCode": outcome.status_code}
+        if not outcome.success:
+            raise ApiError(
+                f"The test webhook was not delivered ({answered}). Check that the project's webhook URL is "
+                f"public and answers 2xx within 10 s. Streampixel said: {outcome.message or '(no message)'}",
+                200,
+                outcome.message,
+            )
+        r.outcome = Outcome.OK
+        r.message = f"Test webhook delivered: {answered}. Streampixel said: {outcome.message}"
+        return self._finish()
+
     # -- steps -----------------------------------------------------------------------------------
 
     def _package(self, build_dir: Path) -> Path:

@@ -153,3 +153,21 @@ def test_demo_runs_from_the_installed_entry_point() -> None:
     for stage in ("pending", "Downloading Files", "Extracting & Scanning", "Saving to Repository", "Distribute"):
         assert f"stage: {stage}" in proc.stderr
     assert took < 30
+
+
+def test_command_test_webhook(tmp_path: Path, emu: Emulator) -> None:
+    run = run_action(tmp_path, action_inputs(emu, command="test-webhook"))
+    assert run.code == 1
+    assert "No webhook URL configured" in run.stdout and "::error title=Not found on Streampixel::" in run.stdout
+    assert run.outputs["result"] == "failed" and "No webhook URL configured" in run.summary
+
+
+def test_command_test_webhook_receiver_down(tmp_path: Path) -> None:
+    from streampixel_deploy.emulator import EmulatorConfig
+
+    cfg = EmulatorConfig.default()
+    cfg.users[0].projects[0].webhook_url = "http://127.0.0.1:9/hook"  # nothing listens there
+    with Emulator(cfg) as hooked:
+        run = run_action(tmp_path, action_inputs(hooked, command="test-webhook"))
+    assert run.code == 1
+    assert "The test webhook was not delivered (no connection)" in run.stdout
