@@ -8,11 +8,12 @@ is printed. Outputs and the summary are written on every path, including input e
 from __future__ import annotations
 
 import os
+import tempfile
 
 from . import gha
-from .app import execute, fail
+from .app import execute, fail, unexpected
 from .config import SPECS, build_settings, collect_env, parse_bool
-from .errors import InputError
+from .errors import Cancelled, InputError, StreampixelDeployError
 from .models import Result
 from .publish import publish
 from .report.github import GitHubReporter
@@ -32,6 +33,8 @@ def read_inputs() -> dict[str, str | None]:
 
 
 def run_action() -> int:
+    if os.environ.get("RUNNER_TEMP"):  # a packaged build-dir zip goes to the runner's temp, cleaned per job
+        tempfile.tempdir = os.environ["RUNNER_TEMP"]
     debug = gha.is_debug()
     reporter = GitHubReporter(debug=debug)
     raw = read_inputs()
@@ -44,14 +47,18 @@ def run_action() -> int:
         summary = parse_bool(raw.get("summary") or "true", "summary")
     except InputError:
         summary = True
+    result = Result(command=command, project_id=str(raw.get("project-id") or ""))
     try:
-        settings = build_settings(raw, command)
-    except InputError as exc:
-        result = fail(Result(command=command, project_id=str(raw.get("project-id") or "")), exc)
-    else:
         with cancellation() as cancel:
+            settings = build_settings(raw, command)
+            summary = settings.summary
             result, _ = execute(settings, reporter, cancel=cancel, debug=debug, environ=os.environ)
-        summary = settings.summary
+    except StreampixelDeployError as exc:  # input errors, or a cancel that landed outside execute()
+        result = fail(result, exc, debug)
+    except KeyboardInterrupt:
+        result = fail(result, Cancelled("Cancelled."), debug)
+    except Exception as exc:
+        result = fail(result, unexpected(exc), debug)
     if result.exit_code:
         reporter.error(result.message, title=result.error_title)
         if debug and "traceback" in result.extra:

@@ -28,12 +28,21 @@ from .redact import redact_text, redact_url, scrub
 USER_AGENT = f"streampixel-deploy/{_version.__version__} (+https://github.com/streampixel-deploy)"
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
+RETRY_AFTER_CAP = 30.0
 _DOMAIN_404 = ("project not found", "file not found in project", "no webhook url configured")
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry, but a server's Retry-After never makes one GET sleep longer than RETRY_AFTER_CAP."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
 def make_session(retries: int = 4, backoff: float = 0.25) -> requests.Session:
     """The one place sessions are made: User-Agent, retry policy, JSON accept header."""
-    retry = Retry(
+    retry = _CappedRetry(
         total=retries + 2,
         connect=retries,
         read=retries,
@@ -321,7 +330,8 @@ def _hint(status: int) -> str:
         403: "The user has no access to this project (or the project is disabled).",
         404: "Check project-id (and upload-id).",
         415: "Streampixel did not accept the request body.",
-        429: "Streampixel allows one upload and one distribute per user every 2 minutes.",
+        429: "Streampixel is rate-limiting this user (upload-file and distribute-file: one each per user every "
+        "2 minutes; aggressive polling is throttled too).",
     }.get(status, "Streampixel had a problem; try again later." if status >= 500 else "")
 
 

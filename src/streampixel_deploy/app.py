@@ -103,6 +103,12 @@ def execute(
     result = Result(command=settings.command, project_id=settings.project_id)
     tracker: GitHubDeployments | None = None
     try:
+        if bool(settings.github_token) != bool(settings.environment):
+            reporter.warning(
+                "'github-token' and 'environment' work together: set both to record a GitHub deployment; "
+                "with only one of them no deployment is recorded.",
+                "GitHub deployment",
+            )
         target = deployment_target(settings, env)
         if target is not None:
             tracker = GitHubDeployments(target, reporter, session)
@@ -127,11 +133,28 @@ def execute(
         if runner is not None:
             result = runner._finish()
         fail(result, Cancelled("Cancelled by the user."), debug)
+    except Exception as exc:  # a bug or an unmapped library error: still a result, outputs and a summary
+        if runner is not None:
+            result = runner._finish()
+        fail(result, unexpected(exc), debug)
     finally:
+        if runner is not None:
+            runner.close()
         if tracker is not None:
-            tracker.finished(result)
+            try:
+                tracker.finished(result, hurry=cancel is not None and cancel.is_set())
+            except (Cancelled, KeyboardInterrupt):
+                fail(result, Cancelled("Cancelled while updating the GitHub deployment."), debug)
         session.close()
     return result, project
+
+
+def unexpected(exc: BaseException) -> StreampixelDeployError:
+    """An error we did not foresee, as one of ours (its text scrubbed by ``fail``)."""
+    return StreampixelDeployError(
+        f"Unexpected error ({type(exc).__name__}: {exc}). Run again with RUNNER_DEBUG=1 (or --debug) for a "
+        "traceback and report it at the project's issue tracker."
+    )
 
 
 def fail(result: Result, exc: StreampixelDeployError, debug: bool = False) -> Result:

@@ -141,14 +141,27 @@ def _check_directory(path: Path, setting: str, size: int, directory: bytes, coun
     return report
 
 
-def verify(path: Path, mode: str) -> ArchiveReport | None:
+def verify(path: Path, mode: str, setting: str = "'zip-path' (--zip-path)") -> ArchiveReport | None:
     """``quick`` (central directory), ``full`` (also every entry's CRC, streamed) or ``off``."""
     if mode == "off":
         return None
-    report = verify_quick(path)
+    report = verify_quick(path, setting)
     if mode == "full":
-        verify_crc(path)
+        verify_crc(path, setting)
     return report
+
+
+def folder_executables(build_dir: Path) -> list[str]:
+    """The ``.exe`` files at the root of a build folder or inside one top-level folder (no packaging needed)."""
+    found: list[str] = []
+    for first in sorted(build_dir.iterdir()):
+        if first.is_file() and first.suffix.lower() == ".exe":
+            found.append(first.name)
+        elif first.is_dir():
+            found.extend(
+                f"{first.name}/{p.name}" for p in sorted(first.iterdir()) if p.is_file() and p.suffix.lower() == ".exe"
+            )
+    return found
 
 
 def verify_crc(path: Path, setting: str = "'zip-path' (--zip-path)") -> None:

@@ -10,13 +10,14 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import _version
 from .config import SPECS, build_settings, collect_env
-from .errors import EXIT_CANCELLED, EXIT_INPUT, InputError, StreampixelDeployError
+from .errors import EXIT_INPUT, Cancelled, InputError, StreampixelDeployError
 from .redact import SECRETS, scrub
 from .signals import cancellation
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
     for name, text in _DESCRIPTIONS.items():
         p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="Show tracebacks.")
         if name in (*_RUN_COMMANDS, "projects"):
             _add_setting_flags(p, name)
         if name == "emulator":
@@ -121,11 +123,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args, debug)
     except StreampixelDeployError as exc:
-        print(scrub(f"{type(exc).__name__}: {exc.message}"), file=sys.stderr)
-        return exc.exit_code
+        error: StreampixelDeployError = exc
     except KeyboardInterrupt:
-        print("Cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+        error = Cancelled("Cancelled.")
+    except Exception as exc:
+        from .app import unexpected
+
+        error = unexpected(exc)
+        if debug:
+            traceback.print_exc()
+    message = scrub(f"{type(error).__name__}: {error.message}")
+    print(message, file=sys.stderr)
+    if getattr(args, "json", False):  # one JSON object on every path
+        _print_json({"command": args.cmd, "result": "failed", "exitCode": error.exit_code, "message": message})
+    return error.exit_code
 
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
@@ -144,9 +155,9 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     if args.json:
         _print_json(result.to_json())
     elif project is not None and not settings.upload_id:
-        print(render_builds(project))
+        print(scrub(render_builds(project)))
     else:
-        print(render_result(result))
+        print(scrub(render_result(result)))
     from .publish import publish
 
     publish(result, summary=settings.summary)  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import InputError
 
@@ -147,8 +147,21 @@ class Settings:
         return f"Settings(command={self.command!r}, project_id={self.project_id!r}, api_url={self.api_url!r})"
 
 
+def _split(url: str, name: str) -> SplitResult:
+    """``urlsplit`` that turns a malformed URL (``https://[::1/x``) into an InputError naming the setting."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InputError(f"{SPEC_BY_NAME[name].label()} is not a valid URL ({exc}); got {_show(url)}.", name) from None
+    return parts
+
+
 def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
     if host == "localhost":
         return True
     try:
@@ -305,7 +318,7 @@ def _s3_settings(get: Callable[[str], str | None]) -> S3Settings | None:
         )
     endpoint = get("s3-endpoint-url")
     if endpoint:
-        parts = urlsplit(endpoint)
+        parts = _split(endpoint, "s3-endpoint-url")
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise InputError(f"{SPEC_BY_NAME['s3-endpoint-url'].label()} must be an https:// URL.", "s3-endpoint-url")
         if parts.scheme == "http" and not is_loopback_url(endpoint):
@@ -314,7 +327,7 @@ def _s3_settings(get: Callable[[str], str | None]) -> S3Settings | None:
                 "s3-endpoint-url",
             )
     base = get("s3-public-url-base")
-    if base and urlsplit(base).scheme not in ("https", "http"):
+    if base and _split(base, "s3-public-url-base").scheme not in ("https", "http"):
         raise InputError(f"{SPEC_BY_NAME['s3-public-url-base'].label()} must be an https:// URL.", "s3-public-url-base")
     return S3Settings(
         bucket=bucket,
@@ -375,7 +388,7 @@ def _show(value: str) -> str:
 
 def _api_url(value: str) -> str:
     spec = SPEC_BY_NAME["api-url"]
-    parts = urlsplit(value)
+    parts = _split(value, "api-url")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError(f"{spec.label()} must be an https:// URL such as {DEFAULT_API_URL}.", spec.name)
     if parts.query or parts.fragment or parts.username:
@@ -394,7 +407,7 @@ def _api_url(value: str) -> str:
 
 def validate_file_url(value: str) -> str:
     spec = SPEC_BY_NAME["file-url"]
-    parts = urlsplit(value)
+    parts = _split(value, "file-url")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError(
             f"{spec.label()} must be an https:// direct-download URL of the .zip; got {_show(value)}.",

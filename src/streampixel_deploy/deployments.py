@@ -42,14 +42,16 @@ class GitHubDeployments:
         self.session = session
         self.deployment_id: int | None = None
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, hurry: bool = False
+    ) -> dict[str, Any] | None:
         url = f"{self.target.api_url.rstrip('/')}/repos/{self.target.repository}{path}"
         try:
             response = self.session.request(
                 method,
                 url,
                 json=body,
-                timeout=(10, 30),
+                timeout=(2, 2) if hurry else (10, 30),  # hurry: cancelled, the runner kills us in seconds
                 headers={
                     "Authorization": f"Bearer {self.target.token}",
                     "Accept": "application/vnd.github+json",
@@ -107,7 +109,7 @@ class GitHubDeployments:
             self.reporter.info(f"GitHub deployment {self.deployment_id} created in '{self.target.environment}'.")
             self._status("in_progress", f"Streampixel is processing build {result.upload_id}")
 
-    def finished(self, result: Result) -> None:
+    def finished(self, result: Result, hurry: bool = False) -> None:
         if self.deployment_id is None:
             return
         if result.outcome is Outcome.SUBMITTED or result.outcome is Outcome.DRY_RUN:
@@ -121,12 +123,12 @@ class GitHubDeployments:
             "failure": f"Build {result.upload_id} {result.outcome.value}: {result.objection or ''}".strip(": "),
             "error": f"Build {result.upload_id} {result.outcome.value}",
         }[state]
-        self._status(state, description)
+        self._status(state, description, hurry)
 
-    def _status(self, state: str, description: str) -> None:
+    def _status(self, state: str, description: str, hurry: bool = False) -> None:
         body: dict[str, Any] = {"state": state, "description": description[:140], "auto_inactive": True}
         if self.target.log_url:
             body["log_url"] = self.target.log_url
         if self.target.environment_url:
             body["environment_url"] = self.target.environment_url
-        self._call("POST", f"/deployments/{self.deployment_id}/statuses", body)
+        self._call("POST", f"/deployments/{self.deployment_id}/statuses", body, hurry)

@@ -7,6 +7,7 @@ timeline.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 import time
@@ -14,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from .api import StreampixelClient
-from .archive import verify
-from .config import Settings
+from .api import StreampixelClient, UploadAccepted
+from .archive import folder_executables, verify
+from .config import SPEC_BY_NAME, Settings
 from .errors import (
     ApiError,
+    ArchiveError,
     BadResponse,
     BuildRejected,
     Cancelled,
@@ -30,6 +32,7 @@ from .errors import (
 )
 from .hosting import Host
 from .models import Build, BuildStatus, Outcome, Project, Result, StageEvent
+from .redact import redact_url
 from .reporting import Reporter
 
 #: Production's documented window for upload-file / distribute-file (one request per user per window).
@@ -38,6 +41,7 @@ RATE_LIMIT_WINDOW = 120.0
 LISTING_GRACE = 120.0
 #: After distribute-file, how long an unchanged "Approved" is accepted as "already distributed".
 DISTRIBUTE_SETTLE_POLLS = 3
+DISTRIBUTE_SETTLE_SECONDS = 60.0
 MAX_SUBMIT_ATTEMPTS = 3
 
 _T = TypeVar("_T")
@@ -61,6 +65,7 @@ class Runner:
         self.cancel = cancel or threading.Event()
         self.clock = clock
         self.on_submitted = on_submitted
+        self._temp_dirs: list[Path] = []
         self.started = clock()
         self.result = Result(command=settings.command, project_id=settings.project_id)
         self.result.auto_release = settings.auto_release if settings.command == "deploy" else None
@@ -76,9 +81,11 @@ class Runner:
             project = self._read_project("check credentials and project")
             known_ids = {b.id for b in project.files}
             self._note_previous(project)
-            if s.build_dir is not None:  # minutes for a big build: only once the credentials are known good
-                zip_path = self._package(s.build_dir)
-                self._verify(zip_path)
+            if s.build_dir is not None:
+                self._check_folder(s.build_dir)  # seconds, before the minutes of packaging
+                if not s.dry_run:  # minutes for a big build: only once the credentials are known good
+                    zip_path = self._package(s.build_dir)
+                    self._verify(zip_path, SPEC_BY_NAME["build-dir"].label())
             if self.host is None:
                 raise InputError("No hosting is configured for zip-path.", "zip-path")
             if s.dry_run:
@@ -124,9 +131,10 @@ class Runner:
         s, r = self.s, self.result
         with self.reporter.group("validate"):
             project = self._read_project("read the project's builds")
-            self._note_previous(project)
             target, why = resolve_upload_id(project, s.upload_id or "latest")
-            r.upload_id, r.status, r.file_url = target.id, target.raw_status, target.url
+            self._note_previous(project, exclude=target.id)
+            r.upload_id, r.status = target.id, target.raw_status
+            r.file_url = redact_url(target.url) if target.url else None
             self.reporter.info(f"Chose build {target.id}: {why}.")
             if s.dry_run:
                 r.outcome = Outcome.DRY_RUN
@@ -172,12 +180,8 @@ class Runner:
         self._note_previous(project)
         if self.s.upload_id:
             build, why = resolve_upload_id(project, self.s.upload_id, approved_only=False)
-            r.upload_id, r.status, r.objection, r.file_url = (
-                build.id,
-                build.raw_status,
-                build.objection,
-                build.url,
-            )
+            r.upload_id, r.status, r.objection = build.id, build.raw_status, build.objection
+            r.file_url = redact_url(build.url) if build.url else None
             r.message = f"Build {build.id} ({why}): {build.raw_status}"
             r.outcome = {
                 BuildStatus.APPROVED: Outcome.APPROVED,
@@ -191,6 +195,11 @@ class Runner:
     def test_webhook(self) -> Result:
         """Ask Streampixel to call the project's webhook URL; fail when the receiver did not answer 2xx."""
         r = self.result
+        if self.s.dry_run:
+            self._read_project("check credentials and project")
+            r.outcome = Outcome.DRY_RUN
+            r.message = "Dry run: would ask Streampixel to send a test webhook; nothing was sent."
+            return self._finish()
         with self.reporter.group("test-webhook"):
             outcome = self.client.test_webhook(self.s.project_id)
         answered = f"the receiver answered HTTP {outcome.status_code}" if outcome.status_code else "no connection"
@@ -208,10 +217,31 @@ class Runner:
 
     # -- steps -----------------------------------------------------------------------------------
 
+    def _check_folder(self, build_dir: Path) -> None:
+        exes = folder_executables(build_dir)
+        if not exes and self.s.verify_archive != "off":
+            raise ArchiveError(
+                f"{SPEC_BY_NAME['build-dir'].label()} {str(build_dir)!r} has no Windows .exe at its root or inside "
+                "one top-level folder; give the folder 'Package Project -> Windows' produced (it holds MyGame.exe).",
+                "build-dir",
+            )
+        self.reporter.info(f"Build folder {build_dir}: executable {exes[0] if exes else '(not checked)'}.")
+
+    def close(self) -> None:
+        """Remove the zips this run packaged (unless the emulator must still download one)."""
+        keep = self.host is not None and self.host.name == "emulator" and not self.s.wait
+        for folder in self._temp_dirs:
+            if keep:
+                self.reporter.info(f"Keeping {folder}: the emulator downloads the build from it.")
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._temp_dirs.clear()
+
     def _package(self, build_dir: Path) -> Path:
         from .packaging import package_dir
 
         out_dir = Path(tempfile.mkdtemp(prefix="streampixel-build-"))
+        self._temp_dirs.append(out_dir)
         zip_path = out_dir / f"{build_dir.resolve().name or 'build'}.zip"
         packed = package_dir(build_dir, zip_path, self.reporter)
         self.result.sha256 = packed.sha256
@@ -221,8 +251,8 @@ class Runner:
         )
         return zip_path
 
-    def _verify(self, zip_path: Path) -> None:
-        report = verify(zip_path, self.s.verify_archive)
+    def _verify(self, zip_path: Path, setting: str = "'zip-path' (--zip-path)") -> None:
+        report = verify(zip_path, self.s.verify_archive, setting)
         self.result.size_bytes = zip_path.stat().st_size
         if report is None:
             self.reporter.info("Archive check skipped (verify-archive: off).")
@@ -265,10 +295,10 @@ class Runner:
         )
         return project
 
-    def _note_previous(self, project: Project) -> None:
-        approved = project.approved_newest_first()
-        if approved:
-            self.result.previous_upload_id = approved[0].id
+    def _note_previous(self, project: Project, exclude: str | None = None) -> None:
+        """The rollback target: the newest approved build other than the one this run makes live."""
+        approved = [b for b in project.approved_newest_first() if b.id != exclude]
+        self.result.previous_upload_id = approved[0].id if approved else None
 
     def _submit(self, file_url: str, known_ids: set[str], deadline: float) -> str:
         s = self.s
@@ -278,6 +308,8 @@ class Runner:
                     lambda: self.client.upload_file(s.project_id, file_url, s.auto_release),
                     "upload-file",
                     deadline,
+                    # after a lost answer, the slot may be used by our own earlier request: look first
+                    recheck=(lambda: self._found(file_url, known_ids, deadline)) if attempt > 1 else None,
                 )
                 return accepted.upload_id
             except (TransportError, ApiError) as exc:
@@ -290,16 +322,24 @@ class Runner:
                 "Upload response lost",
             )
             # A timed-out request may still be running on the server: look for longer before resending.
-            in_flight = isinstance(lost, TransportError) and lost.in_flight
+            in_flight = (isinstance(lost, TransportError) and lost.in_flight) or (
+                isinstance(lost, ApiError) and lost.status in (502, 503, 504)  # a gateway gave up, not the origin
+            )
             window = 2 * self.s.http_timeout_seconds + 5 if in_flight else 0.0
-            found = self._find_created(file_url, known_ids, deadline, window)
+            found = self._found(file_url, known_ids, deadline, window)
             if found is not None:
-                self.reporter.info(f"Found the build Streampixel created: {found}; carrying on with it.")
-                return found
+                return found.upload_id
             if attempt == MAX_SUBMIT_ATTEMPTS:
                 raise lost
             self.reporter.info(f"No build was created; submitting again (attempt {attempt + 1}).")
         raise AssertionError("unreachable")
+
+    def _found(self, file_url: str, known_ids: set[str], deadline: float, window: float = 0.0) -> UploadAccepted | None:
+        found = self._find_created(file_url, known_ids, deadline, window)
+        if found is None:
+            return None
+        self.reporter.info(f"Found the build Streampixel created: {found}; carrying on with it.")
+        return UploadAccepted(found, "found in files[]", 0)
 
     def _find_created(self, file_url: str, known_ids: set[str], deadline: float, window: float) -> str | None:
         """Look for a build with this fileUrl that was not there before: at least 3 looks, for ``window`` s."""
@@ -320,7 +360,14 @@ class Runner:
             self._sleep(min(self.s.poll_interval_seconds, max(0.0, deadline - self.clock())))
         return None
 
-    def _with_rate_limit(self, call: Callable[[], _T], endpoint: str, deadline: float) -> _T:
+    def _with_rate_limit(
+        self,
+        call: Callable[[], _T],
+        endpoint: str,
+        deadline: float,
+        recheck: Callable[[], _T | None] | None = None,
+    ) -> _T:
+        """``call()``, waiting out 429s; ``recheck()`` (if given) runs after each wait and may make the call moot."""
         while True:
             self._check_cancel()
             try:
@@ -341,6 +388,8 @@ class Runner:
                     "Rate limited",
                 )
                 self._sleep(wait)
+                if recheck is not None and (done := recheck()) is not None:
+                    return done
 
     def _follow(self, upload_id: str, deadline: float, after_distribute: bool = False) -> Build:
         """Poll Get Project until the build is Approved or Reject, or the deadline passes."""
@@ -352,6 +401,7 @@ class Runner:
         last_raw: str | None = None
         seen_moving = False
         settle = 0
+        stale_since: float | None = None
         while True:
             self._check_cancel()
             changed = False
@@ -379,12 +429,14 @@ class Runner:
                     last_raw = build.raw_status
                     r.status = build.raw_status
                     rank = status.rank if status is not None else None
+                    stale = after_distribute and status is BuildStatus.APPROVED and not seen_moving
                     if status is None:
                         self._stage(build.raw_status, "unknown status; still waiting")
+                    elif stale:
+                        pass  # the Approved from before distribute-file: not progress, and no rank to beat
                     elif rank is not None and (rank > best_rank or status.terminal):
                         best_rank = rank
-                        if not (after_distribute and status is BuildStatus.APPROVED and not seen_moving):
-                            self._stage(build.raw_status)
+                        self._stage(build.raw_status)
                     else:
                         self.reporter.debug(f"Ignoring out-of-order status {build.raw_status!r}.")
                 if status is not None and not status.terminal:
@@ -398,9 +450,14 @@ class Runner:
                 if status is BuildStatus.APPROVED:
                     if not after_distribute or seen_moving:
                         return build
+                    # Still the old Approved: distribution may have been too quick to see. Accept it after a while.
                     settle += 1
-                    if settle >= DISTRIBUTE_SETTLE_POLLS:
-                        self._stage(build.raw_status, "no Distribute stage observed")
+                    stale_since = stale_since if stale_since is not None else self.clock()
+                    waited = self.clock() - stale_since
+                    if settle >= DISTRIBUTE_SETTLE_POLLS and waited >= min(
+                        DISTRIBUTE_SETTLE_SECONDS, s.timeout_seconds
+                    ):
+                        self._stage(build.raw_status, f"no Distribute stage observed in {waited:.0f}s")
                         return build
             now = self.clock()
             if now >= deadline:
@@ -437,8 +494,8 @@ def _transient(exc: StreampixelDeployError) -> bool:
     """Worth retrying: no usable answer, an unparseable one, or a 5xx."""
     if isinstance(exc, TransportError):
         return exc.transient
-    if isinstance(exc, BadResponse):
-        return True
+    if isinstance(exc, (BadResponse, RateLimited)):
+        return True  # RateLimited here is a GET throttled at the edge: back off and poll again
     return isinstance(exc, ApiError) and exc.status is not None and exc.status >= 500
 
 

@@ -171,3 +171,49 @@ def test_command_test_webhook_receiver_down(tmp_path: Path) -> None:
         run = run_action(tmp_path, action_inputs(hooked, command="test-webhook"))
     assert run.code == 1
     assert "The test webhook was not delivered (no connection)" in run.stdout
+
+
+def test_malformed_url_is_an_input_error_with_summary(tmp_path: Path, emu: Emulator) -> None:
+    run = run_action(tmp_path, {**action_inputs(emu, file_url="https://x/a.zip"), "api-url": "https://[::1/x"})
+    assert run.code == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "'api-url' (--api-url) is not a valid URL" in run.stdout
+    assert run.outputs["result"] == "failed" and "not a valid URL" in run.summary
+
+
+def test_rollback_hint_only_when_a_build_went_live(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    not_live = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip), auto_release="false"))
+    assert not_live.code == 0 and "### Roll back" not in not_live.summary
+    emu.configure(rate_limit_window_seconds=0)
+    release = run_action(tmp_path, action_inputs(emu, command="distribute", upload_id="latest"))
+    assert release.code == 0, release.stdout
+    # the build made live is the newest; the rollback target is the one that was live before it
+    assert release.outputs["previous-upload-id"] == "665a2b3c4d5e6f7a8b9c0e1f"
+    assert release.outputs["upload-id"] == not_live.outputs["upload-id"]
+    assert "### Roll back" in release.summary and "upload-id=665a2b3c4d5e6f7a8b9c0e1f" in release.summary
+
+
+def test_test_webhook_dry_run_sends_nothing(tmp_path: Path, emu: Emulator) -> None:
+    run = run_action(tmp_path, action_inputs(emu, command="test-webhook", dry_run="true"))
+    assert run.code == 0 and run.outputs["result"] == "dry-run"
+    assert not [r for r in emu.requests() if r["method"] == "POST"]
+
+
+def test_build_dir_zip_is_removed_after_the_run(tmp_path: Path, emu: Emulator) -> None:
+    from streampixel_deploy.samplebuild import make_build_dir
+
+    folder = make_build_dir(tmp_path / "src", pak_bytes=1024)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    run = run_action(tmp_path, action_inputs(emu, build_dir=str(folder)), {"RUNNER_TEMP": str(runner_temp)})
+    assert run.code == 0, run.stdout
+    assert list(runner_temp.iterdir()) == []
+
+
+def test_build_dir_without_exe_names_build_dir(tmp_path: Path, emu: Emulator) -> None:
+    folder = tmp_path / "NotABuild" / "Content"
+    folder.mkdir(parents=True)
+    (folder / "a.pak").write_bytes(b"x")
+    run = run_action(tmp_path, action_inputs(emu, build_dir=str(folder.parent), dry_run="true"))
+    assert run.code == 2
+    assert "'build-dir' (--build-dir)" in run.stdout and "no Windows .exe" in run.stdout

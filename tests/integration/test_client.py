@@ -29,9 +29,16 @@ def test_get_project(client: StreampixelClient) -> None:
     assert [b.raw_status for b in project.files] == ["Approved"]
 
 
-def test_stats_endpoints(client: StreampixelClient) -> None:
-    assert client.user_stats(DEFAULT_PROJECT_ID).live_users >= 0
-    assert client.live_stats(DEFAULT_PROJECT_ID).queued_users >= 0
+def test_stats_endpoints() -> None:
+    cfg = EmulatorConfig.default()
+    cfg.users[0].projects[0].live_users = 7
+    cfg.users[0].projects[0].users_in_queue = 2
+    with Emulator(cfg) as seeded:
+        client = StreampixelClient(seeded.api_url, DEFAULT_API_KEY, DEFAULT_USER_ID)
+        stats = client.user_stats(DEFAULT_PROJECT_ID)
+        assert (stats.live_users, stats.queued_users) == (7, 2)
+        live = client.live_stats(DEFAULT_PROJECT_ID)
+        assert (live.live_users, live.queued_users) == (7, 2)
 
 
 def test_auth_and_not_found(emu: Emulator) -> None:

@@ -90,3 +90,4 @@ def test_without_token_nothing_changes(tmp_path: Path, emu: Emulator, build_zip:
     run = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip), environment="prod"), _runner_env(github))
     assert run.code == 0
     assert github.requests == []
+    assert "set both to record a GitHub deployment" in run.stdout

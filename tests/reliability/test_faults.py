@@ -146,6 +146,7 @@ def test_fault(scenario: Scenario, cli: Any, emu: Emulator, build_zip: Path) -> 
     output = run.out + run.err
     assert run.code == scenario.exit_code, output
     time.sleep(scenario.settle)
+    assert all(rule["hits"] > 0 for rule in emu.faults()), "a fault never fired: the row tests nothing"
     assert _builds(emu) - before == scenario.new_builds, "duplicate or missing build"
     assert "Traceback" not in output
     if scenario.message:
@@ -181,6 +182,14 @@ def test_distribute_while_processing_waits_for_approval(cli: Any, emu: Emulator,
     assert json.loads(run.out)["live"] is True
     project = next(p for p in emu.state.dump()["projects"] if p["id"] == DEFAULT_PROJECT_ID)
     assert project["live_upload_id"] == upload_id
+
+
+def test_get_429_while_following_backs_off(cli: Any, emu: Emulator, build_zip: Path) -> None:
+    """The edge throttles polling (429 on GET, more than urllib3's retries): keep polling, do not fail."""
+    emu.add_fault(_f("GET", PROJECT, "status", 7, status=429, body='{"message": "Too many requests"}'))
+    run = cli("deploy", "--zip-path", str(build_zip), "--timeout-minutes", "0.5")
+    assert run.code == 0, run.err
+    assert all(rule["hits"] > 0 for rule in emu.faults())
 
 
 def test_distribute_429_is_waited_out(cli: Any, emu: Emulator) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from streampixel_deploy.emulator import DEFAULT_API_KEY as DEFAULT_API_KEY_
 from streampixel_deploy.emulator import DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
 from tests.integration.conftest import ActionRun, run_action
 
@@ -113,7 +114,6 @@ def test_action_never_leaks_the_key(
 
 
 def test_cli_never_prints_the_key(canary_emu: Emulator, tmp_path: Path) -> None:
-    canary_emu.add_fault(ECHO_KEY)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPIXEL_")}
     env.update(
         {
@@ -124,8 +124,9 @@ def test_cli_never_prints_the_key(canary_emu: Emulator, tmp_path: Path) -> None:
             "STREAMPIXEL_TIMEOUT_MINUTES": "0.02",
         }
     )
-    for argv in (["status", "--json"], ["--debug", "status"], ["projects"], ["status", "--api-key", CANARY_KEY]):
-        proc = subprocess.run(
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [sys.executable, "-m", "streampixel_deploy", *argv],
             env=env,
             capture_output=True,
@@ -133,4 +134,56 @@ def test_cli_never_prints_the_key(canary_emu: Emulator, tmp_path: Path) -> None:
             timeout=60,
             check=False,
         )
+
+    for argv, code in ((["status", "--json"], 0), (["projects"], 0), (["status", "--api-key", CANARY_KEY], 0)):
+        proc = run(*argv)
+        assert proc.returncode == code, (argv, proc.stderr)
         assert CANARY_KEY not in proc.stdout + proc.stderr, argv
+    canary_emu.add_fault(ECHO_KEY)
+    for argv in (["status", "--json"], ["--debug", "status"], ["status", "--debug"]):
+        proc = run(*argv)
+        assert proc.returncode == 1, (argv, proc.stderr)
+        assert "internal error for apiKey ***" in proc.stdout + proc.stderr, argv
+        assert CANARY_KEY not in proc.stdout + proc.stderr, argv
+
+
+SIGNED = (
+    "https://bucket.s3.amazonaws.com/b/Game.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    "&X-Amz-Credential=AKIACANARY0000000000%2F20261128%2Fus-east-1%2Fs3%2Faws4_request"
+    "&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+)
+
+
+def test_signed_url_from_files_is_redacted(tmp_path: Path) -> None:
+    """A build submitted with a presigned URL: status/distribute print its fileUrl without the signature."""
+    cfg = EmulatorConfig.default()
+    cfg.users[0].projects[0].files.append(
+        {"_id": "a" * 24, "url": SIGNED, "status": "Approved", "date": "2026-11-01T00:00:00.000Z", "objection": None}
+    )
+    with Emulator(cfg) as emu:
+        inputs = {
+            "api-key": DEFAULT_API_KEY_,
+            "user-id": DEFAULT_USER_ID,
+            "project-id": DEFAULT_PROJECT_ID,
+            "api-url": emu.api_url,
+            "command": "status",
+            "upload-id": "a" * 24,
+        }
+        run = run_action(tmp_path, inputs)
+        cli = subprocess.run(
+            [sys.executable, "-m", "streampixel_deploy", "status", "--upload-id", "a" * 24],
+            env={
+                **os.environ,
+                "STREAMPIXEL_API_KEY": DEFAULT_API_KEY_,
+                "STREAMPIXEL_USER_ID": DEFAULT_USER_ID,
+                "STREAMPIXEL_PROJECT_ID": DEFAULT_PROJECT_ID,
+                "STREAMPIXEL_API_URL": emu.api_url,
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert run.code == 0 and cli.returncode == 0, cli.stderr
+    assert "X-Amz-Signature=***" in run.outputs["file-url"]
+    for text in (run.stdout, run.summary, *run.outputs.values(), cli.stdout, cli.stderr):
+        assert "0123456789abcdef0123456789abcdef" not in text and "AKIACANARY" not in text

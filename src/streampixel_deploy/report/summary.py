@@ -76,7 +76,7 @@ def render_summary(result: Result) -> str:
     objection = _template("objection.md").substitute(objection=_cell(result.objection)) if result.objection else ""
     rollback = ""
     command = rollback_command(result)
-    if command and result.command == "deploy":
+    if command:
         rollback = _template("rollback.md").substitute(previous=result.previous_upload_id, command=command)
     text = _template("summary.md").substitute(
         icon=_ICON[result.outcome],

@@ -27,6 +27,9 @@ def timeline_rows(result: Result) -> list[tuple[str, float, float | None]]:
 
 
 def rollback_command(result: Result) -> str | None:
+    """How to undo this run: only when it made a build live and another approved build exists."""
+    if result.outcome is not Outcome.APPROVED or not result.live:
+        return None
     if not result.previous_upload_id or result.previous_upload_id == result.upload_id:
         return None
     return f"streampixel-deploy distribute --project-id {result.project_id} --upload-id {result.previous_upload_id}"
