@@ -53,6 +53,20 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
     )
 
 
+def make_client(settings: Settings, environ: Mapping[str, str]) -> StreampixelClient:
+    """The API client of a run: one session, the timeouts of the settings, the CA bundle of the environment."""
+    session = make_session()
+    if environ.get("SSL_CERT_FILE") and not (environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")):
+        session.verify = environ["SSL_CERT_FILE"]  # requests only reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE itself
+    return StreampixelClient(
+        settings.api_url,
+        settings.api_key,
+        settings.user_id,
+        session=session,
+        timeout=(min(10.0, settings.http_timeout_seconds), settings.http_timeout_seconds),
+    )
+
+
 def deployment_target(settings: Settings, environ: Mapping[str, str]) -> DeploymentTarget | None:
     """A GitHub deployment target when github-token and environment are set and the runner says where."""
     if not settings.github_token or not settings.environment or settings.dry_run:
@@ -87,17 +101,9 @@ def execute(
     reporter.mask(settings.api_key)
     if settings.github_token:
         reporter.mask(settings.github_token)
-    session = make_session()
     env = environ if environ is not None else {}
-    if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):
-        session.verify = env["SSL_CERT_FILE"]  # requests only reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE itself
-    client = StreampixelClient(
-        settings.api_url,
-        settings.api_key,
-        settings.user_id,
-        session=session,
-        timeout=(min(10.0, settings.http_timeout_seconds), settings.http_timeout_seconds),
-    )
+    client = make_client(settings, env)
+    session = client.session
     runner: Runner | None = None
     project: Project | None = None
     result = Result(command=settings.command, project_id=settings.project_id)

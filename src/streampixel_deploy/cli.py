@@ -169,10 +169,10 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
 
 
 def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any) -> int:
-    from .api import StreampixelClient
+    from .app import make_client
 
     settings = build_settings(raw, "status", need_project=False)
-    client = StreampixelClient(settings.api_url, settings.api_key, settings.user_id)
+    client = make_client(settings, os.environ)
     projects = client.list_projects()
     if args.json:
         _print_json({"projects": [vars(p) for p in projects]})

@@ -190,6 +190,16 @@ class Runner:
         else:
             r.outcome = Outcome.OK
             r.message = f"{len(project.files)} builds in project {project.name or project.id}."
+            r.extra["builds"] = [
+                {
+                    "uploadId": b.id,
+                    "status": b.raw_status,
+                    "date": b.date.isoformat() if b.date else None,
+                    "objection": b.objection,
+                    "fileUrl": redact_url(b.url) if b.url else None,
+                }
+                for b in project.newest_first()
+            ]
         return self._finish(), project
 
     def test_webhook(self) -> Result:

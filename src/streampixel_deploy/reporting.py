@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
@@ -25,6 +26,33 @@ class Reporter(Protocol):
 
     def progress(self, done: int, total: int | None, label: str) -> None:
         """Bytes transferred so far (hosting)."""
+
+
+class ProgressThrottle:
+    """Turns a stream of byte counts into at most one progress line every ``every`` seconds (always the last)."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._started: float | None = None
+        self._last = 0.0
+
+    def line(self, done: int, total: int | None, label: str) -> str | None:
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if self._started is None or done == 0:
+            self._started = self._last = now
+            if not finished:
+                return None
+        if not finished and now - self._last < self.every:
+            return None
+        self._last = now
+        rate = done / max(now - self._started, 1e-6)
+        if total:
+            eta = (total - done) / rate if rate > 0 else 0.0
+            return (
+                f"{label}: {100.0 * done / total:5.1f}% of {total / 1e6:,.1f} MB, {rate / 1e6:.1f} MB/s, ETA {eta:.0f}s"
+            )
+        return f"{label}: {done / 1e6:,.1f} MB, {rate / 1e6:.1f} MB/s"
 
 
 class NullReporter:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 
 from .. import gha
 from ..redact import SECRETS
+from ..reporting import ProgressThrottle
 
 
 class GitHubReporter:
     def __init__(self, debug: bool = False) -> None:
         self.debug_enabled = debug
-        self._last_progress = 0.0
-        self._progress_started: float | None = None
+        self._throttle = ProgressThrottle(5.0)  # a CI log: a line every few seconds
 
     def _print(self, text: str) -> None:
         sys.stdout.write(SECRETS.scrub(text) + "\n")
@@ -55,20 +54,6 @@ class GitHubReporter:
             gha.add_mask(value)
 
     def progress(self, done: int, total: int | None, label: str) -> None:
-        now = time.monotonic()
-        finished = total is not None and done >= total
-        if self._progress_started is None or done == 0:
-            self._progress_started = self._last_progress = now
-            if not finished:
-                return
-        if not finished and now - self._last_progress < 5.0:
-            return
-        self._last_progress = now
-        rate = done / max(now - self._progress_started, 1e-6)
-        if total:
-            eta = (total - done) / rate if rate > 0 else 0.0
-            self._print(
-                f"{label}: {100.0 * done / total:.0f}% of {total / 1e6:,.1f} MB, {rate / 1e6:.1f} MB/s, ETA {eta:.0f}s"
-            )
-        else:
-            self._print(f"{label}: {done / 1e6:,.1f} MB, {rate / 1e6:.1f} MB/s")
+        text = self._throttle.line(done, total, label)
+        if text is not None:
+            self._print(text)

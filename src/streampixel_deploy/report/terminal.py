@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import TextIO
 
 from ..redact import SECRETS
+from ..reporting import ProgressThrottle
 
 
 class TerminalReporter:
@@ -17,8 +17,7 @@ class TerminalReporter:
         self.stream = stream or sys.stderr
         self.debug_enabled = debug
         self._tty = self.stream.isatty()
-        self._last_progress = 0.0
-        self._progress_started: float | None = None
+        self._throttle = ProgressThrottle(0.2 if self._tty else 5.0)
 
     def _write(self, text: str) -> None:
         self.stream.write(SECRETS.scrub(text) + "\n")
@@ -53,24 +52,11 @@ class TerminalReporter:
         SECRETS.add(value)
 
     def progress(self, done: int, total: int | None, label: str) -> None:
-        now = time.monotonic()
-        finished = total is not None and done >= total
-        if self._progress_started is None or done == 0:
-            self._progress_started = self._last_progress = now
-            if not finished:
-                return
-        if not finished and now - self._last_progress < (0.2 if self._tty else 5.0):
+        text = self._throttle.line(done, total, label)
+        if text is None:
             return
-        self._last_progress = now
-        elapsed = max(now - self._progress_started, 1e-6)
-        rate = done / elapsed
-        if total:
-            pct = 100.0 * done / total
-            eta = (total - done) / rate if rate > 0 else 0.0
-            text = f"{label}: {pct:5.1f}% {done / 1e6:,.1f}/{total / 1e6:,.1f} MB {rate / 1e6:.1f} MB/s ETA {eta:.0f}s"
-        else:
-            text = f"{label}: {done / 1e6:,.1f} MB {rate / 1e6:.1f} MB/s"
         if self._tty:
+            finished = total is not None and done >= total
             self.stream.write("\r" + text + ("\n" if finished else ""))
             self.stream.flush()
         else:
