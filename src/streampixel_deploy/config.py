@@ -388,19 +388,29 @@ def _show(value: str) -> str:
 
 def _api_url(value: str) -> str:
     spec = SPEC_BY_NAME["api-url"]
-    parts = _split(value, "api-url")
+    return check_service_url(value, spec.label(), spec.name, "the API key", f"such as {DEFAULT_API_URL}")
+
+
+def check_service_url(value: str, label: str, name: str, secret: str, example: str = "") -> str:
+    """An https base URL of a service we send ``secret`` to (http only on loopback), with no query or credentials."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InputError(f"{label} is not a valid URL ({exc}); got {_show(value)}.", name) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InputError(f"{spec.label()} must be an https:// URL such as {DEFAULT_API_URL}.", spec.name)
-    if parts.query or parts.fragment or parts.username:
         raise InputError(
-            f"{spec.label()} must not carry a query string, fragment or credentials; the API key is sent separately.",
-            spec.name,
+            f"{label} must be an https:// URL{' ' + example if example else ''}; got {_show(value)}.", name
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InputError(
+            f"{label} must not carry a query string, fragment or credentials; {secret} is sent separately.", name
         )
     if parts.scheme == "http" and not is_loopback_url(value):
         raise InputError(
-            f"{spec.label()} must use https: the API key would travel in clear text over http. "
-            "Plain http is only allowed for a loopback emulator (127.0.0.1, ::1, localhost).",
-            spec.name,
+            f"{label} must use https: {secret} would travel in clear text over http. "
+            "Plain http is only allowed for a loopback host (127.0.0.1, ::1, localhost).",
+            name,
         )
     return value.rstrip("/")
 

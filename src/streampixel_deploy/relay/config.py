@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
-from ..config import DEFAULT_API_URL, is_loopback_url
+from ..config import DEFAULT_API_URL, check_service_url
 from ..errors import InputError
 from ..redact import SECRETS
 from .events import KNOWN_EVENTS, valid_id
@@ -378,15 +377,4 @@ def _parse(option: Option, raw: Any) -> Any:
 
 
 def _url(option: Option, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InputError(f"{option.label()} must be an https:// URL; got {value!r}.", option.name)
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise InputError(f"{option.label()} must not carry a query string, fragment or credentials.", option.name)
-    if parts.scheme == "http" and not is_loopback_url(value):
-        raise InputError(
-            f"{option.label()} must use https: a token would travel in clear text over http. "
-            "Plain http is only allowed for a loopback host (127.0.0.1, ::1, localhost).",
-            option.name,
-        )
-    return value.rstrip("/")
+    return check_service_url(value, option.label(), option.name, "a token")
