@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from streampixel_deploy.emulator import Emulator
 from streampixel_deploy.samplebuild import make_build_zip
+from tests.localhttp import serve
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
 
@@ -159,15 +159,8 @@ class _Web(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Web)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(_Web) as url:
+        yield url
 
 
 def test_catalogue_has_at_least_40_cases_and_is_documented() -> None:
