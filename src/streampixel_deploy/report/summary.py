@@ -8,7 +8,7 @@ from string import Template
 
 from ..models import Outcome, Result
 from ..redact import scrub
-from .text import rollback_command, timeline_rows
+from .text import HEADLINE, rollback_command, timeline_rows
 
 _ICON = {
     Outcome.APPROVED: "✅",
@@ -19,16 +19,6 @@ _ICON = {
     Outcome.DRY_RUN: "🧪",
     Outcome.FAILED: "❌",
     Outcome.OK: "📋",
-}
-_HEADLINE = {
-    Outcome.APPROVED: "approved",
-    Outcome.REJECTED: "rejected",
-    Outcome.TIMED_OUT: "timed out",
-    Outcome.SUBMITTED: "submitted",
-    Outcome.CANCELLED: "cancelled",
-    Outcome.DRY_RUN: "dry run",
-    Outcome.FAILED: "failed",
-    Outcome.OK: "done",
 }
 
 
@@ -81,7 +71,7 @@ def render_summary(result: Result) -> str:
     text = _template("summary.md").substitute(
         icon=_ICON[result.outcome],
         command=result.command,
-        headline=_HEADLINE[result.outcome],
+        headline=HEADLINE[result.outcome].lower(),
         message=_cell(result.message) or "",
         rows="\n".join(rows),
         timeline=timeline,

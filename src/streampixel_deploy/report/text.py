@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..models import Outcome, Project, ProjectSummary, Result
 
-_HEADLINE = {
+HEADLINE = {
     Outcome.APPROVED: "APPROVED",
     Outcome.REJECTED: "REJECTED",
     Outcome.TIMED_OUT: "TIMED OUT",
@@ -36,7 +36,7 @@ def rollback_command(result: Result) -> str | None:
 
 
 def render_result(result: Result) -> str:
-    lines = [f"{_HEADLINE[result.outcome]}: {result.message}"]
+    lines = [f"{HEADLINE[result.outcome]}: {result.message}"]
 
     def field(label: str, value: object) -> None:
         if value not in (None, ""):
