@@ -154,6 +154,24 @@ class StreampixelClient:
         data = self._get(f"/projects/{project_id}", {}, f"read project {project_id}")
         return Project.from_json(data, fallback_id=project_id)
 
+    def get_project_once(self, project_id: str, timeout: float) -> Project:
+        """One attempt, no retries, a short timeout: for the last look of a cancelled run."""
+        quick = requests.Session()
+        quick.headers.update(self.session.headers)
+        quick.verify = self.session.verify
+        try:
+            response = quick.get(
+                f"{self.api_url}/projects/{project_id}",
+                params={"userId": self.user_id, "apikey": self._api_key},
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise _transport_error(exc, f"read project {project_id}", self.api_url) from None
+        finally:
+            quick.close()
+        return Project.from_json(_parse(response, f"read project {project_id}"), fallback_id=project_id)
+
     def list_projects(self) -> list[ProjectSummary]:
         """All projects of the user: the paginated ``GET /projects`` or, where that is unknown,
         ``GET /projects/projects-status`` (both documented)."""

@@ -326,6 +326,9 @@ class Runner:
                 if not _transient(exc):
                     raise
                 lost: StreampixelDeployError = exc
+            except (Cancelled, KeyboardInterrupt):
+                self._last_look(file_url, known_ids)
+                raise
             # The request may have reached Streampixel and created the build: look before resending.
             self.reporter.warning(
                 f"The answer to upload-file was lost ({lost}); checking whether Streampixel created the build.",
@@ -343,6 +346,19 @@ class Runner:
                 raise lost
             self.reporter.info(f"No build was created; submitting again (attempt {attempt + 1}).")
         raise AssertionError("unreachable")
+
+    def _last_look(self, file_url: str, known_ids: set[str]) -> None:
+        """Cancelled while upload-file was in flight: one quick look, so the outputs can name the build."""
+        try:
+            project = self.client.get_project_once(self.s.project_id, timeout=1.5)
+        except Exception:
+            return
+        new = [b for b in project.newest_first() if b.id not in known_ids and b.url == file_url]
+        if new:
+            self.result.upload_id, self.result.status = new[0].id, new[0].raw_status
+            self.reporter.warning(
+                f"Cancelled after Streampixel created build {new[0].id}; it will still be processed.", "Cancelled"
+            )
 
     def _found(self, file_url: str, known_ids: set[str], deadline: float, window: float = 0.0) -> UploadAccepted | None:
         found = self._find_created(file_url, known_ids, deadline, window)

@@ -217,3 +217,37 @@ def test_build_dir_without_exe_names_build_dir(tmp_path: Path, emu: Emulator) ->
     run = run_action(tmp_path, action_inputs(emu, build_dir=str(folder.parent), dry_run="true"))
     assert run.code == 2
     assert "'build-dir' (--build-dir)" in run.stdout and "no Windows .exe" in run.stdout
+
+
+def test_cancel_while_upload_file_is_in_flight_still_names_the_build(
+    tmp_path: Path, emu: Emulator, build_zip: Path
+) -> None:
+    """The build is created but the answer is held back; a cancel then must still report its upload ID."""
+    emu.add_fault({"method": "POST", "path": "upload-file", "action": "delay", "after": True, "seconds": 20})
+    output_file, summary_file = tmp_path / "out", tmp_path / "summary"
+    output_file.touch()
+    summary_file.touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
+    env.update({f"INPUT_{k.upper()}": v for k, v in action_inputs(emu, zip_path=str(build_zip)).items()})
+    env.update({"GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streampixel_deploy", "action"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not emu.faults()[0]["hits"]:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the build exists now; the answer is still held back
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        code = proc.wait(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 130 and took < 5
+    outputs = parse_github_output(output_file.read_text())
+    assert outputs["result"] == "cancelled"
+    project = next(p for p in emu.state.dump()["projects"] if p["id"] == action_inputs(emu)["project-id"])
+    assert outputs["upload-id"] == project["files"][-1]["_id"]

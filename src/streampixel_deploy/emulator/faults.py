@@ -14,7 +14,8 @@ first live match wins. Request actions:
 ``invalid_json``   answer 200 with a truncated JSON body; with ``"handle": true`` the request is
                    handled first and its real body is truncated.
 ``reset``          close the connection without answering; the request is not handled.
-``delay``          wait ``seconds`` (float), then handle the request normally.
+``delay``          wait ``seconds`` (float), then handle the request normally; with ``"after": true``
+                   handle it first (a build IS created), then hold the answer for ``seconds``.
 ``lost_response``  handle the request normally (a build IS created), then answer ``status``
                    (default 500) or, with ``"reset_after": true``, close without answering.
 
@@ -45,7 +46,7 @@ _ACTION_KEYS = {
     "status": {"status", "body", "content_type", "headers"},
     "invalid_json": {"handle"},
     "reset": set(),
-    "delay": {"seconds"},
+    "delay": {"seconds", "after"},
     "lost_response": {"status", "body", "content_type", "headers", "reset_after"},
     "hide_file": {"upload_id"},
     "status_sequence": {"upload_id", "statuses", "objection"},
@@ -146,6 +147,8 @@ def _check_params(action: str, params: dict[str, Any]) -> None:
         seconds = params.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise FaultError("delay needs 'seconds': a number >= 0")
+        if not isinstance(params.get("after", False), bool):
+            raise FaultError("after must be true or false")
     if action in RESPONSE_ACTIONS and not isinstance(params.get("upload_id"), str):
         raise FaultError(f"{action} needs 'upload_id'")
     if action == "status_sequence":

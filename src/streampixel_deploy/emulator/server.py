@@ -188,7 +188,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         """Answer an API request (applying ``fault``); returns the status sent, 0 for none."""
         ctx = self.server.ctx
         action = fault["action"] if fault else None
-        if fault and action == "delay" and ctx.stop.wait(fault["seconds"]):
+        if fault and action == "delay" and not fault.get("after") and ctx.stop.wait(fault["seconds"]):
             self._abort()
             return 0
         if fault and action == "reset":
@@ -211,6 +211,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         if fault and action == "invalid_json":
             text = json.dumps(resp.body)
             return self._send_raw(200, text[: len(text) // 2].encode(), "application/json")
+        if fault and action == "delay" and fault.get("after") and ctx.stop.wait(fault["seconds"]):
+            self._abort()
+            return 0
         if fault and action == "lost_response":
             if fault.get("reset_after"):
                 self._abort()
