@@ -41,7 +41,9 @@ def test_check_fails_with_a_diff_when_action_yml_changes(tmp_path: Path) -> None
     action.write_text(text.replace("Key prefix inside the bucket.", "Key prefix inside the S3 bucket."), "utf-8")
     shutil.copy(DOC, doc)
     shutil.copy(DOCKER_ACTION, docker)
-    paths = ("--action", action, "--doc", doc, "--docker-action", docker)
+    readme = tmp_path / "README.md"
+    shutil.copy(ROOT / "README.md", readme)
+    paths = ("--action", action, "--doc", doc, "--docker-action", docker, "--readme", readme)
 
     stale = _gen(*paths, "--check")
     assert stale.returncode == 1
@@ -51,4 +53,5 @@ def test_check_fails_with_a_diff_when_action_yml_changes(tmp_path: Path) -> None
     assert _gen(*paths).returncode == 0
     assert _gen(*paths, "--check").returncode == 0
     assert "Key prefix inside the S3 bucket." in doc.read_text(encoding="utf-8")
+    assert "Key prefix inside the S3 bucket." in readme.read_text(encoding="utf-8")
     assert doc.read_text(encoding="utf-8").startswith(DOC.read_text(encoding="utf-8").split("<!--")[0])
