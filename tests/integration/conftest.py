@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,40 +107,70 @@ def parse_github_output(text: str) -> dict[str, str]:
     return outputs
 
 
-def run_action(tmp_path: Path, inputs: dict[str, str], extra_env: dict[str, str] | None = None) -> ActionRun:
-    """Run ``python -m streampixel_deploy action`` as a subprocess, with the environment a runner gives."""
+def _runner(tmp_path: Path, inputs: dict[str, str], extra_env: dict[str, str] | None) -> tuple[dict[str, str], Path]:
+    """The environment a runner gives an action step, and the folder holding its output and summary files."""
     run_dir = tmp_path / f"runner-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir()
-    output_file, summary_file = run_dir / "output", run_dir / "summary"
-    output_file.touch()
-    summary_file.touch()
+    (run_dir / "output").touch()
+    (run_dir / "summary").touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
     env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
     env.update(
         {
-            "GITHUB_OUTPUT": str(output_file),
-            "GITHUB_STEP_SUMMARY": str(summary_file),
+            "GITHUB_OUTPUT": str(run_dir / "output"),
+            "GITHUB_STEP_SUMMARY": str(run_dir / "summary"),
             "GITHUB_ACTIONS": "true",
             "RUNNER_TEMP": str(run_dir),
         }
     )
     env.update(extra_env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "streampixel_deploy", "action"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
+    return env, run_dir
+
+
+def _collect(code: int, stdout: str, stderr: str, run_dir: Path) -> ActionRun:
     return ActionRun(
-        proc.returncode,
-        proc.stdout,
-        proc.stderr,
-        parse_github_output(output_file.read_text(encoding="utf-8")),
-        summary_file.read_text(encoding="utf-8"),
+        code,
+        stdout,
+        stderr,
+        parse_github_output((run_dir / "output").read_text(encoding="utf-8")),
+        (run_dir / "summary").read_text(encoding="utf-8"),
     )
+
+
+ACTION_ARGV = [sys.executable, "-m", "streampixel_deploy", "action"]
+
+
+def run_action(tmp_path: Path, inputs: dict[str, str], extra_env: dict[str, str] | None = None) -> ActionRun:
+    """Run ``python -m streampixel_deploy action`` as a subprocess, with the environment a runner gives."""
+    env, run_dir = _runner(tmp_path, inputs, extra_env)
+    proc = subprocess.run(ACTION_ARGV, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    return _collect(proc.returncode, proc.stdout, proc.stderr, run_dir)
+
+
+def interrupt_action(
+    tmp_path: Path, inputs: dict[str, str], ready: Callable[[], bool], wait: float = 60.0
+) -> tuple[ActionRun, float]:
+    """Start the action, send SIGINT (how a runner cancels) once ``ready()`` is true; returns the run and the
+    seconds it took to exit after the signal. The process is always stopped."""
+    env, run_dir = _runner(tmp_path, inputs, None)
+    proc = subprocess.Popen(
+        ACTION_ARGV, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        deadline = time.monotonic() + wait
+        while not ready():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("the moment to cancel never came (or the action ended first)")
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=15)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return _collect(proc.returncode, stdout, stderr, run_dir), took
 
 
 def action_inputs(emu: Emulator, **over: str) -> dict[str, str]:

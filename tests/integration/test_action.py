@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from streampixel_deploy.emulator import DEFAULT_API_KEY, Emulator
+from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Emulator
 from streampixel_deploy.publish import OUTPUT_NAMES
 
-from .conftest import action_inputs, parse_github_output, run_action
+from .conftest import action_inputs, interrupt_action, run_action
 
 
 def _assert_masked_before_use(stdout: str, secret: str) -> None:
@@ -113,34 +111,21 @@ def test_debug_mode_still_masks(tmp_path: Path, emu: Emulator) -> None:
     _assert_masked_before_use(run.stdout, "not-the-right-key-42")
 
 
+def _status_of_new_build(emu: Emulator) -> str | None:
+    files = next(p for p in emu.state.dump()["projects"] if p["id"] == DEFAULT_PROJECT_ID)["files"]
+    return str(files[-1]["status"]) if len(files) > 1 else None
+
+
 def test_cancel_writes_outputs_and_exits_130(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
     emu.configure(stage_delays={"Downloading Files": 60.0})
-    output_file, summary_file = tmp_path / "out", tmp_path / "summary"
-    output_file.touch()
-    summary_file.touch()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
-    env.update({f"INPUT_{k.upper()}": v for k, v in action_inputs(emu, zip_path=str(build_zip)).items()})
-    env.update({"GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streampixel_deploy", "action"], env=env, stdout=subprocess.PIPE, text=True
+    run, took = interrupt_action(
+        tmp_path,
+        action_inputs(emu, zip_path=str(build_zip)),
+        ready=lambda: _status_of_new_build(emu) == "Downloading Files",
     )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "stage: Downloading Files" in line:
-                break
-        proc.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        code = proc.wait(timeout=10)
-        assert time.monotonic() - started < 5
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 130
-    outputs = parse_github_output(output_file.read_text())
-    assert outputs["result"] == "cancelled" and len(outputs["upload-id"]) == 24
-    assert "cancelled" in summary_file.read_text()
+    assert run.code == 130 and took < 5
+    assert run.outputs["result"] == "cancelled" and len(run.outputs["upload-id"]) == 24
+    assert "cancelled" in run.summary
 
 
 def test_demo_runs_from_the_installed_entry_point() -> None:
@@ -224,30 +209,12 @@ def test_cancel_while_upload_file_is_in_flight_still_names_the_build(
 ) -> None:
     """The build is created but the answer is held back; a cancel then must still report its upload ID."""
     emu.add_fault({"method": "POST", "path": "upload-file", "action": "delay", "after": True, "seconds": 20})
-    output_file, summary_file = tmp_path / "out", tmp_path / "summary"
-    output_file.touch()
-    summary_file.touch()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
-    env.update({f"INPUT_{k.upper()}": v for k, v in action_inputs(emu, zip_path=str(build_zip)).items()})
-    env.update({"GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streampixel_deploy", "action"], env=env, stdout=subprocess.PIPE, text=True
+    run, took = interrupt_action(
+        tmp_path,
+        action_inputs(emu, zip_path=str(build_zip)),
+        ready=lambda: _status_of_new_build(emu) is not None,  # created; the answer is still held back
     )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not emu.faults()[0]["hits"]:
-            time.sleep(0.05)
-        time.sleep(0.3)  # the build exists now; the answer is still held back
-        proc.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        code = proc.wait(timeout=10)
-        took = time.monotonic() - started
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 130 and took < 5
-    outputs = parse_github_output(output_file.read_text())
-    assert outputs["result"] == "cancelled"
-    project = next(p for p in emu.state.dump()["projects"] if p["id"] == action_inputs(emu)["project-id"])
-    assert outputs["upload-id"] == project["files"][-1]["_id"]
+    assert run.code == 130 and took < 5
+    assert run.outputs["result"] == "cancelled"
+    files = next(p for p in emu.state.dump()["projects"] if p["id"] == DEFAULT_PROJECT_ID)["files"]
+    assert run.outputs["upload-id"] == files[-1]["_id"]

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +14,7 @@ import pytest
 
 from streampixel_deploy import emulator
 from streampixel_deploy.samplebuild import make_build_zip
-from tests.integration.conftest import ActionRun, parse_github_output, run_action
+from tests.integration.conftest import ActionRun, interrupt_action, run_action
 from tests.reliability.test_secrets import assert_no_leak
 
 from .conftest import ACCESS_KEY, SECRET_KEY, S3Server
@@ -109,38 +105,15 @@ def test_cancel_during_upload_aborts_multipart(s3_server: S3Server, emu: Any, tm
         with zf.open("Game/Content/Paks/Game.pak", "w", force_zip64=True) as pak:
             for _ in range(400):
                 pak.write(block)
-    output_file, summary_file = tmp_path / "out", tmp_path / "summary"
-    output_file.touch()
-    summary_file.touch()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "INPUT_", "GITHUB_"))}
-    env.update({f"INPUT_{k.upper()}": v for k, v in _inputs(emu, s3_server, bucket, zip_path=str(big)).items()})
-    env.update({"GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streampixel_deploy", "action"], env=env, stdout=subprocess.PIPE, text=True
+    run, took = interrupt_action(
+        tmp_path,
+        _inputs(emu, s3_server, bucket, zip_path=str(big)),
+        ready=lambda: bool(s3_server.pending_uploads(bucket)),
     )
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if s3_server.pending_uploads(bucket):
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("the multipart upload never started")
-        proc.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        code = proc.wait(timeout=15)
-        took = time.monotonic() - started
-        stdout = proc.stdout.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 130, stdout
+    assert run.code == 130, run.stdout
     assert took < 5
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
-    outputs = parse_github_output(output_file.read_text())
-    assert outputs["result"] == "cancelled"
-    assert "cancelled" in summary_file.read_text()
+    assert run.outputs["result"] == "cancelled"
+    assert "cancelled" in run.summary
     assert not [r for r in emu.requests() if r["method"] == "POST"]
