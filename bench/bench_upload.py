@@ -41,13 +41,13 @@ ETAG_OFF = ("--etag-hash", "")
 OURS = """
 import sys, time
 from pathlib import Path
-from streampixel_deploy.config import S3Settings
+from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting.s3 import S3Host
-from streampixel_deploy.reporting import NullReporter
+from streampixel_deploy.core.reporter import NullReporter
 endpoint, prefix, path, key_id, secret, known = sys.argv[1:7]
 if known == "known":  # what build-dir gives: the packer hashed the zip while writing it (not timed here)
     import hashlib
-    from streampixel_deploy.packaging import remember_sha256
+    from streampixel_deploy.build.packaging import remember_sha256
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(8 << 20):

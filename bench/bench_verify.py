@@ -24,7 +24,7 @@ ENTRY_BYTES = 36_000  # 60,000 x 36 kB = 2.16 GB
 RUNS = 5
 
 OURS = (
-    "import sys; from pathlib import Path; from streampixel_deploy.archive import verify_quick; "
+    "import sys; from pathlib import Path; from streampixel_deploy.build.archive import verify_quick; "
     "verify_quick(Path(sys.argv[1]))"
 )
 
@@ -48,7 +48,7 @@ def main() -> list[Row]:
 
         ours_proc = {z: median([run([sys.executable, "-c", OURS, str(z)]).seconds for _ in range(RUNS)]) for z in sizes}
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-        from streampixel_deploy.archive import verify_quick
+        from streampixel_deploy.build.archive import verify_quick
 
         ours_call: dict[Path, float] = {}
         for z in sizes:

@@ -1,5 +1,5 @@
 """streampixel-deploy: ship packaged Unreal Engine builds to Streampixel."""
 
-from ._version import __version__
+from streampixel_deploy._version import __version__
 
 __all__ = ["__version__"]

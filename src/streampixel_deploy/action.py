@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import tempfile
 
-from . import gha
-from .app import execute, fail, unexpected
-from .config import SPECS, build_settings, collect_env, parse_bool
-from .errors import Cancelled, InputError, StreampixelDeployError
-from .models import Result
-from .publish import publish
-from .report.github import GitHubReporter
-from .signals import cancellation
+from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError
+from streampixel_deploy.core.models import Result
+from streampixel_deploy.core.settings import SPECS, build_settings, collect_env, parse_bool
+from streampixel_deploy.report import workflow as gha
+from streampixel_deploy.report.github import GitHubReporter
+from streampixel_deploy.report.outputs import publish
+from streampixel_deploy.run.execute import execute, fail, unexpected
+from streampixel_deploy.signals import cancellation
 
 SECRET_INPUTS = tuple(s.name for s in SPECS if s.kind == "secret")
 

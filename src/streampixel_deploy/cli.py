@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import _version
-from .config import SPECS, build_settings, collect_env
-from .errors import EXIT_INPUT, Cancelled, InputError, StreampixelDeployError
-from .redact import SECRETS, scrub
-from .signals import cancellation
+from streampixel_deploy import _version
+from streampixel_deploy.core.errors import EXIT_INPUT, Cancelled, InputError, StreampixelDeployError
+from streampixel_deploy.core.redact import SECRETS, scrub
+from streampixel_deploy.core.settings import SPECS, build_settings, collect_env
+from streampixel_deploy.signals import cancellation
 
 _RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
 _ACCOUNT_SETTINGS = ("api-key", "user-id", "project-id", "api-url", "http-timeout-seconds", "summary")
@@ -104,20 +104,20 @@ def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["relay"]:  # the relay has its own flags (see relay.main)
-        from .relay import relay_main
+        from streampixel_deploy.relay import relay_main
 
         return relay_main(argv[1:])
     args = build_parser().parse_args(argv)
     debug = bool(args.debug) or os.environ.get("RUNNER_DEBUG") == "1"
     if args.cmd == "action":
-        from .action import run_action
+        from streampixel_deploy.action import run_action
 
         code: int = run_action()
         return code
     if args.cmd == "emulator":
         return _emulator(args)
     if args.cmd == "demo":
-        from .demo import run_demo
+        from streampixel_deploy.demo import run_demo
 
         return run_demo(json_output=args.json)
     try:
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error = Cancelled("Cancelled.")
     except Exception as exc:
-        from .app import unexpected
+        from streampixel_deploy.run.execute import unexpected
 
         error = unexpected(exc)
         if debug:
@@ -140,15 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
-    from .report.terminal import TerminalReporter
-    from .report.text import render_builds, render_projects, render_result
+    from streampixel_deploy.report.terminal import TerminalReporter
+    from streampixel_deploy.report.text import render_builds, render_projects, render_result
 
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)
     if args.cmd == "projects":
         return _account_command(args, raw, render_projects)
     settings = build_settings(raw, args.cmd)
-    from .app import execute
+    from streampixel_deploy.run.execute import execute
 
     with cancellation() as cancel:
         result, project = execute(settings, reporter, cancel=cancel, debug=debug, environ=os.environ)
@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
         print(scrub(render_builds(project)))
     else:
         print(scrub(render_result(result)))
-    from .publish import publish
+    from streampixel_deploy.report.outputs import publish
 
     publish(result, summary=settings.summary)  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them
     if result.exit_code and not args.json:
@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
 
 
 def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any) -> int:
-    from .app import make_client
+    from streampixel_deploy.run.execute import make_client
 
     settings = build_settings(raw, "status", need_project=False)
     client = make_client(settings, os.environ)
@@ -186,7 +186,7 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from .emulator import Emulator, load_config
+    from streampixel_deploy.emulator import Emulator, load_config
 
     try:
         config = load_config(args.config)

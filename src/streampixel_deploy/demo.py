@@ -7,18 +7,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .app import execute
-from .config import build_settings
-from .report.terminal import TerminalReporter
-from .report.text import render_result
-from .samplebuild import make_build_zip
+from streampixel_deploy.build.sample import make_build_zip
+from streampixel_deploy.core.settings import build_settings
+from streampixel_deploy.report.terminal import TerminalReporter
+from streampixel_deploy.report.text import render_result
+from streampixel_deploy.run.execute import execute
 
 DEMO_STAGE_SECONDS = 0.6
 DEMO_POLL_SECONDS = 0.2
 
 
 def run_demo(json_output: bool = False) -> int:
-    from .emulator import (
+    from streampixel_deploy.emulator import (
         DEFAULT_API_KEY,
         DEFAULT_PROJECT_ID,
         DEFAULT_USER_ID,

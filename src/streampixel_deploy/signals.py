@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from .errors import Cancelled
+from streampixel_deploy.core.errors import Cancelled
 
 
 @contextmanager

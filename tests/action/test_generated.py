@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streampixel_deploy.config import SPECS
-from streampixel_deploy.publish import OUTPUT_NAMES
+from streampixel_deploy.core.settings import SPECS
+from streampixel_deploy.report.outputs import OUTPUT_NAMES
 
 from .conftest import ACTION, DOCKER_ACTION, ROOT
 

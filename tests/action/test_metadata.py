@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.config import SPECS
-from streampixel_deploy.publish import OUTPUT_NAMES
+from streampixel_deploy.core.settings import SPECS
+from streampixel_deploy.report.outputs import OUTPUT_NAMES
 
 from .conftest import ACTION, DOCKER_ACTION, EXAMPLES, EXPRESSION, ROOT, WORKFLOWS, composite_step, load
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.cli import main
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
-from streampixel_deploy.samplebuild import make_build_zip
 
 FAST_STAGE = 0.05
 

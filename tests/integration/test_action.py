@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, Emulator
-from streampixel_deploy.publish import OUTPUT_NAMES
+from streampixel_deploy.report.outputs import OUTPUT_NAMES
 
 from .conftest import action_inputs, interrupt_action, run_action
 
@@ -185,7 +185,7 @@ def test_test_webhook_dry_run_sends_nothing(tmp_path: Path, emu: Emulator) -> No
 
 
 def test_build_dir_zip_is_removed_after_the_run(tmp_path: Path, emu: Emulator) -> None:
-    from streampixel_deploy.samplebuild import make_build_dir
+    from streampixel_deploy.build.sample import make_build_dir
 
     folder = make_build_dir(tmp_path / "src", pak_bytes=1024)
     runner_temp = tmp_path / "runner-temp"

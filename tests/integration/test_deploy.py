@@ -245,11 +245,11 @@ def test_upload_200_and_g2_distribute_shape(cli: Any, emu: Emulator, build_zip: 
 def test_unknown_and_regressing_statuses_keep_waiting(cli: Any, emu: Emulator, build_zip: Path) -> None:
     import time
 
-    from streampixel_deploy.api import StreampixelClient
-    from streampixel_deploy.config import build_settings
+    from streampixel_deploy.core.client import StreampixelClient
+    from streampixel_deploy.core.settings import build_settings
     from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_USER_ID
-    from streampixel_deploy.pipeline import Runner
     from streampixel_deploy.report.terminal import TerminalReporter
+    from streampixel_deploy.run.runner import Runner
 
     emu.configure(stage_delays={"pending": 60.0})
     upload_id = _json(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]
@@ -278,7 +278,7 @@ def test_unknown_and_regressing_statuses_keep_waiting(cli: Any, emu: Emulator, b
 
 
 def test_deploy_build_dir_is_packaged_deterministically(cli: Any, emu: Emulator, tmp_path: Path) -> None:
-    from streampixel_deploy.samplebuild import make_build_dir
+    from streampixel_deploy.build.sample import make_build_dir
 
     folder = make_build_dir(tmp_path, pak_bytes=256 * 1024)
     emu.configure(rate_limit_window_seconds=0)
@@ -290,7 +290,7 @@ def test_deploy_build_dir_is_packaged_deterministically(cli: Any, emu: Emulator,
 
 
 def test_wrong_key_fails_before_packaging(cli: Any, emu: Emulator, tmp_path: Path) -> None:
-    from streampixel_deploy.samplebuild import make_build_dir
+    from streampixel_deploy.build.sample import make_build_dir
 
     folder = make_build_dir(tmp_path, pak_bytes=1024)
     run = cli("deploy", "--build-dir", str(folder), STREAMPIXEL_API_KEY="wrong-key-000000")

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
+from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
 from streampixel_deploy.relay import Relay, build_config
 from streampixel_deploy.relay.log import JsonLog
-from streampixel_deploy.samplebuild import make_build_zip
 from tests.fakegithub import FakeGitHub
 
 RELAY_TOKEN = "relay-test-token-0123456789abcdef"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from streampixel_deploy.errors import InputError
+from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.github.dispatch import classify, parse_retry_after
 from streampixel_deploy.relay import build_config, load_yaml, relay_main
 from streampixel_deploy.relay.events import parse_envelope, status_consistent
-from streampixel_deploy.relay.github import classify, parse_retry_after
 from tests.fakegithub import FakeGitHub
 
 from .conftest import GITHUB_TOKEN, RELAY_TOKEN, REPOSITORY, envelope

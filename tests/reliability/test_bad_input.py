@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.emulator import Emulator
-from streampixel_deploy.samplebuild import make_build_zip
 from tests.localhttp import serve
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"

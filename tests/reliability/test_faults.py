@@ -157,10 +157,10 @@ def test_fault(scenario: Scenario, cli: Any, emu: Emulator, build_zip: Path) -> 
 
 def test_missing_from_files_for_a_while(cli: Any, emu: Emulator, build_zip: Path) -> None:
     """The build is hidden from files[] for several polls, then appears: tolerated, and followed to the end."""
-    from streampixel_deploy.api import StreampixelClient
-    from streampixel_deploy.config import build_settings
-    from streampixel_deploy.pipeline import Runner
-    from streampixel_deploy.reporting import NullReporter
+    from streampixel_deploy.core.client import StreampixelClient
+    from streampixel_deploy.core.reporter import NullReporter
+    from streampixel_deploy.core.settings import build_settings
+    from streampixel_deploy.run.runner import Runner
 
     upload_id = json.loads(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]
     emu.add_fault({"action": "hide_file", "upload_id": upload_id, "times": 4})

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from streampixel_deploy.config import SPECS
+from streampixel_deploy.core.settings import SPECS
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
 
 

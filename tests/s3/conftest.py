@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.config import S3Settings
+from streampixel_deploy.core.settings import S3Settings
 
 ACCESS_KEY = "SPDTESTACCESSKEY01"
 SECRET_KEY = "spd-test-secret-0123456789abcdef"

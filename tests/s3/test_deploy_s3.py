@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from streampixel_deploy import emulator
+from streampixel_deploy.build.sample import make_build_dir, make_build_zip
 from streampixel_deploy.cli import main
-from streampixel_deploy.samplebuild import make_build_dir, make_build_zip
 
 from .conftest import ACCESS_KEY, SECRET_KEY, S3Server
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from streampixel_deploy import emulator
-from streampixel_deploy.samplebuild import make_build_zip
+from streampixel_deploy.build.sample import make_build_zip
 from tests.integration.conftest import ActionRun, interrupt_action, run_action
 from tests.reliability.test_secrets import assert_no_leak
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from streampixel_deploy.config import S3Settings
-from streampixel_deploy.errors import Cancelled, HostingError
+from streampixel_deploy.core.errors import Cancelled, HostingError
+from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting.s3 import MAX_PARTS, MIB, S3Host, object_name, part_size_for
 
 from .conftest import ACCESS_KEY, SECRET_KEY, RecordingReporter, S3Server, count_requests, free_port
@@ -311,9 +311,9 @@ def test_object_name_is_url_safe() -> None:
 
 def test_zip_from_build_dir_is_read_once(open_s3_server: S3Server, tmp_path: Path) -> None:
     """The packer hashed the zip while writing it: hosting uploads it without a hash pass of its own."""
-    from streampixel_deploy.packaging import package_dir
-    from streampixel_deploy.reporting import NullReporter
-    from streampixel_deploy.samplebuild import make_build_dir
+    from streampixel_deploy.build.packaging import package_dir
+    from streampixel_deploy.build.sample import make_build_dir
+    from streampixel_deploy.core.reporter import NullReporter
 
     bucket = open_s3_server.new_bucket()
     zip_path = tmp_path / "MyGame.zip"

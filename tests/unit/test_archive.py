@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from streampixel_deploy.archive import verify, verify_quick
-from streampixel_deploy.errors import ArchiveError
-from streampixel_deploy.samplebuild import make_build_zip
+from streampixel_deploy.build.archive import verify, verify_quick
+from streampixel_deploy.build.sample import make_build_zip
+from streampixel_deploy.core.errors import ArchiveError
 
 
 def _zip(path: Path, names: list[str]) -> Path:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from streampixel_deploy.models import BuildStatus, Project, parse_status
-from streampixel_deploy.redact import SecretRegistry, redact_text, redact_url
+from streampixel_deploy.core.models import BuildStatus, Project, parse_status
+from streampixel_deploy.core.redact import SecretRegistry, redact_text, redact_url
 
 
 def test_status_exact_and_normalised() -> None:

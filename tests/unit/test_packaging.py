@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from streampixel_deploy import packaging
-from streampixel_deploy.archive import verify_quick
-from streampixel_deploy.errors import ArchiveError
-from streampixel_deploy.packaging import known_sha256, package_dir
-from streampixel_deploy.reporting import NullReporter
-from streampixel_deploy.samplebuild import make_build_dir
+from streampixel_deploy.build import packaging
+from streampixel_deploy.build.archive import verify_quick
+from streampixel_deploy.build.packaging import known_sha256, package_dir
+from streampixel_deploy.build.sample import make_build_dir
+from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.reporter import NullReporter
 
 
 class Progress(NullReporter):

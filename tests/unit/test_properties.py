@@ -9,10 +9,10 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streampixel_deploy.api import _parse, snippet
-from streampixel_deploy.errors import StreampixelDeployError
-from streampixel_deploy.models import BuildStatus, Project, parse_status
-from streampixel_deploy.redact import SECRETS, redact_url
+from streampixel_deploy.core.client import _parse, snippet
+from streampixel_deploy.core.errors import StreampixelDeployError
+from streampixel_deploy.core.models import BuildStatus, Project, parse_status
+from streampixel_deploy.core.redact import SECRETS, redact_url
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -14,8 +14,8 @@ fault rules). This sub-package imports nothing from the rest of ``streampixel_de
 
 from __future__ import annotations
 
-from .app import Emulator
-from .config import (
+from streampixel_deploy.emulator.app import Emulator
+from streampixel_deploy.emulator.config import (
     DEFAULT_API_KEY,
     DEFAULT_PROJECT_ID,
     DEFAULT_USER_ID,

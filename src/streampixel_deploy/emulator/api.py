@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .config import APPROVED, DISTRIBUTE
-from .faults import FaultSet
-from .pipeline import Pipeline
-from .state import ProjectRecord, Store, UserRecord
-from .webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
+from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE
+from streampixel_deploy.emulator.faults import FaultSet
+from streampixel_deploy.emulator.pipeline import Pipeline
+from streampixel_deploy.emulator.state import ProjectRecord, Store, UserRecord
+from streampixel_deploy.emulator.webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
 
 PREFIX = "/pixelStripeApi"
 

@@ -8,14 +8,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .api import PREFIX, Api
-from .config import EmulatorConfig
-from .faults import FaultSet
-from .files import FileRegistry
-from .pipeline import Pipeline
-from .server import Context, EmulatorHTTPServer
-from .state import Store
-from .webhooks import WebhookSender
+from streampixel_deploy.emulator.api import PREFIX, Api
+from streampixel_deploy.emulator.config import EmulatorConfig
+from streampixel_deploy.emulator.faults import FaultSet
+from streampixel_deploy.emulator.files import FileRegistry
+from streampixel_deploy.emulator.pipeline import Pipeline
+from streampixel_deploy.emulator.server import Context, EmulatorHTTPServer
+from streampixel_deploy.emulator.state import Store
+from streampixel_deploy.emulator.webhooks import WebhookSender
 
 
 class Emulator:

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from .api import ApiResponse
-from .config import EmulatorConfigError
-from .faults import FaultError
-from .state import Store
+from streampixel_deploy.emulator.api import ApiResponse
+from streampixel_deploy.emulator.config import EmulatorConfigError
+from streampixel_deploy.emulator.faults import FaultError
+from streampixel_deploy.emulator.state import Store
 
 
 class Controller(Protocol):

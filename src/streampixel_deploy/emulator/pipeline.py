@@ -22,10 +22,10 @@ import zipfile
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from .config import APPROVED, DISTRIBUTE, DOWNLOADING, EXTRACTING, PENDING, REJECT, SAVING
-from .net import http_request, open_url
-from .state import Store
-from .webhooks import Notice
+from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE, DOWNLOADING, EXTRACTING, PENDING, REJECT, SAVING
+from streampixel_deploy.emulator.net import http_request, open_url
+from streampixel_deploy.emulator.state import Store
+from streampixel_deploy.emulator.webhooks import Notice
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import control
-from .api import PREFIX, Api, ApiRequest, ApiResponse
-from .faults import FaultSet
-from .files import FileRegistry, Unsatisfiable, parse_range
-from .webhooks import iso_now
+from streampixel_deploy.emulator import control
+from streampixel_deploy.emulator.api import PREFIX, Api, ApiRequest, ApiResponse
+from streampixel_deploy.emulator.faults import FaultSet
+from streampixel_deploy.emulator.files import FileRegistry, Unsatisfiable, parse_range
+from streampixel_deploy.emulator.webhooks import iso_now
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import (
+from streampixel_deploy.emulator.config import (
     APPROVED,
     EVENT_FOR_STATUS,
     PENDING,
@@ -31,7 +31,7 @@ from .config import (
     EmulatorConfig,
     validate_settings,
 )
-from .webhooks import Notice, envelope, iso_now
+from streampixel_deploy.emulator.webhooks import Notice, envelope, iso_now
 
 _LOG_LIMIT = 10_000
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .net import http_request, open_url
+from streampixel_deploy.emulator.net import http_request, open_url
 
 logger = logging.getLogger(__name__)
 

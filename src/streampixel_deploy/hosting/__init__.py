@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..reporting import Reporter
+from streampixel_deploy.core.reporter import Reporter
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..config import is_loopback_url
-from ..errors import HostingError, InputError
-from ..reporting import Reporter
-from . import Hosted
+from streampixel_deploy.core.errors import HostingError, InputError
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import is_loopback_url
+from streampixel_deploy.hosting import Hosted
 
 CHUNK = 1024 * 1024
 

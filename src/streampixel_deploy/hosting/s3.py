@@ -11,7 +11,7 @@ over the same file 0.86 s. A copy also needs UploadPartCopy above 5 GB, which so
 (rclone among them), stores the build twice for a while, and cannot skip an upload that is not needed. So:
 
 * when the digest is already known (``build-dir``: the packer hashes the zip while writing it and records it,
-  see :func:`streampixel_deploy.packaging.known_sha256`), the file is read exactly once, by the upload;
+  see :func:`streampixel_deploy.build.packaging.known_sha256`), the file is read exactly once, by the upload;
 * otherwise one sequential hash pass precedes the upload (a freshly written zip is usually still in the page
   cache). The file's size and mtime are checked again before the upload completes, so a zip rewritten in
   between is never published under a stale digest.
@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .._version import __version__
-from ..config import SPEC_BY_NAME, S3Settings
-from ..errors import HostingError
-from ..redact import redact_url, scrub
-from ..reporting import Reporter
-from . import Hosted
+from streampixel_deploy._version import __version__
+from streampixel_deploy.core.errors import HostingError
+from streampixel_deploy.core.redact import redact_url, scrub
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import SPEC_BY_NAME, S3Settings
+from streampixel_deploy.hosting import Hosted
 
 MIB = 1024 * 1024
 MAX_PARTS = 10_000
@@ -311,7 +311,7 @@ class S3Host:
     def _digest(
         self, zip_path: Path, stat: os.stat_result, reporter: Reporter, give_up: Callable[[], bool] = lambda: False
     ) -> str:
-        from ..packaging import known_sha256, remember_sha256
+        from streampixel_deploy.build.packaging import known_sha256, remember_sha256
 
         known = known_sha256(zip_path)
         if known is not None:

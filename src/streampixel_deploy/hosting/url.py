@@ -6,11 +6,11 @@ from pathlib import Path
 
 import requests
 
-from ..config import SPEC_BY_NAME
-from ..errors import InputError
-from ..redact import redact_url
-from ..reporting import Reporter
-from . import Hosted
+from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.redact import redact_url
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import SPEC_BY_NAME
+from streampixel_deploy.hosting import Hosted
 
 
 class UrlHost:

@@ -14,10 +14,10 @@ workflow can run ``on: repository_dispatch: types: [streampixel.build.approved]`
 
 from __future__ import annotations
 
-from .config import OPTIONS, RelayConfig, build_config, load_yaml
-from .events import EVENT_TYPE_PREFIX, KNOWN_EVENTS, Envelope, EnvelopeError, parse_envelope
-from .main import relay_main
-from .server import MAX_BODY_BYTES, Relay
+from streampixel_deploy.relay.config import OPTIONS, RelayConfig, build_config, load_yaml
+from streampixel_deploy.relay.events import EVENT_TYPE_PREFIX, KNOWN_EVENTS, Envelope, EnvelopeError, parse_envelope
+from streampixel_deploy.relay.main import relay_main
+from streampixel_deploy.relay.server import MAX_BODY_BYTES, Relay
 
 __all__ = [
     "EVENT_TYPE_PREFIX",

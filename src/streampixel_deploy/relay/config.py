@@ -5,7 +5,7 @@ An option named ``github-repository`` is the flag ``--github-repository``, the v
 accepted too). Precedence: flag, then variable, then YAML file, then default. Secrets (the webhook token,
 the GitHub token, the Streampixel API key) have no plain flag, because a command line is visible to every
 user of the machine: give them through a variable, a ``*-file`` option (Docker/Kubernetes secrets) or the
-YAML file. Every error is an :class:`~streampixel_deploy.errors.InputError` (exit 2) naming the flag and
+YAML file. Every error is an :class:`~streampixel_deploy.core.errors.InputError` (exit 2) naming the flag and
 the variable.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from ..config import DEFAULT_API_URL, check_service_url
-from ..errors import InputError
-from ..redact import SECRETS
-from .events import KNOWN_EVENTS, valid_id
+from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.redact import SECRETS
+from streampixel_deploy.core.settings import DEFAULT_API_URL, check_service_url
+from streampixel_deploy.relay.events import KNOWN_EVENTS, valid_id
 
 ENV_PREFIX = "STREAMPIXEL_RELAY_"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"

@@ -6,7 +6,7 @@ and the synthetic ``webhook.test`` becomes ``streampixel.webhook.test``. A workf
 
 ``client_payload`` is the seven documented envelope fields plus ``projectName`` and ``deliveryId`` (nine
 top-level keys; GitHub allows ten). Only those keys are copied, so an unexpected field in a webhook never
-reaches GitHub, and ``fileUrl`` is passed through :func:`~streampixel_deploy.redact.redact_url` so an S3
+reaches GitHub, and ``fileUrl`` is passed through :func:`~streampixel_deploy.core.redact.redact_url` so an S3
 presign signature never lands in a workflow's event payload (readable by anyone who can read the run).
 """
 
@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import BuildStatus, parse_status
-from ..redact import redact_url
+from streampixel_deploy.core.models import BuildStatus, parse_status
+from streampixel_deploy.core.redact import redact_url
 
 EVENT_TYPE_PREFIX = "streampixel."
 TEST_EVENT = "webhook.test"

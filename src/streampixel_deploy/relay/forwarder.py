@@ -21,13 +21,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..api import StreampixelClient
-from ..errors import AuthError, NotFound, StreampixelDeployError
-from .config import RelayConfig
-from .events import TEST_EVENT, Envelope, EnvelopeError, parse_envelope, status_consistent
-from .github import GitHubDispatcher, Outcome
-from .log import JsonLog
-from .spool import Spool
+from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.core.errors import AuthError, NotFound, StreampixelDeployError
+from streampixel_deploy.github.dispatch import GitHubDispatcher, Outcome
+from streampixel_deploy.relay.config import RelayConfig
+from streampixel_deploy.relay.events import TEST_EVENT, Envelope, EnvelopeError, parse_envelope, status_consistent
+from streampixel_deploy.relay.log import JsonLog
+from streampixel_deploy.relay.spool import Spool
 
 NAME_TTL_SECONDS = 300.0
 NAME_RETRY_SECONDS = 60.0

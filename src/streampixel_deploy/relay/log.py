@@ -8,7 +8,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from ..redact import scrub
+from streampixel_deploy.core.redact import scrub
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
@@ -16,7 +16,7 @@ LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 class JsonLog:
     """Writes ``{"ts", "level", "msg", **fields}`` lines to ``stream`` (stderr by default).
 
-    Every line goes through :func:`streampixel_deploy.redact.scrub`, so a value registered in
+    Every line goes through :func:`streampixel_deploy.core.redact.scrub`, so a value registered in
     ``redact.SECRETS`` (the webhook token, the GitHub token, the API key) never reaches the log, even if a
     field or an exception message happens to carry it. ``records`` keeps the last lines in memory (tests).
     """

@@ -10,12 +10,12 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from ..errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
-from ..redact import scrub
-from .config import OPTIONS, build_config, load_yaml
-from .events import EVENT_TYPE_PREFIX
-from .log import JsonLog
-from .server import Relay
+from streampixel_deploy.core.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
+from streampixel_deploy.core.redact import scrub
+from streampixel_deploy.relay.config import OPTIONS, build_config, load_yaml
+from streampixel_deploy.relay.events import EVENT_TYPE_PREFIX
+from streampixel_deploy.relay.log import JsonLog
+from streampixel_deploy.relay.server import Relay
 
 DESCRIPTION = (
     "Receive Streampixel webhooks at POST /webhook/<token> and forward each one to GitHub as a "

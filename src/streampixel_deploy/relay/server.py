@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..api import StreampixelClient, make_session
-from .config import RelayConfig
-from .events import EnvelopeError, parse_envelope
-from .forwarder import Forwarder, Item, ProjectLookup
-from .github import GitHubDispatcher
-from .log import JsonLog
-from .spool import Spool, SpoolError
+from streampixel_deploy.core.client import StreampixelClient, make_session
+from streampixel_deploy.github.dispatch import GitHubDispatcher
+from streampixel_deploy.relay.config import RelayConfig
+from streampixel_deploy.relay.events import EnvelopeError, parse_envelope
+from streampixel_deploy.relay.forwarder import Forwarder, Item, ProjectLookup
+from streampixel_deploy.relay.log import JsonLog
+from streampixel_deploy.relay.spool import Spool, SpoolError
 
 MAX_BODY_BYTES = 64 * 1024
 #: How much of a refused body we read and discard so the client sees our answer, not a reset.

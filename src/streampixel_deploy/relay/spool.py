@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from streampixel_deploy.core.errors import InputError
 
 SUFFIX = ".json"
 

@@ -6,9 +6,9 @@ from functools import cache
 from importlib.resources import files
 from string import Template
 
-from ..models import Outcome, Result
-from ..redact import scrub
-from .text import HEADLINE, rollback_command, timeline_rows
+from streampixel_deploy.core.models import Outcome, Result
+from streampixel_deploy.core.redact import scrub
+from streampixel_deploy.report.text import HEADLINE, rollback_command, timeline_rows
 
 _ICON = {
     Outcome.APPROVED: "✅",

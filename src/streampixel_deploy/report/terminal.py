@@ -8,8 +8,8 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import TextIO
 
-from ..redact import SECRETS
-from ..reporting import ProgressThrottle
+from streampixel_deploy.core.redact import SECRETS
+from streampixel_deploy.core.reporter import ProgressThrottle
 
 
 class TerminalReporter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import Outcome, Project, ProjectSummary, Result
+from streampixel_deploy.core.models import Outcome, Project, ProjectSummary, Result
 
 HEADLINE = {
     Outcome.APPROVED: "APPROVED",

@@ -22,8 +22,8 @@ from typing import Any
 
 import requests
 
-from ..api import make_session
-from ..redact import redact_url
+from streampixel_deploy.core.client import make_session
+from streampixel_deploy.core.redact import redact_url
 
 API_VERSION = "2022-11-28"
 PERMANENT = frozenset({400, 410, 413, 422})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import gha
-from .models import Result
-from .redact import scrub
-from .report.summary import render_summary
+from streampixel_deploy.core.models import Result
+from streampixel_deploy.core.redact import scrub
+from streampixel_deploy.report import workflow as gha
+from streampixel_deploy.report.summary import render_summary
 
 OUTPUT_NAMES = (
     "upload-id",

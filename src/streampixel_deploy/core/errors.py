@@ -18,7 +18,7 @@
 
 Every message is one or more sentences that say what happened and what to do next. The server's
 ``message`` is quoted verbatim after our own sentence. No message ever holds a secret: URLs are
-redacted by :func:`streampixel_deploy.redact.redact_url` before they reach an exception.
+redacted by :func:`streampixel_deploy.core.redact.redact_url` before they reach an exception.
 """
 
 from __future__ import annotations

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 
 import requests
 
-from .api import StreampixelClient, make_session
-from .config import Settings, is_loopback_url
-from .deployments import DeploymentTarget, GitHubDeployments
-from .errors import (
+from streampixel_deploy.core.client import StreampixelClient, make_session
+from streampixel_deploy.core.errors import (
     EXIT_FAILED,
     BuildRejected,
     Cancelled,
@@ -23,26 +21,28 @@ from .errors import (
     StreampixelDeployError,
     WaitTimeout,
 )
-from .hosting import Host
-from .models import Outcome, Project, Result
-from .pipeline import Runner
-from .redact import scrub
-from .reporting import Reporter
+from streampixel_deploy.core.models import Outcome, Project, Result
+from streampixel_deploy.core.redact import scrub
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import Settings, is_loopback_url
+from streampixel_deploy.github.deployments import DeploymentTarget, GitHubDeployments
+from streampixel_deploy.hosting import Host
+from streampixel_deploy.run.runner import Runner
 
 
 def select_host(settings: Settings, session: requests.Session) -> Host | None:
     if settings.command != "deploy":
         return None
     if settings.file_url:
-        from .hosting.url import UrlHost
+        from streampixel_deploy.hosting.url import UrlHost
 
         return UrlHost(settings.file_url, session)
     if settings.s3 is not None:
-        from .hosting.s3 import S3Host
+        from streampixel_deploy.hosting.s3 import S3Host
 
         return S3Host(settings.s3)
     if is_loopback_url(settings.api_url):
-        from .hosting.emulator import EmulatorHost
+        from streampixel_deploy.hosting.emulator import EmulatorHost
 
         return EmulatorHost(settings.api_url, session)
     raise InputError(

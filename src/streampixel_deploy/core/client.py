@@ -20,10 +20,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from . import _version
-from .errors import ApiError, AuthError, BadResponse, NotFound, RateLimited, TransportError
-from .models import Project, ProjectSummary
-from .redact import redact_text, redact_url, scrub
+from streampixel_deploy import _version
+from streampixel_deploy.core.errors import ApiError, AuthError, BadResponse, NotFound, RateLimited, TransportError
+from streampixel_deploy.core.models import Project, ProjectSummary
+from streampixel_deploy.core.redact import redact_text, redact_url, scrub
 
 USER_AGENT = f"streampixel-deploy/{_version.__version__} (+https://github.com/streampixel-deploy)"
 CONNECT_TIMEOUT = 10.0

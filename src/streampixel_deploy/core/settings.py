@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
-from .errors import InputError
+from streampixel_deploy.core.errors import InputError
 
 DEFAULT_API_URL = "https://api.streampixel.io/pixelStripeApi"
 MIN_POLL_SECONDS = 5.0

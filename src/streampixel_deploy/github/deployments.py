@@ -12,8 +12,8 @@ from typing import Any
 
 import requests
 
-from .models import Outcome, Result
-from .reporting import Reporter
+from streampixel_deploy.core.models import Outcome, Result
+from streampixel_deploy.core.reporter import Reporter
 
 _FINAL_STATE = {
     Outcome.APPROVED: "success",

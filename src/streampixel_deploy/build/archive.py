@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-from .errors import ArchiveError
+from streampixel_deploy.core.errors import ArchiveError
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ArchiveError
-from .reporting import Reporter
+from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.reporter import Reporter
 
 #: Formats that are already compressed: deflating them costs time and saves nothing.
 STORED_SUFFIXES = frozenset(

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from .api import StreampixelClient, UploadAccepted
-from .archive import folder_executables, verify
-from .config import SPEC_BY_NAME, Settings
-from .errors import (
+from streampixel_deploy.build.archive import folder_executables, verify
+from streampixel_deploy.core.client import StreampixelClient, UploadAccepted
+from streampixel_deploy.core.errors import (
     ApiError,
     ArchiveError,
     BadResponse,
@@ -30,10 +29,11 @@ from .errors import (
     TransportError,
     WaitTimeout,
 )
-from .hosting import Host
-from .models import Build, BuildStatus, Outcome, Project, Result, StageEvent
-from .redact import redact_url
-from .reporting import Reporter
+from streampixel_deploy.core.models import Build, BuildStatus, Outcome, Project, Result, StageEvent
+from streampixel_deploy.core.redact import redact_url
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import SPEC_BY_NAME, Settings
+from streampixel_deploy.hosting import Host
 
 #: Production's documented window for upload-file / distribute-file (one request per user per window).
 RATE_LIMIT_WINDOW = 120.0
@@ -248,7 +248,7 @@ class Runner:
         self._temp_dirs.clear()
 
     def _package(self, build_dir: Path) -> Path:
-        from .packaging import package_dir
+        from streampixel_deploy.build.packaging import package_dir
 
         out_dir = Path(tempfile.mkdtemp(prefix="streampixel-build-"))
         self._temp_dirs.append(out_dir)

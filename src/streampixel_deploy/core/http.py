@@ -1,0 +1,356 @@
+"""The one request policy: sessions, attempts, backoff with jitter, ``Retry-After`` and a deadline.
+
+Every HTTP call this program makes (the Streampixel client, GitHub Deployments, the relay's
+``repository_dispatch``) goes through :class:`Http.send`, and every wait (a backoff, a rate-limit pause, a
+poll interval) goes through :meth:`Clock.sleep`. Both honour one :class:`Clock`: its deadline (the user's
+``timeout-minutes`` for a run, none for the relay) and its cancel event (SIGINT/SIGTERM).
+
+The rules, in one place:
+
+- **Attempts.** A request that is safe to repeat (a GET, or a POST the server refused before doing
+  anything: a 429) is tried up to ``attempts`` times on transport errors, 5xx and 429. A request that is not
+  (upload-file, distribute-file, a dispatch) is only repeated when the connection failed before it was
+  sent; otherwise the error goes back to the caller, who knows how to recover (see ``run/submit.py``).
+- **Backoff.** ``backoff * 2**(n-1)`` capped at ``backoff_max``, with "equal jitter" (half fixed, half
+  random): never zero, never above the cap.
+- **Retry-After.** Seconds (``120``, ``1.5``, ``-5``, ``1e9``) or an HTTP-date, clamped to
+  ``[RETRY_AFTER_FLOOR, RETRY_AFTER_CEILING]``: zero or negative waits the floor (never a busy loop), huge
+  values wait the ceiling. A 429 without a usable value waits the service's documented window
+  (Streampixel: 120 s per user, reference §5).
+- **Deadline.** No wait passes the deadline: a wait that would end after it raises :class:`WaitTimeout` at
+  once. Each request gets a total budget (``request_budget``, and never more than the time left): the
+  connection and each read are bounded, and the body is read in pieces with the budget checked between
+  them, so a body that trickles in one byte at a time is cut at the budget, not after it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from streampixel_deploy import _version
+from streampixel_deploy.core.errors import Cancelled, WaitTimeout
+from streampixel_deploy.core.redact import redact_url
+
+USER_AGENT = f"streampixel-deploy/{_version.__version__} (+https://github.com/streampixel-deploy)"
+#: The shortest wait after a 429 or a Retry-After, whatever the server says: no endpoint that answered 429
+#: gets more than one request per second from us.
+RETRY_AFTER_FLOOR = 1.0
+#: The longest wait one Retry-After can ask for (a longer one is read as this; the deadline still applies).
+RETRY_AFTER_CEILING = 300.0
+#: Streampixel's documented rate-limit window: one upload-file / distribute-file per user every 2 minutes.
+STREAMPIXEL_WINDOW = 120.0
+#: The most of a response body we read (the API's JSON is a few kB; a dashboard page is not an answer).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_PIECE = 64 * 1024
+
+
+def make_session() -> requests.Session:
+    """The one place sessions are made: User-Agent, JSON accept header, no hidden transport retries."""
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=0)  # Http.send owns every retry, so each one is counted and timed
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return session
+
+
+class Clock:
+    """The time of a run: a deadline, a cancel event, and the only way to wait.
+
+    ``now`` and ``pause`` are seams for tests (a fake clock); by default they are ``time.monotonic`` and the
+    cancel event's ``wait``, so a wait ends at once when the run is cancelled.
+    """
+
+    def __init__(
+        self,
+        budget_seconds: float | None = None,
+        cancel: threading.Event | None = None,
+        now: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], bool] | None = None,
+        what: str = "timeout-minutes",
+    ) -> None:
+        self.now = now
+        self.cancel = cancel or threading.Event()
+        self._pause = pause or self.cancel.wait
+        self.started = now()
+        self.deadline = math.inf if budget_seconds is None else self.started + max(0.0, budget_seconds)
+        self.budget_seconds = budget_seconds
+        self.what = what
+
+    def elapsed(self) -> float:
+        return self.now() - self.started
+
+    def remaining(self) -> float:
+        return self.deadline - self.now()
+
+    def check(self, doing: str = "") -> None:
+        """Raise Cancelled or WaitTimeout if the run must stop now."""
+        if self.cancel.is_set():
+            raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
+        if self.remaining() <= 0:
+            raise self.timeout(doing)
+
+    def timeout(self, doing: str, extra: str = "") -> WaitTimeout:
+        limit = f"{self.budget_seconds / 60:g} minutes" if self.budget_seconds is not None else "the deadline"
+        where = f" while {doing}" if doing else ""
+        return WaitTimeout(f"{self.what} ({limit}) ran out{where}.{' ' + extra if extra else ''}")
+
+    def sleep(self, seconds: float, doing: str = "", extra: str = "") -> None:
+        """Wait ``seconds``; a wait that would end past the deadline raises WaitTimeout at once."""
+        self.check(doing)
+        if seconds > self.remaining():
+            raise self.timeout(doing, extra)
+        if seconds > 0 and self._pause(seconds):
+            raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
+        self.check(doing)
+
+    def sleep_at_most(self, seconds: float, doing: str = "") -> None:
+        """Wait ``seconds`` or until the deadline, whichever comes first (a poll interval)."""
+        self.sleep(max(0.0, min(seconds, self.remaining())), doing)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard to try one request. One instance per service; see the module docstring for the rules."""
+
+    attempts: int = 5
+    backoff: float = 0.5
+    backoff_max: float = 30.0
+    #: a 429 without a usable Retry-After waits this long (the service's documented window)
+    rate_limit_window: float = STREAMPIXEL_WINDOW
+    connect_timeout: float = 10.0
+    #: each read, and the whole request (connect, headers and body) in total
+    request_budget: float = 60.0
+    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def backoff_delay(self, attempt: int) -> float:
+        """The wait before attempt ``attempt + 1`` (attempt counts from 1): equal jitter, never zero."""
+        ceiling = min(self.backoff_max, self.backoff * 2.0 ** min(attempt - 1, 30))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def rate_limit_wait(self, retry_after: str | None, now: datetime | None = None) -> float:
+        """How long to wait after a 429: the server's Retry-After, clamped, else the documented window."""
+        seconds = parse_retry_after(retry_after, now)
+        return self.rate_limit_window if seconds is None else seconds
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds, clamped to the floor and ceiling; None when there is no usable value.
+
+    Both forms of RFC 9110 are read: delta-seconds (leniently: ``1.5``, ``-5`` and ``1e9`` too) and an
+    HTTP-date (a date in the past waits the floor).
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return min(RETRY_AFTER_CEILING, max(RETRY_AFTER_FLOOR, seconds))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A whole answer: status, headers and the body (read within the request's budget)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.text) if self.body.strip() else {}
+
+
+class RequestFailed(Exception):
+    """No usable answer: the request could not be sent, or its answer did not arrive in time.
+
+    ``sent`` is False only when the connection failed before anything was sent (safe to repeat any request);
+    ``in_flight`` is True when we stopped waiting for an answer the server may still be producing.
+    """
+
+    def __init__(self, reason: str, url: str, sent: bool, in_flight: bool, tls: bool = False) -> None:
+        super().__init__(f"{reason} ({redact_url(url)})")
+        self.reason = reason
+        self.url = url
+        self.sent = sent
+        self.in_flight = in_flight
+        self.tls = tls
+
+
+class Http:
+    """Send requests under a :class:`Policy` and a :class:`Clock`; the only caller of ``session.request``."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        policy: Policy,
+        clock: Clock,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.policy = policy
+        self.clock = clock
+        self.on_retry = on_retry
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        doing: str,
+        repeatable: bool,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        budget: float | None = None,
+        retry: bool = True,
+    ) -> Reply:
+        """One request, retried as the policy allows; returns the last answer (any status) or raises.
+
+        Raises :class:`RequestFailed` when no answer came, ``WaitTimeout`` past the deadline and ``Cancelled``.
+        A 429 is waited out and repeated for any request (the server refused it before doing anything); a 5xx
+        only for a ``repeatable`` one. With ``retry=False`` the first answer is returned whatever it is (the
+        submit step waits out a 429 itself, because it looks at files[] before resending).
+        """
+        attempts = self.policy.attempts if retry else 1
+        for attempt in range(1, attempts + 1):
+            self.clock.check(doing)
+            try:
+                reply = self._once(method, url, params, json_body, data, headers, budget)
+            except RequestFailed as failure:
+                if attempt == attempts or failure.tls or (failure.sent and not repeatable):
+                    raise
+                self._wait(self.policy.backoff_delay(attempt), doing, f"{failure.reason}")
+                continue
+            if reply.status not in self.policy.retry_statuses or attempt == attempts:
+                return reply
+            if reply.status == 429:  # refused before any work: safe to repeat, after the server's wait
+                wait = self.policy.rate_limit_wait(reply.headers.get("Retry-After"))
+            elif repeatable:
+                server_wait = parse_retry_after(reply.headers.get("Retry-After"))
+                wait = server_wait if server_wait is not None else self.policy.backoff_delay(attempt)
+            else:
+                return reply  # a 5xx to a request that may have done its work: the caller decides
+            self._wait(wait, doing, f"HTTP {reply.status}")
+        raise AssertionError("unreachable")
+
+    def _wait(self, seconds: float, doing: str, why: str) -> None:
+        if self.on_retry is not None:
+            self.on_retry(f"Could not {doing} ({why}); retrying in {seconds:.1f}s.")
+        self.clock.sleep(
+            seconds,
+            doing,
+            f"The last attempt ended with {why}; waiting {seconds:.0f}s more would pass the deadline.",
+        )
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        budget: float | None,
+    ) -> Reply:
+        total = min(budget or self.policy.request_budget, self.clock.remaining())
+        if total <= 0:
+            raise self.clock.timeout("waiting for an answer")
+        ends = self.clock.now() + total
+        per_read = max(0.05, total)
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                headers=headers,
+                timeout=(min(self.policy.connect_timeout, per_read), per_read),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            raise _failure(exc, url) from None
+        with response:
+            body = bytearray()
+            try:
+                while True:
+                    if self.clock.now() > ends:
+                        raise RequestFailed(
+                            f"the answer did not arrive within {total:.0f}s", url, sent=True, in_flight=True
+                        )
+                    piece = response.raw.read1(_PIECE)
+                    if not piece:
+                        break
+                    body += piece
+                    if len(body) > MAX_BODY_BYTES:
+                        break
+            except RequestFailed:
+                raise
+            except Exception as exc:  # urllib3/socket errors while reading the body
+                raise RequestFailed(
+                    f"the answer broke off ({type(exc).__name__})", url, sent=True, in_flight=True
+                ) from None
+            return Reply(response.status_code, response.headers, bytes(body), response.url or url)
+
+
+def _failure(exc: requests.RequestException, url: str) -> RequestFailed:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return RequestFailed("the TLS certificate is not trusted", url, sent=False, in_flight=False, tls=True)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return RequestFailed("the connection timed out", url, sent=False, in_flight=False)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return RequestFailed("the server did not answer in time", url, sent=True, in_flight=True)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        before = _connect_phase(exc)
+        reason = "the connection failed" if before else "the connection was reset"
+        return RequestFailed(reason, url, sent=not before, in_flight=False)
+    return RequestFailed(type(exc).__name__, url, sent=True, in_flight=False)
+
+
+def _connect_phase(exc: BaseException) -> bool:
+    """True when the error happened before the request left (refused, DNS, connect timeout)."""
+    import urllib3.exceptions as u3
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (u3.NewConnectionError, u3.ConnectTimeoutError, u3.NameResolutionError)):
+            return True
+        if isinstance(current, u3.MaxRetryError) and current.reason is not None:
+            current = current.reason
+            continue
+        current = current.__cause__ or current.__context__ or (current.args[0] if current.args else None)
+        if not isinstance(current, BaseException):
+            return False
+    return False
