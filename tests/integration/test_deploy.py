@@ -243,13 +243,13 @@ def test_upload_200_and_g2_distribute_shape(cli: Any, emu: Emulator, build_zip: 
 
 
 def test_unknown_and_regressing_statuses_keep_waiting(cli: Any, emu: Emulator, build_zip: Path) -> None:
-    import time
-
-    from streampixel_deploy.core.client import StreampixelClient
+    from streampixel_deploy.core.http import Clock
     from streampixel_deploy.core.settings import build_settings
     from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_USER_ID
     from streampixel_deploy.report.terminal import TerminalReporter
-    from streampixel_deploy.run.runner import Runner
+    from streampixel_deploy.run.context import Run
+    from streampixel_deploy.run.execute import make_client
+    from streampixel_deploy.run.follow import follow
 
     emu.configure(stage_delays={"pending": 60.0})
     upload_id = _json(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]
@@ -269,10 +269,11 @@ def test_unknown_and_regressing_statuses_keep_waiting(cli: Any, emu: Emulator, b
     import io
 
     log = io.StringIO()
-    runner = Runner(settings, TerminalReporter(log), StreampixelClient(emu.api_url, DEFAULT_API_KEY, DEFAULT_USER_ID))
-    build = runner._follow(upload_id, time.monotonic() + 30)
+    clock = Clock(30)
+    run = Run(settings, TerminalReporter(log), make_client(settings, {}, clock), clock)
+    build = follow(run, upload_id)
     assert build.raw_status == "Approved"
-    seen = [e.status for e in runner.result.timeline]
+    seen = [e.status for e in run.result.timeline]
     assert seen == ["Warming Caches", "Downloading Files", "extracting  &  SCANNING", "Approved"]
     assert "unknown status; still waiting" in log.getvalue()
 

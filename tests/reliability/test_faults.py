@@ -157,17 +157,19 @@ def test_fault(scenario: Scenario, cli: Any, emu: Emulator, build_zip: Path) -> 
 
 def test_missing_from_files_for_a_while(cli: Any, emu: Emulator, build_zip: Path) -> None:
     """The build is hidden from files[] for several polls, then appears: tolerated, and followed to the end."""
-    from streampixel_deploy.core.client import StreampixelClient
+    from streampixel_deploy.core.http import Clock
     from streampixel_deploy.core.reporter import NullReporter
     from streampixel_deploy.core.settings import build_settings
-    from streampixel_deploy.run.runner import Runner
+    from streampixel_deploy.run.context import Run
+    from streampixel_deploy.run.execute import make_client
+    from streampixel_deploy.run.follow import follow
 
     upload_id = json.loads(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]
     emu.add_fault({"action": "hide_file", "upload_id": upload_id, "times": 4})
     raw = {"api-key": DEFAULT_API_KEY, "user-id": DEFAULT_USER_ID, "project-id": DEFAULT_PROJECT_ID}
     settings = build_settings({**raw, "api-url": emu.api_url, "poll-interval-seconds": "0.1"}, "status")
-    client = StreampixelClient(emu.api_url, DEFAULT_API_KEY, DEFAULT_USER_ID)
-    build = Runner(settings, NullReporter(), client)._follow(upload_id, time.monotonic() + 30)
+    clock = Clock(30)
+    build = follow(Run(settings, NullReporter(), make_client(settings, {}, clock), clock), upload_id)
     assert build.raw_status == "Approved"
     assert not emu.faults() or all(f.get("times") == 0 for f in emu.faults())
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streampixel_deploy.core.client import _parse, snippet
 from streampixel_deploy.core.errors import StreampixelDeployError
+from streampixel_deploy.core.http import Reply
 from streampixel_deploy.core.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.redact import SECRETS, redact_url
 
@@ -72,13 +72,8 @@ def test_unknown_status_is_none_or_known(raw: str) -> None:
     assert result is None or isinstance(result, BuildStatus)
 
 
-def _response(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = body
-    response.headers["Content-Type"] = content_type
-    response.encoding = "utf-8"
-    return response
+def _response(status: int, body: bytes, content_type: str = "application/json") -> Reply:
+    return Reply(status, {"Content-Type": content_type}, body, "http://127.0.0.1/x")
 
 
 SECRET = "sk-PROPERTY-SECRET-0123456789"

@@ -1,10 +1,11 @@
-"""The Streampixel REST client: one session factory, every documented endpoint and its doc variants.
+"""The Streampixel REST client: every documented endpoint and its doc variants, over the one request policy.
 
 Auth is exactly as documented: ``apiKey`` in POST bodies, ``apikey`` (lower case) in GET queries, ``userId``
-beside it. GETs are retried by urllib3 (connection errors, 5xx, 429) with exponential backoff and jitter.
-POSTs are only retried on connection errors that happen before the request is sent; anything after that
-may have reached the server and is handed back to the caller (see ``pipeline`` for how a lost upload
-response is recovered without creating a duplicate build).
+beside it. Every request goes through :class:`streampixel_deploy.core.http.Http` (attempts, backoff,
+Retry-After, the run's deadline). GETs are repeatable; upload-file and distribute-file are not (a repeat may
+create a second build or burn the per-user slot), so after sending they are only repeated on a 429; anything
+else goes back to the caller (see ``run/submit.py`` for how a lost upload answer is recovered without a
+duplicate).
 """
 
 from __future__ import annotations
@@ -17,52 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from streampixel_deploy import _version
 from streampixel_deploy.core.errors import ApiError, AuthError, BadResponse, NotFound, RateLimited, TransportError
+from streampixel_deploy.core.http import Clock, Http, Policy, Reply, RequestFailed, make_session, parse_retry_after
 from streampixel_deploy.core.models import Project, ProjectSummary
 from streampixel_deploy.core.redact import redact_text, redact_url, scrub
 
-USER_AGENT = f"streampixel-deploy/{_version.__version__} (+https://github.com/streampixel-deploy)"
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 60.0
-RETRY_AFTER_CAP = 30.0
 _DOMAIN_404 = ("project not found", "file not found in project", "no webhook url configured")
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, but a server's Retry-After never makes one GET sleep longer than RETRY_AFTER_CAP."""
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
-
-
-def make_session(retries: int = 4, backoff: float = 0.25) -> requests.Session:
-    """The one place sessions are made: User-Agent, retry policy, JSON accept header."""
-    retry = _CappedRetry(
-        total=retries + 2,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        backoff_factor=backoff,
-        backoff_jitter=backoff,
-        backoff_max=8.0,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET", "HEAD"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-    return session
 
 
 @dataclass(frozen=True)
@@ -85,53 +47,45 @@ class WebhookTest:
     status_code: int
 
 
-@dataclass(frozen=True)
-class Stats:
-    live_users: int
-    queued_users: int
-
-
 class StreampixelClient:
-    def __init__(
-        self,
-        api_url: str,
-        api_key: str,
-        user_id: str,
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-    ) -> None:
+    def __init__(self, api_url: str, api_key: str, user_id: str, http: Http | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self._api_key = api_key
         self.user_id = user_id
-        self.session = session or make_session()
-        self.timeout = timeout
+        self.http = http or Http(make_session(), Policy(), Clock())
         self._upload_path = "/projects/upload-file"
+
+    @property
+    def session(self) -> requests.Session:
+        return self.http.session
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def upload_file(self, project_id: str, file_url: str, auto_release: bool) -> UploadAccepted:
+    def upload_file(self, project_id: str, file_url: str, auto_release: bool, retry: bool = True) -> UploadAccepted:
+        """Submit the build. ``retry=False``: a 429 comes back at once as RateLimited (the caller looks at
+        files[] before sending again)."""
         body = {"projectId": project_id, "fileUrl": file_url, "autoRelease": auto_release}
         try:
-            response, data = self._post(self._upload_path, body, "submit the build (upload-file)")
+            response, data = self._post(self._upload_path, body, "upload-file", retry)
         except NotFound as exc:
             if self._upload_path != "/projects/upload-file" or _is_domain_404(exc):
                 raise
             # G1 docs used the singular path; servers that only know it answer a generic 404.
             self._upload_path = "/project/upload-file"
-            response, data = self._post(self._upload_path, body, "submit the build (upload-file)")
+            response, data = self._post(self._upload_path, body, "upload-file", retry)
         upload_id = data.get("uploadId", data.get("_id", data.get("id")))
         if not isinstance(upload_id, str) or not upload_id:
             raise BadResponse(
                 "Streampixel accepted the upload but its answer has no uploadId "
-                f"(HTTP {response.status_code}). Check the project's builds in the dashboard "
+                f"(HTTP {response.status}). Check the project's builds in the dashboard "
                 "before retrying, so the build is not submitted twice.",
-                response.status_code,
+                response.status,
             )
-        return UploadAccepted(upload_id, str(data.get("message", "")), response.status_code)
+        return UploadAccepted(upload_id, str(data.get("message", "")), response.status)
 
     def distribute_file(self, project_id: str, upload_id: str) -> DistributeAccepted:
         body = {"projectId": project_id, "uploadId": upload_id}
-        _, data = self._post("/projects/distribute-file", body, "distribute the build")
+        _, data = self._post("/projects/distribute-file", body, "distribute-file")
         if data.get("success") is False:
             raise ApiError(
                 f"Streampixel refused to distribute build {upload_id}: {data.get('message', 'no reason given')}",
@@ -142,7 +96,7 @@ class StreampixelClient:
         return DistributeAccepted(str(data.get("message", "")), region if isinstance(region, str) else None)
 
     def test_webhook(self, project_id: str) -> WebhookTest:
-        _, data = self._post("/projects/test-webhook", {"projectId": project_id}, "send a test webhook")
+        _, data = self._post("/projects/test-webhook", {"projectId": project_id}, "test-webhook")
         code = data.get("statusCode")
         return WebhookTest(
             success=data.get("success") is True,
@@ -154,23 +108,18 @@ class StreampixelClient:
         data = self._get(f"/projects/{project_id}", {}, f"read project {project_id}")
         return Project.from_json(data, fallback_id=project_id)
 
-    def get_project_once(self, project_id: str, timeout: float) -> Project:
-        """One attempt, no retries, a short timeout: for the last look of a cancelled run."""
-        quick = requests.Session()
-        quick.headers.update(self.session.headers)
-        quick.verify = self.session.verify
-        try:
-            response = quick.get(
-                f"{self.api_url}/projects/{project_id}",
-                params={"userId": self.user_id, "apikey": self._api_key},
-                timeout=(timeout, timeout),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise _transport_error(exc, f"read project {project_id}", self.api_url) from None
-        finally:
-            quick.close()
-        return Project.from_json(_parse(response, f"read project {project_id}"), fallback_id=project_id)
+    def last_look(self, project_id: str, seconds: float = 1.5) -> Project:
+        """One attempt with a short budget of its own (not the run's clock, which is cancelled by now)."""
+        quick = Http(self.http.session, self.http.policy, Clock(seconds))
+        reply = quick.send(
+            "GET",
+            f"{self.api_url}/projects/{project_id}",
+            what=f"read project {project_id}",
+            repeatable=True,
+            params={"userId": self.user_id, "apikey": self._api_key},
+            retry=False,
+        )
+        return Project.from_json(_parse(reply, f"read project {project_id}"), fallback_id=project_id)
 
     def list_projects(self) -> list[ProjectSummary]:
         """All projects of the user: the paginated ``GET /projects`` or, where that is unknown,
@@ -181,14 +130,6 @@ class StreampixelClient:
             if _is_domain_404(exc):
                 raise
             return self._list_status_variant()
-
-    def user_stats(self, project_id: str) -> Stats:
-        data = self._get(f"/projects/userStats/{project_id}", {}, "read live user stats")
-        return _stats(data)
-
-    def live_stats(self, project_id: str) -> Stats:
-        data = self._get(f"/projects/liveStats/{project_id}", {}, "read live stats")
-        return _stats(data)
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -217,19 +158,31 @@ class StreampixelClient:
         params = {"userId": self.user_id, "apikey": self._api_key, **query}
         url = self.api_url + path
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise _transport_error(exc, action, url) from None
-        return _parse(response, action)
+            reply = self.http.send("GET", url, what=action, repeatable=True, params=params)
+        except RequestFailed as failure:
+            raise _transport_error(failure, action) from None
+        return _parse(reply, action)
 
-    def _post(self, path: str, body: Mapping[str, Any], action: str) -> tuple[requests.Response, dict[str, Any]]:
+    def _post(
+        self, path: str, body: Mapping[str, Any], endpoint: str, retry: bool = True
+    ) -> tuple[Reply, dict[str, Any]]:
         payload = {"apiKey": self._api_key, "userId": self.user_id, **body}
         url = self.api_url + path
+        limited = endpoint in ("upload-file", "distribute-file")  # one per user every 2 minutes (reference §5)
         try:
-            response = self.session.post(url, json=payload, timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise _transport_error(exc, action, url) from None
-        return response, _parse(response, action)
+            reply = self.http.send(
+                "POST", url, what=endpoint, repeatable=False, limited=limited, json_body=payload, retry=retry
+            )
+        except RequestFailed as failure:
+            raise _transport_error(failure, _ACTIONS.get(endpoint, endpoint)) from None
+        return reply, _parse(reply, _ACTIONS.get(endpoint, endpoint))
+
+
+_ACTIONS = {
+    "upload-file": "submit the build (upload-file)",
+    "distribute-file": "distribute the build",
+    "test-webhook": "send a test webhook",
+}
 
 
 def _is_domain_404(exc: ApiError) -> bool:
@@ -251,36 +204,17 @@ def _summary(item: Mapping[str, Any]) -> ProjectSummary:
     )
 
 
-def _stats(data: Mapping[str, Any]) -> Stats:
-    def num(*keys: str) -> int:
-        for key in keys:
-            value = data.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-        return 0
-
-    return Stats(num("liveUser", "liveUsers"), num("queueUser", "usersInQueue", "queueUsers"))
-
-
-def _transport_error(exc: requests.RequestException, action: str, url: str) -> TransportError:
-    shown = redact_url(url)
-    if isinstance(exc, requests.exceptions.SSLError):
+def _transport_error(failure: RequestFailed, action: str) -> TransportError:
+    shown = redact_url(failure.url)
+    if failure.tls:
         return TransportError(
             f"Could not {action}: the TLS certificate of {shown} is not trusted. If you use a private CA, "
             "point REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) at its bundle; verification is never turned off.",
             transient=False,
         )
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        reason = "the connection timed out"
-    elif isinstance(exc, requests.exceptions.ReadTimeout):
-        reason = "the server did not answer in time"
-    elif isinstance(exc, requests.exceptions.ConnectionError):
-        reason = "the connection failed or was reset"
-    else:
-        reason = type(exc).__name__
     return TransportError(
-        f"Could not {action}: {reason} ({shown}). Check api-url and the network, then run again.",
-        in_flight=isinstance(exc, requests.exceptions.ReadTimeout),
+        f"Could not {action}: {failure.reason} ({shown}). Check api-url and the network, then run again.",
+        in_flight=failure.in_flight,
     )
 
 
@@ -295,8 +229,8 @@ def snippet(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _parse(response: requests.Response, action: str) -> dict[str, Any]:
-    status = response.status_code
+def _parse(response: Reply, action: str) -> dict[str, Any]:
+    status = response.status
     body_text = response.text
     data: Any = None
     try:
@@ -324,9 +258,8 @@ def _parse(response: requests.Response, action: str) -> dict[str, Any]:
     if status == 404:
         raise NotFound(message, status, server_message)
     if status == 429:
-        retry_after = _retry_after(response)
         error = RateLimited(message, status, server_message)
-        error.retry_after = retry_after
+        error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise error
     if 300 <= status < 400:
         raise BadResponse(
@@ -351,14 +284,3 @@ def _hint(status: int) -> str:
         429: "Streampixel is rate-limiting this user (upload-file and distribute-file: one each per user every "
         "2 minutes; aggressive polling is throttled too).",
     }.get(status, "Streampixel had a problem; try again later." if status >= 500 else "")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds <= 3600 else None

@@ -83,7 +83,8 @@ class NotFound(ApiError):
 class RateLimited(ApiError):
     title = "Streampixel rate limit"
 
-    #: seconds from a Retry-After header, when the server sent one (production documents none)
+    #: the server's Retry-After in seconds (clamped by core.http), None when it sent no usable one
+    #: (production documents none). Raised when a 429 could not be waited out, or at once with retry=False.
     retry_after: float | None = None
 
 

@@ -54,6 +54,8 @@ STREAMPIXEL_WINDOW = 120.0
 #: The most of a response body we read (the API's JSON is a few kB; a dashboard page is not an answer).
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _PIECE = 64 * 1024
+#: Another attempt is only worth starting with at least this much time left.
+MIN_ATTEMPT = 0.5
 
 
 def make_session() -> requests.Session:
@@ -95,6 +97,10 @@ class Clock:
     def remaining(self) -> float:
         return self.deadline - self.now()
 
+    def has_time_for(self, wait: float) -> bool:
+        """Whether another attempt after waiting ``wait`` seconds still has a moment (MIN_ATTEMPT) to run."""
+        return self.remaining() > wait + MIN_ATTEMPT
+
     def check(self, doing: str = "") -> None:
         """Raise Cancelled or WaitTimeout if the run must stop now."""
         if self.cancel.is_set():
@@ -117,18 +123,25 @@ class Clock:
         self.check(doing)
 
     def sleep_at_most(self, seconds: float, doing: str = "") -> None:
-        """Wait ``seconds`` or until the deadline, whichever comes first (a poll interval)."""
-        self.sleep(max(0.0, min(seconds, self.remaining())), doing)
+        """Wait ``seconds`` or until the deadline, whichever comes first (a poll interval); the caller says
+        what running out of time means."""
+        if self.cancel.is_set():
+            raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
+        seconds = max(0.0, min(seconds, self.remaining()))
+        if seconds > 0 and self._pause(seconds):
+            raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
 
 
 @dataclass(frozen=True)
 class Policy:
     """How hard to try one request. One instance per service; see the module docstring for the rules."""
 
+    service: str = "Streampixel"
     attempts: int = 5
     backoff: float = 0.5
     backoff_max: float = 30.0
-    #: a 429 without a usable Retry-After waits this long (the service's documented window)
+    #: a 429 without a usable Retry-After from a rate-limited endpoint waits this long (the documented window);
+    #: from any other endpoint it waits the backoff (never less than the floor)
     rate_limit_window: float = STREAMPIXEL_WINDOW
     connect_timeout: float = 10.0
     #: each read, and the whole request (connect, headers and body) in total
@@ -141,10 +154,13 @@ class Policy:
         ceiling = min(self.backoff_max, self.backoff * 2.0 ** min(attempt - 1, 30))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
-    def rate_limit_wait(self, retry_after: str | None, now: datetime | None = None) -> float:
-        """How long to wait after a 429: the server's Retry-After, clamped, else the documented window."""
-        seconds = parse_retry_after(retry_after, now)
-        return self.rate_limit_window if seconds is None else seconds
+    def rate_limit_wait(self, retry_after: str | None, attempt: int = 1, limited: bool = True) -> float:
+        """How long to wait after a 429: the server's Retry-After, clamped; else the documented window for a
+        rate-limited endpoint (``limited``), or the backoff (at least the floor) for any other."""
+        seconds = parse_retry_after(retry_after)
+        if seconds is not None:
+            return seconds
+        return self.rate_limit_window if limited else max(RETRY_AFTER_FLOOR, self.backoff_delay(attempt))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -224,8 +240,9 @@ class Http:
         method: str,
         url: str,
         *,
-        doing: str,
+        what: str,
         repeatable: bool,
+        limited: bool = False,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         data: bytes | None = None,
@@ -233,59 +250,81 @@ class Http:
         budget: float | None = None,
         retry: bool = True,
     ) -> Reply:
-        """One request, retried as the policy allows; returns the last answer (any status) or raises.
+        """One request (``what`` names it in messages), retried as the policy allows; returns the last answer.
 
-        Raises :class:`RequestFailed` when no answer came, ``WaitTimeout`` past the deadline and ``Cancelled``.
-        A 429 is waited out and repeated for any request (the server refused it before doing anything); a 5xx
-        only for a ``repeatable`` one. With ``retry=False`` the first answer is returned whatever it is (the
-        submit step waits out a 429 itself, because it looks at files[] before resending).
+        A 429 is waited out and repeated for any request (the server refused it before doing anything):
+        ``limited`` marks an endpoint with a documented rate-limit window. A 5xx and a broken-off answer are
+        repeated only for a ``repeatable`` request. With ``retry=False`` the first answer is returned whatever
+        it is. Raises :class:`RequestFailed` when no answer came and no attempt is left (or no time for one),
+        ``WaitTimeout`` when the deadline cuts a request or a server-requested wait, and ``Cancelled``.
         """
         attempts = self.policy.attempts if retry else 1
-        for attempt in range(1, attempts + 1):
-            self.clock.check(doing)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.clock.check(f"waiting to {what}")
             try:
-                reply = self._once(method, url, params, json_body, data, headers, budget)
+                reply = self._once(method, url, what, params, json_body, data, headers, budget)
             except RequestFailed as failure:
-                if attempt == attempts or failure.tls or (failure.sent and not repeatable):
+                if attempt >= attempts or failure.tls or (failure.sent and not repeatable):
                     raise
-                self._wait(self.policy.backoff_delay(attempt), doing, f"{failure.reason}")
+                delay = self.policy.backoff_delay(attempt)
+                if not self.clock.has_time_for(delay):
+                    if failure.in_flight:  # the server was too slow for the time left: that is a timeout
+                        raise self.clock.timeout(f"waiting for {what}", f"The last attempt: {failure}.") from None
+                    raise  # no time for another attempt: this failure (refused, reset) is the answer
+                self._note(f"{what} failed ({failure.reason}); retrying in {delay:.1f}s.")
+                self.clock.sleep(delay, what)
                 continue
-            if reply.status not in self.policy.retry_statuses or attempt == attempts:
+            if reply.status not in self.policy.retry_statuses or not retry:
                 return reply
-            if reply.status == 429:  # refused before any work: safe to repeat, after the server's wait
-                wait = self.policy.rate_limit_wait(reply.headers.get("Retry-After"))
-            elif repeatable:
-                server_wait = parse_retry_after(reply.headers.get("Retry-After"))
-                wait = server_wait if server_wait is not None else self.policy.backoff_delay(attempt)
-            else:
+            if reply.status == 429:
+                if attempt >= attempts and not limited:
+                    return reply
+                # a rate-limited endpoint is waited out until the deadline, however many 429s it takes
+                wait = self.policy.rate_limit_wait(reply.headers.get("Retry-After"), attempt, limited)
+                self._note(
+                    f"{self.policy.service} rate-limited {what} ({_said(reply)}); waiting {wait:.0f}s before "
+                    "retrying" + (" (the limit is per user)." if limited else ".")
+                )
+                self.clock.sleep(
+                    wait,
+                    f"waiting out a rate limit on {what}",
+                    f"{self.policy.service} asked for {wait:.0f}s more; another request by the same user is "
+                    "probably running: retry later.",
+                )
+                continue
+            if not repeatable or attempt >= attempts:
                 return reply  # a 5xx to a request that may have done its work: the caller decides
-            self._wait(wait, doing, f"HTTP {reply.status}")
-        raise AssertionError("unreachable")
+            server_wait = parse_retry_after(reply.headers.get("Retry-After"))
+            wait = server_wait if server_wait is not None else self.policy.backoff_delay(attempt)
+            if not self.clock.has_time_for(wait):
+                return reply
+            self._note(f"{what} failed (HTTP {reply.status}); retrying in {wait:.1f}s.")
+            self.clock.sleep(wait, what)
 
-    def _wait(self, seconds: float, doing: str, why: str) -> None:
+    def _note(self, message: str) -> None:
         if self.on_retry is not None:
-            self.on_retry(f"Could not {doing} ({why}); retrying in {seconds:.1f}s.")
-        self.clock.sleep(
-            seconds,
-            doing,
-            f"The last attempt ended with {why}; waiting {seconds:.0f}s more would pass the deadline.",
-        )
+            self.on_retry(message)
 
     def _once(
         self,
         method: str,
         url: str,
+        what: str,
         params: Mapping[str, str] | None,
         json_body: Any,
         data: bytes | None,
         headers: Mapping[str, str] | None,
         budget: float | None,
     ) -> Reply:
-        total = min(budget or self.policy.request_budget, self.clock.remaining())
+        own = budget or self.policy.request_budget
+        remaining = self.clock.remaining()
+        total = min(own, remaining)
+        cut_by_deadline = remaining < own
         if total <= 0:
-            raise self.clock.timeout("waiting for an answer")
+            raise self.clock.timeout(f"waiting for {what}")
         ends = self.clock.now() + total
-        per_read = max(0.05, total)
         try:
             response = self.session.request(
                 method,
@@ -294,17 +333,22 @@ class Http:
                 json=json_body,
                 data=data,
                 headers=headers,
-                timeout=(min(self.policy.connect_timeout, per_read), per_read),
+                timeout=(min(self.policy.connect_timeout, total), total),
                 allow_redirects=False,
                 stream=True,
             )
         except requests.RequestException as exc:
-            raise _failure(exc, url) from None
+            failure = _failure(exc, url)
+            if cut_by_deadline and self.clock.now() >= ends - 0.05 and not failure.tls:
+                raise self.clock.timeout(f"waiting for {what}") from None
+            raise failure from None
         with response:
             body = bytearray()
             try:
-                while True:
+                while len(body) <= MAX_BODY_BYTES:
                     if self.clock.now() > ends:
+                        if cut_by_deadline:
+                            raise self.clock.timeout(f"receiving {what}")
                         raise RequestFailed(
                             f"the answer did not arrive within {total:.0f}s", url, sent=True, in_flight=True
                         )
@@ -312,15 +356,23 @@ class Http:
                     if not piece:
                         break
                     body += piece
-                    if len(body) > MAX_BODY_BYTES:
-                        break
-            except RequestFailed:
+            except (RequestFailed, WaitTimeout):
                 raise
             except Exception as exc:  # urllib3/socket errors while reading the body
+                if cut_by_deadline and self.clock.now() >= ends - 0.05:
+                    raise self.clock.timeout(f"receiving {what}") from None
                 raise RequestFailed(
                     f"the answer broke off ({type(exc).__name__})", url, sent=True, in_flight=True
                 ) from None
             return Reply(response.status_code, response.headers, bytes(body), response.url or url)
+
+
+def _said(reply: Reply) -> str:
+    try:
+        message = reply.json().get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message)[:200] if isinstance(message, str) and message else f"HTTP {reply.status}"
 
 
 def _failure(exc: requests.RequestException, url: str) -> RequestFailed:

@@ -18,6 +18,8 @@ first live match wins. Request actions:
                    handle it first (a build IS created), then hold the answer for ``seconds``.
 ``lost_response``  handle the request normally (a build IS created), then answer ``status``
                    (default 500) or, with ``"reset_after": true``, close without answering.
+``trickle``        handle the request normally, send the headers at once, then the body one byte
+                   every ``seconds`` (float): an answer that never quite stalls a read timeout.
 
 Response actions, applied to ``GET /projects/{id}`` bodies (``method``/``path`` default to any):
 
@@ -37,7 +39,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-REQUEST_ACTIONS = ("status", "invalid_json", "reset", "delay", "lost_response")
+REQUEST_ACTIONS = ("status", "invalid_json", "reset", "delay", "lost_response", "trickle")
 RESPONSE_ACTIONS = ("hide_file", "status_sequence")
 ACTIONS = REQUEST_ACTIONS + RESPONSE_ACTIONS
 
@@ -47,6 +49,7 @@ _ACTION_KEYS = {
     "invalid_json": {"handle"},
     "reset": set(),
     "delay": {"seconds", "after"},
+    "trickle": {"seconds"},
     "lost_response": {"status", "body", "content_type", "headers", "reset_after"},
     "hide_file": {"upload_id"},
     "status_sequence": {"upload_id", "statuses", "objection"},
@@ -143,10 +146,10 @@ def _check_params(action: str, params: dict[str, Any]) -> None:
         raise FaultError("reset_after must be true or false")
     if action == "invalid_json" and not isinstance(params.get("handle", False), bool):
         raise FaultError("handle must be true or false")
-    if action == "delay":
+    if action in ("delay", "trickle"):
         seconds = params.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise FaultError("delay needs 'seconds': a number >= 0")
+            raise FaultError(f"{action} needs 'seconds': a number >= 0")
         if not isinstance(params.get("after", False), bool):
             raise FaultError("after must be true or false")
     if action in RESPONSE_ACTIONS and not isinstance(params.get("upload_id"), str):

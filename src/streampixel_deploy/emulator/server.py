@@ -219,7 +219,29 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._abort()
                 return 0
             return self._send_fault(fault)
+        if fault and action == "trickle":
+            return self._trickle(resp, fault["seconds"])
         return self._send_json(resp)
+
+    def _trickle(self, resp: ApiResponse, seconds: float) -> int:
+        """The whole answer, its body one byte every ``seconds`` (until the client or the emulator gives up)."""
+        body = json.dumps(resp.body).encode("utf-8")
+        self._flush_log(resp.status)
+        self.close_connection = True
+        self.send_response(resp.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if self.server.ctx.stop.wait(seconds):
+                    break
+        except OSError:
+            pass  # the client hung up: that is the point of the fault
+        return resp.status
 
     # -- responses -------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from streampixel_deploy.core.client import make_session
+from streampixel_deploy.core.http import make_session
 from streampixel_deploy.core.redact import redact_url
 
 API_VERSION = "2022-11-28"
@@ -55,7 +55,7 @@ class GitHubDispatcher:
         self._token = token
         self._timeout = (min(10.0, timeout), timeout)
         # No transport-level retries: the forwarder owns the retry policy (and the spool owns durability).
-        self.session = session or make_session(retries=0)
+        self.session = session or make_session()
 
     def close(self) -> None:
         self.session.close()

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from streampixel_deploy.core.client import StreampixelClient, make_session
+from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.core.http import Clock, Http, Policy, make_session
 from streampixel_deploy.github.dispatch import GitHubDispatcher
 from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import EnvelopeError, parse_envelope
@@ -65,8 +66,7 @@ class Relay:
                 config.api_url,
                 config.api_key or "",
                 config.user_id or "",
-                session=make_session(retries=1),
-                timeout=(5.0, 15.0),
+                Http(make_session(), Policy(attempts=2, connect_timeout=5.0, request_budget=15.0), Clock()),
             )
         self.lookup = ProjectLookup(client)
         dispatcher = GitHubDispatcher(

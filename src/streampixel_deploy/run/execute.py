@@ -1,4 +1,4 @@
-"""Wiring shared by the CLI and the action faces: settings -> client + hosting -> runner -> Result.
+"""Wiring shared by the CLI and the action faces: settings -> clock + client + hosting -> a command -> Result.
 
 Every way a run can end (success, rejection, timeout, cancellation, input or API error) comes back as a
 :class:`Result` with its outcome and exit code, so that reporters can always write outputs and a summary.
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import requests
 
-from streampixel_deploy.core.client import StreampixelClient, make_session
+from streampixel_deploy.core.client import StreampixelClient
 from streampixel_deploy.core.errors import (
     EXIT_FAILED,
     BuildRejected,
@@ -21,13 +21,18 @@ from streampixel_deploy.core.errors import (
     StreampixelDeployError,
     WaitTimeout,
 )
+from streampixel_deploy.core.http import Clock, Http, Policy, make_session
 from streampixel_deploy.core.models import Outcome, Project, Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import Settings, is_loopback_url
 from streampixel_deploy.github.deployments import DeploymentTarget, GitHubDeployments
 from streampixel_deploy.hosting import Host
-from streampixel_deploy.run.runner import Runner
+from streampixel_deploy.run.context import Run
+from streampixel_deploy.run.deploy import deploy
+from streampixel_deploy.run.distribute import distribute
+from streampixel_deploy.run.status import status
+from streampixel_deploy.run.webhook import test_webhook
 
 
 def select_host(settings: Settings, session: requests.Session) -> Host | None:
@@ -53,18 +58,23 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
     )
 
 
-def make_client(settings: Settings, environ: Mapping[str, str]) -> StreampixelClient:
-    """The API client of a run: one session, the timeouts of the settings, the CA bundle of the environment."""
+def streampixel_policy(settings: Settings) -> Policy:
+    """The request policy for Streampixel: each request within http-timeout-seconds in total."""
+    return Policy(
+        connect_timeout=min(10.0, settings.http_timeout_seconds), request_budget=settings.http_timeout_seconds
+    )
+
+
+def make_client(
+    settings: Settings, environ: Mapping[str, str], clock: Clock | None = None, reporter: Reporter | None = None
+) -> StreampixelClient:
+    """The API client of a run: one session, the policy of the settings, the run's clock, the CA bundle."""
     session = make_session()
     if environ.get("SSL_CERT_FILE") and not (environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")):
         session.verify = environ["SSL_CERT_FILE"]  # requests only reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE itself
-    return StreampixelClient(
-        settings.api_url,
-        settings.api_key,
-        settings.user_id,
-        session=session,
-        timeout=(min(10.0, settings.http_timeout_seconds), settings.http_timeout_seconds),
-    )
+    on_retry = (lambda message: reporter.warning(message, "Retrying")) if reporter is not None else None
+    http = Http(session, streampixel_policy(settings), clock or Clock(settings.timeout_seconds), on_retry)
+    return StreampixelClient(settings.api_url, settings.api_key, settings.user_id, http)
 
 
 def deployment_target(settings: Settings, environ: Mapping[str, str]) -> DeploymentTarget | None:
@@ -102,9 +112,10 @@ def execute(
     if settings.github_token:
         reporter.mask(settings.github_token)
     env = environ if environ is not None else {}
-    client = make_client(settings, env)
+    clock = Clock(settings.timeout_seconds, cancel)  # timeout-minutes bounds the whole run from here
+    client = make_client(settings, env, clock, reporter)
     session = client.session
-    runner: Runner | None = None
+    run: Run | None = None
     project: Project | None = None
     result = Result(command=settings.command, project_id=settings.project_id)
     tracker: GitHubDeployments | None = None
@@ -119,36 +130,34 @@ def execute(
         if target is not None:
             tracker = GitHubDeployments(target, reporter, session)
         host = select_host(settings, session)
-        runner = Runner(
-            settings, reporter, client, host=host, cancel=cancel, on_submitted=tracker.submitted if tracker else None
-        )
-        result = runner.result
+        run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
+        result = run.result
         if settings.command == "deploy":
-            result = runner.deploy()
+            result = deploy(run)
         elif settings.command == "distribute":
-            result = runner.distribute()
+            result = distribute(run)
         elif settings.command == "test-webhook":
-            result = runner.test_webhook()
+            result = test_webhook(run)
         else:
-            result, project = runner.status()
+            result, project = status(run)
     except StreampixelDeployError as exc:
-        if runner is not None:
-            result = runner._finish()
+        if run is not None:
+            result = run.finish()
         fail(result, exc, debug)
     except KeyboardInterrupt:
-        if runner is not None:
-            result = runner._finish()
+        if run is not None:
+            result = run.finish()
         fail(result, Cancelled("Cancelled by the user."), debug)
     except Exception as exc:  # a bug or an unmapped library error: still a result, outputs and a summary
-        if runner is not None:
-            result = runner._finish()
+        if run is not None:
+            result = run.finish()
         fail(result, unexpected(exc), debug)
     finally:
-        if runner is not None:
-            runner.close()
+        if run is not None:
+            run.close()
         if tracker is not None:
             try:
-                tracker.finished(result, hurry=cancel is not None and cancel.is_set())
+                tracker.finished(result, hurry=clock.cancel.is_set())
             except (Cancelled, KeyboardInterrupt):
                 fail(result, Cancelled("Cancelled while updating the GitHub deployment."), debug)
         session.close()

@@ -1,0 +1,104 @@
+"""What every command of a run shares: the settings, the reporter, the client, the clock and the result.
+
+The :class:`Run` keeps :attr:`Run.result` current at every step, so that whatever stops a run (a rejection,
+the deadline, a cancellation, an API error) the faces can still report what is known: upload ID, file URL,
+timeline.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.core.errors import ApiError, BadResponse, RateLimited, StreampixelDeployError, TransportError
+from streampixel_deploy.core.http import Clock
+from streampixel_deploy.core.models import Project, Result, StageEvent
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import Settings
+from streampixel_deploy.hosting import Host
+
+#: The first read of the project retries transient failures for at most this long (or the time left).
+FIRST_READ_PATIENCE = 120.0
+
+
+@dataclass
+class Run:
+    settings: Settings
+    reporter: Reporter
+    client: StreampixelClient
+    clock: Clock
+    host: Host | None = None
+    #: called once Streampixel has accepted a build or a distribution (GitHub Deployments hook in here)
+    on_submitted: Callable[[Result], None] | None = None
+    result: Result = field(init=False)
+    temp_dirs: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.result = Result(command=s.command, project_id=s.project_id)
+        self.result.auto_release = s.auto_release if s.command == "deploy" else None
+
+    def stage(self, raw: str, detail: str | None = None) -> None:
+        elapsed = self.clock.elapsed()
+        self.result.timeline.append(StageEvent(raw, elapsed))
+        self.reporter.stage(raw, elapsed, detail)
+
+    def finish(self) -> Result:
+        """The result as it stands, with the run's duration: call it however the run ended."""
+        self.result.duration_seconds = self.clock.elapsed()
+        return self.result
+
+    def submitted(self) -> None:
+        if self.on_submitted is not None:
+            self.on_submitted(self.result)
+
+    def close(self) -> None:
+        """Remove the zips this run packaged (unless the emulator must still download one)."""
+        keep = self.host is not None and self.host.name == "emulator" and not self.settings.wait
+        for folder in self.temp_dirs:
+            if keep:
+                self.reporter.info(f"Keeping {folder}: the emulator downloads the build from it.")
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.temp_dirs.clear()
+
+    def read_project(self, action: str) -> Project:
+        """The first read of the project: transient failures are retried for a while (two minutes at most)."""
+        patience_ends = self.clock.now() + min(FIRST_READ_PATIENCE, self.clock.remaining())
+        interval = self.settings.poll_interval_seconds
+        while True:
+            self.clock.check(action)
+            try:
+                project = self.client.get_project(self.settings.project_id)
+                break
+            except (TransportError, BadResponse, ApiError) as exc:
+                if not transient(exc) or self.clock.now() + interval > patience_ends:
+                    raise
+                if not self.clock.has_time_for(interval):
+                    if isinstance(exc, TransportError) and exc.in_flight:
+                        raise self.clock.timeout(action, f"The last attempt: {exc}") from None
+                    raise
+                self.reporter.warning(f"Could not {action} yet, will retry: {exc}", "Retrying")
+                self.clock.sleep(interval, action)
+                interval = min(interval * 2, 30.0)
+        self.reporter.info(
+            f"Project {project.name or project.id} ({project.region or 'region unknown'}): {len(project.files)} builds."
+        )
+        return project
+
+    def note_previous(self, project: Project, exclude: str | None = None) -> None:
+        """The rollback target: the newest approved build other than the one this run makes live."""
+        approved = [b for b in project.approved_newest_first() if b.id != exclude]
+        self.result.previous_upload_id = approved[0].id if approved else None
+
+
+def transient(exc: StreampixelDeployError) -> bool:
+    """Worth retrying: no usable answer, an unparseable one, a 5xx, or a GET throttled at the edge."""
+    if isinstance(exc, TransportError):
+        return exc.transient
+    if isinstance(exc, (BadResponse, RateLimited)):
+        return True
+    return isinstance(exc, ApiError) and exc.status is not None and exc.status >= 500

@@ -1,0 +1,121 @@
+"""deploy: validate -> host -> submit -> follow."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from streampixel_deploy.build.archive import folder_executables, verify
+from streampixel_deploy.core.errors import ArchiveError, InputError
+from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result
+from streampixel_deploy.core.settings import SPEC_BY_NAME
+from streampixel_deploy.run.context import Run
+from streampixel_deploy.run.follow import follow
+from streampixel_deploy.run.submit import submit
+
+
+def deploy(run: Run) -> Result:
+    s, r, reporter = run.settings, run.result, run.reporter
+    with reporter.group("validate"):
+        zip_path = s.zip_path
+        if zip_path is not None:  # instant (central directory only): before any request
+            _verify(run, zip_path, SPEC_BY_NAME["zip-path"].label())
+        project = run.read_project("check credentials and project")
+        known_ids = {b.id for b in project.files}
+        run.note_previous(project)
+        if s.build_dir is not None:
+            _check_folder(run, s.build_dir)  # seconds, before the minutes of packaging
+            if not s.dry_run:  # minutes for a big build: only once the credentials are known good
+                zip_path = _package(run, s.build_dir)
+                _verify(run, zip_path, SPEC_BY_NAME["build-dir"].label())
+        if run.host is None:
+            raise InputError("No hosting is configured for zip-path.", "zip-path")
+        if s.dry_run:
+            run.host.check(reporter)
+            return _dry_run(run, project)
+
+    with reporter.group("host"):
+        run.clock.check("hosting the build")
+        hosted = run.host.host(zip_path, s.project_id, reporter)
+        r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
+        r.sha256 = hosted.sha256 or r.sha256
+        r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
+        reporter.info(f"Build hosted at {hosted.display_url}")
+
+    with reporter.group("submit"):
+        upload_id = submit(run, hosted.url, known_ids)
+        r.upload_id = upload_id
+        r.status = BuildStatus.PENDING.value
+        reporter.info(
+            f"Streampixel accepted the build: upload ID {upload_id} (autoRelease={str(s.auto_release).lower()})."
+        )
+        run.submitted()
+    if not s.wait:
+        r.outcome = Outcome.SUBMITTED
+        r.message = f"Build {upload_id} submitted; not waiting for processing (wait: false)."
+        return run.finish()
+
+    with reporter.group("follow"):
+        build = follow(run, upload_id)
+    r.live = s.auto_release
+    r.outcome = Outcome.APPROVED
+    r.message = (
+        f"Build {build.id} approved and live."
+        if s.auto_release
+        else f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
+        f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})"
+    )
+    return run.finish()
+
+
+def _check_folder(run: Run, build_dir: Path) -> None:
+    exes = folder_executables(build_dir)
+    if not exes and run.settings.verify_archive != "off":
+        raise ArchiveError(
+            f"{SPEC_BY_NAME['build-dir'].label()} {str(build_dir)!r} has no Windows .exe at its root or inside "
+            "one top-level folder; give the folder 'Package Project -> Windows' produced (it holds MyGame.exe).",
+            "build-dir",
+        )
+    run.reporter.info(f"Build folder {build_dir}: executable {exes[0] if exes else '(not checked)'}.")
+
+
+def _package(run: Run, build_dir: Path) -> Path:
+    from streampixel_deploy.build.packaging import package_dir
+
+    out_dir = Path(tempfile.mkdtemp(prefix="streampixel-build-"))
+    run.temp_dirs.append(out_dir)
+    zip_path = out_dir / f"{build_dir.resolve().name or 'build'}.zip"
+    packed = package_dir(build_dir, zip_path, run.reporter)
+    run.result.sha256 = packed.sha256
+    run.result.size_bytes = packed.size_bytes
+    run.reporter.info(
+        f"Packaged {build_dir} into {zip_path.name}: {packed.size_bytes:,} bytes, sha256 {packed.sha256}."
+    )
+    return zip_path
+
+
+def _verify(run: Run, zip_path: Path, setting: str) -> None:
+    mode = run.settings.verify_archive
+    report = verify(zip_path, mode, setting)
+    run.result.size_bytes = zip_path.stat().st_size
+    if report is None:
+        run.reporter.info("Archive check skipped (verify-archive: off).")
+        return
+    run.reporter.info(
+        f"Archive {zip_path.name} ({mode} check): {report.entries} files, "
+        f"{report.size_bytes:,} bytes, executable {report.executables[0]}."
+    )
+    for warning in report.warnings:
+        run.reporter.warning(warning, "Large archive")
+
+
+def _dry_run(run: Run, project: Project) -> Result:
+    s, r = run.settings, run.result
+    source = f"file-url {s.file_url}" if s.file_url else f"zip {s.zip_path or s.build_dir}"
+    r.outcome = Outcome.DRY_RUN
+    r.message = (
+        f"Dry run: would host {source} via {run.host.name if run.host else 'nothing'} and submit it to project "
+        f"{project.name or project.id} with autoRelease={str(s.auto_release).lower()}"
+        f"{', then wait for approval' if s.wait else ''}. Nothing was uploaded or submitted."
+    )
+    return run.finish()

@@ -1,0 +1,53 @@
+"""distribute: make an approved build live (a release or a rollback), then follow it until it is."""
+
+from __future__ import annotations
+
+from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.models import BuildStatus, Outcome, Result
+from streampixel_deploy.core.redact import redact_url
+from streampixel_deploy.core.settings import SPEC_BY_NAME
+from streampixel_deploy.run.context import Run
+from streampixel_deploy.run.follow import follow
+from streampixel_deploy.run.targets import resolve_upload_id
+
+
+def distribute(run: Run) -> Result:
+    s, r, reporter = run.settings, run.result, run.reporter
+    with reporter.group("validate"):
+        project = run.read_project("read the project's builds")
+        target, why = resolve_upload_id(project, s.upload_id or "latest")
+        run.note_previous(project, exclude=target.id)
+        r.upload_id, r.status = target.id, target.raw_status
+        r.file_url = redact_url(target.url) if target.url else None
+        reporter.info(f"Chose build {target.id}: {why}.")
+        if s.dry_run:
+            r.outcome = Outcome.DRY_RUN
+            r.message = f"Dry run: would distribute build {target.id} ({why}); nothing was sent."
+            return run.finish()
+
+    if target.status is not BuildStatus.APPROVED:
+        if not s.wait:
+            raise InputError(
+                f"Build {target.id} is still processing ({target.raw_status}); it can be distributed once "
+                f"Approved. Run again with {SPEC_BY_NAME['wait'].label()} true to wait for it first.",
+                "upload-id",
+            )
+        with reporter.group("follow"):
+            reporter.info(f"Build {target.id} is still processing; waiting for approval first.")
+            follow(run, target.id)
+
+    with reporter.group("distribute"):
+        accepted = run.client.distribute_file(s.project_id, target.id)
+        region = f" (region {accepted.region})" if accepted.region else ""
+        reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}{region}.")
+        run.submitted()
+    if not s.wait:
+        r.outcome = Outcome.SUBMITTED
+        r.message = f"Distribution of build {target.id} triggered; not waiting (wait: false)."
+        return run.finish()
+    with reporter.group("follow"):
+        follow(run, target.id, after_distribute=True)
+    r.live = True
+    r.outcome = Outcome.APPROVED
+    r.message = f"Build {target.id} distributed and live."
+    return run.finish()

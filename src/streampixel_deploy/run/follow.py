@@ -1,0 +1,196 @@
+"""Following a build to Approved or Reject: a pure :func:`observe` and the small loop that feeds it.
+
+:func:`observe` is a function of what was seen and when: ``observe(seen, build, now) -> Decision``. It holds
+every rule about the pipeline's statuses, so the rules are tested for every reading of the docs with a fake
+clock and no server (tests/unit/test_follow.py). :func:`follow` only polls, reports and sleeps.
+
+Rules (where Streampixel's docs are silent, the choice is ours and documented in docs/architecture.md):
+
+- Each new raw status is recorded; a known one that ranks above the best seen so far is a stage, a known one
+  that does not is an out-of-order regression and ignored, an unknown one is reported once and waited on.
+- A build missing from ``files[]`` is tolerated for ``listing_grace`` seconds (a fresh build may be listed late).
+- After distribute-file, the ``Approved`` from before the distribution is stale: it counts only once some
+  non-final status was seen, or after ``settle_polls`` polls and ``settle_seconds`` (distribution may be too
+  quick to see), and the timeline notes that no Distribute stage was observed.
+- Polling backs off x1.25 while nothing changes, up to ``max_interval``; a change resets it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+
+from streampixel_deploy.core.errors import ApiError, BuildRejected, TransportError, WaitTimeout
+from streampixel_deploy.core.models import Build, BuildStatus, Project
+from streampixel_deploy.run.context import Run, transient
+
+#: How long a freshly submitted build may be missing from files[] before we give up on it.
+LISTING_GRACE = 120.0
+#: After distribute-file, how long an unchanged "Approved" is accepted as "already distributed".
+DISTRIBUTE_SETTLE_POLLS = 3
+DISTRIBUTE_SETTLE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Rules:
+    interval: float
+    max_interval: float
+    listing_grace: float = LISTING_GRACE
+    after_distribute: bool = False
+    settle_polls: int = DISTRIBUTE_SETTLE_POLLS
+    settle_seconds: float = DISTRIBUTE_SETTLE_SECONDS
+
+    @classmethod
+    def for_run(cls, interval: float, timeout_seconds: float, after_distribute: bool = False) -> Rules:
+        return cls(
+            interval=interval,
+            max_interval=max(interval, min(60.0, interval * 4)),
+            listing_grace=min(LISTING_GRACE, timeout_seconds),
+            after_distribute=after_distribute,
+            settle_seconds=min(DISTRIBUTE_SETTLE_SECONDS, timeout_seconds),
+        )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Everything the follower remembers between polls."""
+
+    interval: float
+    last_raw: str | None = None
+    best_rank: int = -1
+    seen_moving: bool = False
+    missing_since: float | None = None
+    settle_polls: int = 0
+    stale_since: float | None = None
+
+
+class Verdict(enum.Enum):
+    WAIT = "wait"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    MISSING = "missing"  # not listed for longer than the grace
+
+
+@dataclass(frozen=True)
+class Stage:
+    raw: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    seen: Seen
+    verdict: Verdict
+    stages: tuple[Stage, ...] = ()
+    status: str | None = None  # the raw status to record, when it changed
+    objection: str | None = None
+    note: str | None = None  # a debug line
+
+    @property
+    def next_poll(self) -> float:
+        return self.seen.interval
+
+
+def start(rules: Rules) -> Seen:
+    return Seen(interval=rules.interval)
+
+
+def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decision:
+    """One poll's answer: ``build`` as listed, or None when ``files[]`` does not list it."""
+    if build is None:
+        since = seen.missing_since if seen.missing_since is not None else now
+        verdict = Verdict.MISSING if now - since > rules.listing_grace else Verdict.WAIT
+        return Decision(_slower(dataclasses.replace(seen, missing_since=since), rules), verdict)
+    seen = dataclasses.replace(seen, missing_since=None)
+    status = build.status
+    stages: list[Stage] = []
+    note = None
+    changed = build.raw_status != seen.last_raw
+    if changed:
+        stale = rules.after_distribute and status is BuildStatus.APPROVED and not seen.seen_moving
+        if status is None:
+            stages.append(Stage(build.raw_status, "unknown status; still waiting"))
+        elif stale:
+            pass  # the Approved from before distribute-file: not progress, and no rank to beat
+        elif status.rank > seen.best_rank or status.terminal:
+            seen = dataclasses.replace(seen, best_rank=status.rank)
+            stages.append(Stage(build.raw_status))
+        else:
+            note = f"Ignoring out-of-order status {build.raw_status!r}."
+        seen = dataclasses.replace(seen, last_raw=build.raw_status)
+    if status is not None and not status.terminal:
+        seen = dataclasses.replace(seen, seen_moving=True)
+    seen = dataclasses.replace(seen, interval=rules.interval) if changed else _slower(seen, rules)
+    recorded = build.raw_status if changed else None
+    if status is BuildStatus.REJECT:
+        return Decision(seen, Verdict.REJECTED, tuple(stages), recorded, build.objection, note)
+    if status is BuildStatus.APPROVED:
+        if not rules.after_distribute or seen.seen_moving:
+            return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note)
+        stale_since = seen.stale_since if seen.stale_since is not None else now
+        seen = dataclasses.replace(seen, settle_polls=seen.settle_polls + 1, stale_since=stale_since)
+        waited = now - stale_since
+        if seen.settle_polls >= rules.settle_polls and waited >= rules.settle_seconds:
+            stages.append(Stage(build.raw_status, f"no Distribute stage observed in {waited:.0f}s"))
+            return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note)
+    return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
+
+
+def poll_failed(seen: Seen, rules: Rules) -> Decision:
+    """A poll that got no usable answer: wait a little longer before the next one."""
+    return Decision(_slower(seen, rules), Verdict.WAIT)
+
+
+def _slower(seen: Seen, rules: Rules) -> Seen:
+    return dataclasses.replace(seen, interval=min(rules.max_interval, seen.interval * 1.25))
+
+
+def follow(run: Run, upload_id: str, after_distribute: bool = False) -> Build:
+    """Poll Get Project until the build is Approved or Reject; WaitTimeout when timeout-minutes runs out."""
+    s, r, clock = run.settings, run.result, run.clock
+    rules = Rules.for_run(s.poll_interval_seconds, s.timeout_seconds, after_distribute)
+    seen = start(rules)
+    while True:
+        if clock.remaining() <= 0:
+            raise _still_waiting(run, upload_id)
+        clock.check("following the build")
+        project: Project | None = None
+        try:
+            project = run.client.get_project(s.project_id)
+        except (TransportError, ApiError) as exc:
+            if not transient(exc):
+                raise
+            run.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
+        build = project.find(upload_id) if project is not None else None
+        decision = poll_failed(seen, rules) if project is None else observe(seen, rules, build, clock.now())
+        seen = decision.seen
+        if decision.status is not None:
+            r.status = decision.status
+        for stage in decision.stages:
+            run.stage(stage.raw, stage.detail)
+        if decision.note:
+            run.reporter.debug(decision.note)
+        if decision.verdict is Verdict.APPROVED and build is not None:
+            return build
+        if decision.verdict is Verdict.REJECTED:
+            r.objection = decision.objection
+            raise BuildRejected(
+                f"Streampixel rejected build {upload_id}: {decision.objection or 'no objection given'}",
+                decision.objection,
+            )
+        if decision.verdict is Verdict.MISSING:
+            raise ApiError(
+                f"Build {upload_id} does not appear in project {s.project_id}'s builds after "
+                f"{rules.listing_grace:.0f}s. Check the dashboard; it may have been deleted."
+            )
+        clock.sleep_at_most(decision.next_poll, "following the build")
+
+
+def _still_waiting(run: Run, upload_id: str) -> WaitTimeout:
+    return WaitTimeout(
+        f"Build {upload_id} was still '{run.result.status or 'not listed'}' after "
+        f"{run.settings.timeout_minutes:g} minutes (timeout-minutes). It may still finish: check it with "
+        f"command: status and upload-id: {upload_id} (CLI: streampixel-deploy status --upload-id {upload_id}), "
+        "or raise timeout-minutes."
+    )

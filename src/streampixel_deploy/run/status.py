@@ -1,0 +1,37 @@
+"""status: one build, or the project's builds newest first."""
+
+from __future__ import annotations
+
+from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result
+from streampixel_deploy.core.redact import redact_url
+from streampixel_deploy.run.context import Run
+from streampixel_deploy.run.targets import resolve_upload_id
+
+
+def status(run: Run) -> tuple[Result, Project]:
+    r = run.result
+    project = run.read_project("read the project's builds")
+    run.note_previous(project)
+    if run.settings.upload_id:
+        build, why = resolve_upload_id(project, run.settings.upload_id, approved_only=False)
+        r.upload_id, r.status, r.objection = build.id, build.raw_status, build.objection
+        r.file_url = redact_url(build.url) if build.url else None
+        r.message = f"Build {build.id} ({why}): {build.raw_status}"
+        r.outcome = {
+            BuildStatus.APPROVED: Outcome.APPROVED,
+            BuildStatus.REJECT: Outcome.REJECTED,
+        }.get(build.status or BuildStatus.PENDING, Outcome.SUBMITTED)
+    else:
+        r.outcome = Outcome.OK
+        r.message = f"{len(project.files)} builds in project {project.name or project.id}."
+        r.extra["builds"] = [
+            {
+                "uploadId": b.id,
+                "status": b.raw_status,
+                "date": b.date.isoformat() if b.date else None,
+                "objection": b.objection,
+                "fileUrl": redact_url(b.url) if b.url else None,
+            }
+            for b in project.newest_first()
+        ]
+    return run.finish(), project
