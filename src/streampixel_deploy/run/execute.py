@@ -21,6 +21,7 @@ from streampixel_deploy.core.errors import (
     StreampixelDeployError,
     WaitTimeout,
 )
+from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Outcome, Project, Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.core.reporter import Reporter
@@ -117,7 +118,7 @@ def execute(
             )
         target = deployment_target(settings, env)
         if target is not None:
-            tracker = GitHubDeployments(target, reporter, session)
+            tracker = GitHubDeployments(target, reporter, session, Clock(settings.timeout_seconds, cancel))
         host = select_host(settings, session)
         runner = Runner(
             settings, reporter, client, host=host, cancel=cancel, on_submitted=tracker.submitted if tracker else None
