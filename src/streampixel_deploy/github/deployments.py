@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from streampixel_deploy.core.errors import WaitTimeout
+from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.reporter import Reporter
@@ -79,6 +79,8 @@ class GitHubDeployments:
         except WaitTimeout as exc:
             self.reporter.warning(f"GitHub deployment update failed: {exc.message}", "GitHub deployment")
             return None
+        except Cancelled:
+            return None  # the run is stopping: the runner sees the cancel at its next step; finished() reports it
         if answer.status == 0:
             self.reporter.warning(f"GitHub deployment update failed: {answer.detail}.", "GitHub deployment")
             return None
