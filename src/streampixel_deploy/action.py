@@ -12,7 +12,7 @@ import tempfile
 
 from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError
 from streampixel_deploy.core.models import Result
-from streampixel_deploy.core.settings import SPECS, build_settings, collect_env, parse_bool
+from streampixel_deploy.core.settings import SPEC_BY_NAME, SPECS, build_settings, collect_env
 from streampixel_deploy.report import workflow as gha
 from streampixel_deploy.report.github import GitHubReporter
 from streampixel_deploy.report.outputs import publish
@@ -44,7 +44,7 @@ def run_action() -> int:
             reporter.mask(value)
     command = (raw.get("command") or "deploy").strip()
     try:
-        summary = parse_bool(raw.get("summary") or "true", "summary")
+        summary = bool(SPEC_BY_NAME["summary"].parse(raw.get("summary")))
     except InputError:
         summary = True
     result = Result(command=command, project_id=str(raw.get("project-id") or ""))

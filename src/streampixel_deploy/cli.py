@@ -12,13 +12,13 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from streampixel_deploy import _version
-from streampixel_deploy.core.errors import EXIT_INPUT, Cancelled, InputError, StreampixelDeployError
+from streampixel_deploy.core.errors import EXIT_INPUT, Cancelled, StreampixelDeployError
 from streampixel_deploy.core.redact import SECRETS, scrub
 from streampixel_deploy.core.settings import SPECS, build_settings, collect_env
+from streampixel_deploy.core.spec import read_secret_file
 from streampixel_deploy.signals import cancellation
 
 _RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
@@ -69,7 +69,7 @@ def _add_setting_flags(p: argparse.ArgumentParser, command: str) -> None:
         p.add_argument(spec.flag, dest=spec.attr, help=f"{spec.help}{default_text} [env {spec.env}]")
     for spec in SPECS:
         if spec.kind == "secret" and any(a.dest == spec.attr for a in p._actions):
-            p.add_argument(f"{spec.flag}-file", dest=f"{spec.attr}_file", help=f"Read {spec.name} from this file.")
+            p.add_argument(spec.file_flag, dest=f"{spec.attr}_file", help=f"Read {spec.name} from this file.")
     p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
 
 
@@ -87,16 +87,11 @@ def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
             SECRETS.add(value)
             print(
                 f"warning: {spec.flag} is visible to other users in the process list; prefer "
-                f"{spec.env} or {spec.flag}-file.",
+                f"{spec.env} or {spec.file_flag}.",
                 file=sys.stderr,
             )
         elif key_file:
-            try:
-                raw[spec.name] = Path(key_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise InputError(
-                    f"{spec.flag}-file {key_file!r} could not be read ({exc.strerror}).", spec.name
-                ) from None
+            raw[spec.name] = read_secret_file(spec, key_file)
         SECRETS.add(raw.get(spec.name))
     return raw
 

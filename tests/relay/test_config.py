@@ -1,4 +1,4 @@
-"""Relay settings (flags > env > YAML > defaults), the GitHub answer classification, and the CLI entry point."""
+"""Relay settings (flags > env > YAML > defaults), event consistency, and the CLI entry point."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest
 import requests
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.github.dispatch import classify, parse_retry_after
 from streampixel_deploy.relay import build_config, load_yaml, relay_main
 from streampixel_deploy.relay.events import parse_envelope, status_consistent
 from tests.fakegithub import FakeGitHub
@@ -103,33 +102,6 @@ def test_relay_main_exits_2_on_bad_configuration(
     err = capsys.readouterr().err
     assert err.startswith("InputError: The relay needs STREAMPIXEL_RELAY_TOKEN")
     assert GITHUB_TOKEN not in err
-
-
-@pytest.mark.parametrize(
-    ("status", "headers", "kind", "wait"),
-    [
-        (204, {}, "delivered", None),
-        (503, {}, "retry", None),
-        (502, {"Retry-After": "7"}, "retry", 7.0),
-        (429, {"Retry-After": "3"}, "retry", 3.0),
-        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"}, "retry", 1.0),
-        (401, {}, "retry", None),  # a wrong token is kept (and retried) until the operator fixes it
-        (404, {}, "retry", None),
-        (422, {}, "failed", None),
-        (400, {}, "failed", None),
-    ],
-)
-def test_github_answers_are_classified(status: int, headers: dict[str, str], kind: str, wait: float | None) -> None:
-    outcome = classify(status, headers, '{"message": "m"}')
-    assert outcome.kind == kind
-    assert outcome.wait == wait
-
-
-def test_retry_after_accepts_seconds_and_http_dates() -> None:
-    assert parse_retry_after("120") == 120.0
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after("999999") == 3600.0
 
 
 @pytest.mark.parametrize(

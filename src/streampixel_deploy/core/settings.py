@@ -8,70 +8,69 @@ A setting named ``poll-interval-seconds`` is the action input ``poll-interval-se
 from __future__ import annotations
 
 import glob
-import ipaddress
-import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit
+from typing import Any
 
 from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.spec import (
+    Spec,
+    by_name,
+    is_loopback_url,
+    parse_all,
+    show,
+    split_url,
+)
+
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_API_URL",
+    "SPECS",
+    "SPEC_BY_NAME",
+    "S3Settings",
+    "Settings",
+    "Spec",
+    "build_settings",
+    "collect_env",
+    "is_loopback_url",
+    "resolve_zip_path",
+    "validate_file_url",
+]
 
 DEFAULT_API_URL = "https://api.streampixel.io/pixelStripeApi"
 MIN_POLL_SECONDS = 5.0
 #: Against a loopback API (the emulator) polling may be faster: the 5 s floor protects the real service.
 MIN_POLL_SECONDS_LOOPBACK = 0.1
 COMMANDS = ("deploy", "distribute", "status", "test-webhook")
-
-
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    help: str
-    default: str | None = None
-    kind: str = "str"  # str | bool | float | choice | secret | path
-    choices: tuple[str, ...] = ()
-    metavar: str | None = None
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name
-
-    @property
-    def env(self) -> str:
-        return "STREAMPIXEL_" + self.name.upper().replace("-", "_")
-
-    @property
-    def input_env(self) -> str:
-        """What a runner sets for a Docker action input (and our composite action maps to)."""
-        return "INPUT_" + self.name.upper().replace(" ", "_")
-
-    @property
-    def attr(self) -> str:
-        return self.name.replace("-", "_")
-
-    def label(self) -> str:
-        """How messages name this setting: the action input and the CLI flag."""
-        return f"'{self.name}' ({self.flag})"
+_DAY_MINUTES = 24 * 60.0
+_WEEK_SECONDS = 7 * 24 * 3600.0
 
 
 SPECS: tuple[Spec, ...] = (
     Spec("api-key", "Streampixel API key (prefer the env var or --api-key-file).", kind="secret"),
     Spec("user-id", "Streampixel user ID (dashboard: account menu, Copy User ID)."),
     Spec("project-id", "Streampixel project ID (dashboard: project page, Project ID)."),
-    Spec("api-url", "Streampixel API base URL.", DEFAULT_API_URL),
+    Spec(
+        "api-url",
+        "Streampixel API base URL.",
+        DEFAULT_API_URL,
+        "url",
+        sent="the API key",
+        example=f"such as {DEFAULT_API_URL}",
+    ),
     Spec("command", "What the action does.", "deploy", "choice", COMMANDS),
-    Spec("zip-path", "Path or glob of the packaged build .zip (exactly one match).", kind="path"),
+    Spec("zip-path", "Path or glob of the packaged build .zip (exactly one match)."),
     Spec("build-dir", "A packaged build folder to zip (deterministic, parallel) instead of zip-path.", kind="path"),
     Spec("file-url", "A public direct-download URL of the .zip that Streampixel can fetch."),
     Spec("auto-release", "Make the build live as soon as it is approved.", "true", "bool"),
     Spec("wait", "Follow the build until Approved/Reject or the timeout.", "true", "bool"),
-    Spec("timeout-minutes", "Give up waiting after this many minutes.", "60", "float"),
-    Spec("poll-interval-seconds", "Seconds between status polls (minimum 5).", "15", "float"),
+    Spec("timeout-minutes", "Give up waiting after this many minutes.", "60", "float", low=0, high=_DAY_MINUTES),
+    Spec("poll-interval-seconds", "Seconds between status polls (minimum 5).", "15", "float", low=0, high=3600),
     Spec("upload-id", "Build to distribute or show: an upload ID, 'latest' or 'previous'."),
-    Spec("http-timeout-seconds", "Read timeout of each Streampixel API request.", "60", "float"),
+    Spec("http-timeout-seconds", "Read timeout of each Streampixel API request.", "60", "float", low=0.5, high=600),
     Spec("dry-run", "Validate inputs, credentials, project and archive; upload nothing.", "false", "bool"),
     Spec("verify-archive", "Local archive check before upload.", "quick", "choice", ("quick", "full", "off")),
     Spec("s3-bucket", "S3-compatible bucket that hosts the zip (enables s3 hosting)."),
@@ -79,7 +78,14 @@ SPECS: tuple[Spec, ...] = (
     Spec("s3-region", "Bucket region (default: boto3's configuration, else us-east-1)."),
     Spec("s3-endpoint-url", "Endpoint of a non-AWS S3-compatible service (R2, Spaces, MinIO, B2, ...)."),
     Spec("s3-public-url-base", "Public base URL (CDN or custom domain) in front of the bucket."),
-    Spec("s3-presign-seconds", "Give Streampixel a presigned URL valid this long (0 = public URL).", "0", "float"),
+    Spec(
+        "s3-presign-seconds",
+        "Give Streampixel a presigned URL valid this long (0 = public URL).",
+        "0",
+        "float",
+        low=0,
+        high=_WEEK_SECONDS,
+    ),
     Spec("s3-access-key-id", "S3 access key ID (default: boto3's credential chain).", kind="secret"),
     Spec("s3-secret-access-key", "S3 secret access key (default: boto3's credential chain).", kind="secret"),
     Spec(
@@ -90,11 +96,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("environment", "GitHub environment name for the deployment (with github-token)."),
     Spec("summary", "Write the job summary (GITHUB_STEP_SUMMARY) when the runner provides one.", "true", "bool"),
 )
-SPEC_BY_NAME = {s.name: s for s in SPECS}
+SPEC_BY_NAME = by_name(SPECS)
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
 
 
 @dataclass(frozen=True)
@@ -147,29 +151,6 @@ class Settings:
         return f"Settings(command={self.command!r}, project_id={self.project_id!r}, api_url={self.api_url!r})"
 
 
-def _split(url: str, name: str) -> SplitResult:
-    """``urlsplit`` that turns a malformed URL (``https://[::1/x``) into an InputError naming the setting."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise InputError(f"{SPEC_BY_NAME[name].label()} is not a valid URL ({exc}); got {_show(url)}.", name) from None
-    return parts
-
-
-def is_loopback_url(url: str) -> bool:
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def collect_env(environ: Mapping[str, str]) -> dict[str, str]:
     """Raw values from ``STREAMPIXEL_*`` variables (empty strings count as unset)."""
     return {s.name: environ[s.env] for s in SPECS if environ.get(s.env, "").strip() != ""}
@@ -177,28 +158,15 @@ def collect_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 def build_settings(raw: Mapping[str, str | None], command: str, need_project: bool = True) -> Settings:
     """Validate raw string values (by setting name) into :class:`Settings`; raises InputError (exit 2)."""
-    values = {name: (v.strip() if isinstance(v, str) else v) for name, v in raw.items()}
+    command = SPEC_BY_NAME["command"].parse(command or "")
+    values = parse_all(SPECS, raw)  # kinds, choices and bounds; the rules of single settings follow
 
-    def get(name: str) -> str | None:
-        value = values.get(name)
-        if value is None or value == "":
-            return SPEC_BY_NAME[name].default
-        return value
+    api_key = _required(values, "api-key")
+    user_id = _id(_required(values, "user-id"), "user-id")
+    project_id = _id(_required(values, "project-id"), "project-id") if need_project or values["project-id"] else ""
+    api_url: str = values["api-url"]
 
-    if command not in COMMANDS:
-        spec = SPEC_BY_NAME["command"]
-        raise InputError(
-            f"{spec.label()} must be one of {', '.join(COMMANDS)}; got {command!r}.",
-            spec.name,
-        )
-    api_key = _required(get("api-key"), "api-key")
-    user_id = _id(_required(get("user-id"), "user-id"), "user-id")
-    project_raw = get("project-id")
-    project_id = _id(_required(project_raw, "project-id"), "project-id") if need_project or project_raw else ""
-    api_url = _api_url(get("api-url") or DEFAULT_API_URL)
-    loopback = is_loopback_url(api_url)
-
-    zip_raw, file_url, dir_raw = get("zip-path"), get("file-url"), get("build-dir")
+    zip_raw, file_url, dir_raw = values["zip-path"], values["file-url"], values["build-dir"]
     zip_path: Path | None = None
     build_dir: Path | None = None
     if command == "deploy":
@@ -212,9 +180,9 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
             )
         if not given:
             raise InputError(
-                f"Nothing to deploy: set {SPEC_BY_NAME['zip-path'].label()} to the packaged build .zip, "
-                f"{SPEC_BY_NAME['build-dir'].label()} to the packaged build folder, "
-                f"or {SPEC_BY_NAME['file-url'].label()} to a public direct-download URL of the zip.",
+                f"Nothing to deploy: set {_label('zip-path')} to the packaged build .zip, "
+                f"{_label('build-dir')} to the packaged build folder, "
+                f"or {_label('file-url')} to a public direct-download URL of the zip.",
                 "zip-path",
             )
         if zip_raw:
@@ -223,35 +191,29 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
             build_dir = _build_dir(dir_raw)
         if file_url:
             file_url = validate_file_url(file_url)
-    verify = (get("verify-archive") or "quick").lower()
-    if verify not in SPEC_BY_NAME["verify-archive"].choices:
-        raise InputError(
-            f"{SPEC_BY_NAME['verify-archive'].label()} must be quick, full or off; got {_show(verify)}.",
-            "verify-archive",
-        )
-    s3 = _s3_settings(get)
+    s3 = _s3_settings(values)
 
-    poll = _number(get("poll-interval-seconds"), "poll-interval-seconds", low=0.0, high=3600.0)
-    floor = MIN_POLL_SECONDS_LOOPBACK if loopback else MIN_POLL_SECONDS
+    poll: float = values["poll-interval-seconds"]
+    floor = MIN_POLL_SECONDS_LOOPBACK if is_loopback_url(api_url) else MIN_POLL_SECONDS
     if poll < floor:
         raise InputError(
-            f"{SPEC_BY_NAME['poll-interval-seconds'].label()} must be at least {floor:g} seconds "
+            f"{_label('poll-interval-seconds')} must be at least {floor:g} seconds "
             f"(Streampixel asks clients not to poll faster); got {poll:g}.",
             "poll-interval-seconds",
         )
-    timeout = _number(get("timeout-minutes"), "timeout-minutes", low=0.0, high=24 * 60.0)
+    timeout: float = values["timeout-minutes"]
     if timeout <= 0:
         raise InputError(
-            f"{SPEC_BY_NAME['timeout-minutes'].label()} must be more than 0 minutes; got {timeout:g}.",
+            f"{_label('timeout-minutes')} must be more than 0 minutes; got {timeout:g}.",
             "timeout-minutes",
         )
 
-    upload_id = get("upload-id")
+    upload_id = values["upload-id"]
     if upload_id is not None and upload_id not in ("latest", "previous"):
         upload_id = _id(upload_id, "upload-id")
     if command == "distribute" and not upload_id:
         raise InputError(
-            f"{SPEC_BY_NAME['upload-id'].label()} is required for distribute: give an upload ID, "
+            f"{_label('upload-id')} is required for distribute: give an upload ID, "
             "'latest' (the newest approved build) or 'previous' (the approved build before it, "
             "the usual rollback target).",
             "upload-id",
@@ -265,88 +227,87 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         api_url=api_url,
         zip_path=zip_path,
         file_url=file_url,
-        auto_release=parse_bool(get("auto-release"), "auto-release"),
-        wait=parse_bool(get("wait"), "wait"),
+        auto_release=values["auto-release"],
+        wait=values["wait"],
         timeout_minutes=timeout,
         poll_interval_seconds=poll,
         upload_id=upload_id,
-        dry_run=parse_bool(get("dry-run"), "dry-run"),
-        summary=parse_bool(get("summary"), "summary"),
-        github_token=get("github-token"),
-        environment=get("environment"),
-        http_timeout_seconds=_number(get("http-timeout-seconds"), "http-timeout-seconds", low=0.5, high=600.0),
+        dry_run=values["dry-run"],
+        summary=values["summary"],
+        github_token=values["github-token"],
+        environment=values["environment"],
+        http_timeout_seconds=values["http-timeout-seconds"],
         build_dir=build_dir,
-        verify_archive=verify,
+        verify_archive=values["verify-archive"],
         s3=s3,
     )
 
 
-def _build_dir(value: str) -> Path:
-    spec = SPEC_BY_NAME["build-dir"]
-    path = Path(value)
+def _label(name: str) -> str:
+    return SPEC_BY_NAME[name].label()
+
+
+def _build_dir(path: Path) -> Path:
     if not path.is_dir():
         raise InputError(
-            f"{spec.label()} {value!r} is not a directory. Give the packaged build folder "
+            f"{_label('build-dir')} {str(path)!r} is not a directory. Give the packaged build folder "
             "(the one holding the game's .exe).",
-            spec.name,
+            "build-dir",
         )
     return path
 
 
-def _s3_settings(get: Callable[[str], str | None]) -> S3Settings | None:
-    bucket = get("s3-bucket")
-    others = [n for n in ("s3-endpoint-url", "s3-public-url-base", "s3-access-key-id") if get(n)]
+def _s3_settings(values: Mapping[str, Any]) -> S3Settings | None:
+    bucket = values["s3-bucket"]
+    others = [n for n in ("s3-endpoint-url", "s3-public-url-base", "s3-access-key-id") if values[n]]
     if not bucket:
         if others:
             raise InputError(
-                f"{SPEC_BY_NAME[others[0]].label()} is set but {SPEC_BY_NAME['s3-bucket'].label()} is not; "
-                "set the bucket to host the build on S3.",
+                f"{_label(others[0])} is set but {_label('s3-bucket')} is not; set the bucket to host the build on S3.",
                 "s3-bucket",
             )
         return None
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$", bucket):
-        raise InputError(
-            f"{SPEC_BY_NAME['s3-bucket'].label()} {_show(bucket)} is not a valid bucket name.", "s3-bucket"
-        )
-    presign = _number(get("s3-presign-seconds"), "s3-presign-seconds", low=0.0, high=7 * 24 * 3600.0)
-    key_id, secret = get("s3-access-key-id"), get("s3-secret-access-key")
+        raise InputError(f"{_label('s3-bucket')} {show(bucket)} is not a valid bucket name.", "s3-bucket")
+    key_id, secret = values["s3-access-key-id"], values["s3-secret-access-key"]
     if bool(key_id) != bool(secret):
         raise InputError(
-            "Set both 's3-access-key-id' (--s3-access-key-id) and 's3-secret-access-key' "
-            "(--s3-secret-access-key), or neither (to use boto3's credential chain, e.g. OIDC).",
+            f"Set both {_label('s3-access-key-id')} and {_label('s3-secret-access-key')}, "
+            "or neither (to use boto3's credential chain, e.g. OIDC).",
             "s3-access-key-id" if not key_id else "s3-secret-access-key",
         )
-    endpoint = get("s3-endpoint-url")
+    endpoint = values["s3-endpoint-url"]
     if endpoint:
-        parts = _split(endpoint, "s3-endpoint-url")
+        parts = split_url(SPEC_BY_NAME["s3-endpoint-url"], endpoint)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise InputError(f"{SPEC_BY_NAME['s3-endpoint-url'].label()} must be an https:// URL.", "s3-endpoint-url")
+            raise InputError(f"{_label('s3-endpoint-url')} must be an https:// URL.", "s3-endpoint-url")
         if parts.scheme == "http" and not is_loopback_url(endpoint):
             raise InputError(
-                f"{SPEC_BY_NAME['s3-endpoint-url'].label()} must use https (http only for a loopback host).",
+                f"{_label('s3-endpoint-url')} must use https (http only for a loopback host).",
                 "s3-endpoint-url",
             )
-    base = get("s3-public-url-base")
-    if base and _split(base, "s3-public-url-base").scheme not in ("https", "http"):
-        raise InputError(f"{SPEC_BY_NAME['s3-public-url-base'].label()} must be an https:// URL.", "s3-public-url-base")
+    base = values["s3-public-url-base"]
+    if base and split_url(SPEC_BY_NAME["s3-public-url-base"], base).scheme not in ("https", "http"):
+        raise InputError(f"{_label('s3-public-url-base')} must be an https:// URL.", "s3-public-url-base")
     return S3Settings(
         bucket=bucket,
-        prefix=(get("s3-prefix") or "").strip("/"),
-        region=get("s3-region"),
+        prefix=(values["s3-prefix"] or "").strip("/"),
+        region=values["s3-region"],
         endpoint_url=endpoint,
         public_url_base=base.rstrip("/") if base else None,
-        presign_seconds=int(presign),
+        presign_seconds=int(values["s3-presign-seconds"]),
         access_key_id=key_id,
         secret_access_key=secret,
     )
 
 
-def _required(value: str | None, name: str) -> str:
+def _required(values: Mapping[str, Any], name: str) -> str:
+    value: str | None = values[name]
     if not value:
         spec = SPEC_BY_NAME[name]
         where = f"the action input {spec.name!r}, the flag {spec.flag} or the variable {spec.env}"
         if spec.kind == "secret":
-            where = f"the action input {spec.name!r}, the variable {spec.env} or {spec.flag}-file"
+            where = f"the action input {spec.name!r}, the variable {spec.env} or {spec.file_flag}"
         raise InputError(f"{spec.label()} is required: set it with {where}.", name)
     return value
 
@@ -354,73 +315,20 @@ def _required(value: str | None, name: str) -> str:
 def _id(value: str, name: str) -> str:
     if not _ID_RE.match(value):
         raise InputError(
-            f"{SPEC_BY_NAME[name].label()} does not look like a Streampixel ID "
-            f"(letters, digits, '-' or '_', such as 67944b8a3f323be4b89a2272); got {_show(value)}. "
+            f"{_label(name)} does not look like a Streampixel ID "
+            f"(letters, digits, '-' or '_', such as 67944b8a3f323be4b89a2272); got {show(value)}. "
             "Copy it from the Streampixel dashboard.",
             name,
         )
     return value
 
 
-def parse_bool(value: str | None, name: str) -> bool:
-    text = (value or "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InputError(f"{SPEC_BY_NAME[name].label()} must be true or false; got {_show(value or '')}.", name)
-
-
-def _number(value: str | None, name: str, low: float, high: float) -> float:
-    spec = SPEC_BY_NAME[name]
-    try:
-        number = float(value or "")
-    except ValueError:
-        raise InputError(f"{spec.label()} must be a number; got {_show(value or '')}.", name) from None
-    if not math.isfinite(number) or number < low or number > high:
-        raise InputError(f"{spec.label()} must be between {low:g} and {high:g}; got {value}.", name)
-    return number
-
-
-def _show(value: str) -> str:
-    return repr(value if len(value) <= 60 else value[:57] + "...")
-
-
-def _api_url(value: str) -> str:
-    spec = SPEC_BY_NAME["api-url"]
-    return check_service_url(value, spec.label(), spec.name, "the API key", f"such as {DEFAULT_API_URL}")
-
-
-def check_service_url(value: str, label: str, name: str, secret: str, example: str = "") -> str:
-    """An https base URL of a service we send ``secret`` to (http only on loopback), with no query or credentials."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise InputError(f"{label} is not a valid URL ({exc}); got {_show(value)}.", name) from None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InputError(
-            f"{label} must be an https:// URL{' ' + example if example else ''}; got {_show(value)}.", name
-        )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise InputError(
-            f"{label} must not carry a query string, fragment or credentials; {secret} is sent separately.", name
-        )
-    if parts.scheme == "http" and not is_loopback_url(value):
-        raise InputError(
-            f"{label} must use https: {secret} would travel in clear text over http. "
-            "Plain http is only allowed for a loopback host (127.0.0.1, ::1, localhost).",
-            name,
-        )
-    return value.rstrip("/")
-
-
 def validate_file_url(value: str) -> str:
     spec = SPEC_BY_NAME["file-url"]
-    parts = _split(value, "file-url")
+    parts = split_url(spec, value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError(
-            f"{spec.label()} must be an https:// direct-download URL of the .zip; got {_show(value)}.",
+            f"{spec.label()} must be an https:// direct-download URL of the .zip; got {show(value)}.",
             spec.name,
         )
     if parts.scheme == "http" and not is_loopback_url(value):

@@ -2,7 +2,7 @@
 
 Created when Streampixel has accepted the build (so the deployment's payload can name the uploadId), set
 ``in_progress`` at once, then ``success`` / ``failure`` / ``inactive`` / ``error`` when the run ends. A problem
-talking to GitHub is a warning, never a failed deploy.
+talking to GitHub is a warning, never a failed deploy. Requests go through :mod:`streampixel_deploy.github.rest`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from typing import Any
 
 import requests
 
+from streampixel_deploy.core.errors import Cancelled, WaitTimeout
+from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.github.rest import GitHubRest
 
 _FINAL_STATE = {
     Outcome.APPROVED: "success",
@@ -35,48 +38,60 @@ class DeploymentTarget:
     environment_url: str | None = None
 
 
+#: A cancelled run has seconds before the runner kills it: each final update gets this long, one attempt.
+HURRY_SECONDS = 2.0
+#: The final update of a run that ended (its deadline may have passed): this long in all, retries included.
+FINAL_SECONDS = 30.0
+PERMISSION = "deployments: write"
+
+
 class GitHubDeployments:
-    def __init__(self, target: DeploymentTarget, reporter: Reporter, session: requests.Session) -> None:
+    """The deployment of one run. ``clock`` is the run's (its deadline and cancel event) for the creation;
+    the final status gets its own short clock, because it must be sent after a timeout or a cancel too."""
+
+    def __init__(
+        self,
+        target: DeploymentTarget,
+        reporter: Reporter,
+        session: requests.Session,
+        clock: Clock | None = None,
+    ) -> None:
         self.target = target
         self.reporter = reporter
-        self.session = session
+        self.rest = GitHubRest(target.api_url, target.token, session, clock)
         self.deployment_id: int | None = None
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, hurry: bool = False
+        self, path: str, body: dict[str, Any], clock: Clock | None = None, hurry: bool = False
     ) -> dict[str, Any] | None:
-        url = f"{self.target.api_url.rstrip('/')}/repos/{self.target.repository}{path}"
+        url = self.rest.repo_url(self.target.repository, *path.split("/"))
         try:
-            response = self.session.request(
-                method,
+            answer = self.rest.call(
+                "POST",
                 url,
-                json=body,
-                timeout=(2, 2) if hurry else (10, 30),  # hurry: cancelled, the runner kills us in seconds
-                headers={
-                    "Authorization": f"Bearer {self.target.token}",
-                    "Accept": "application/vnd.github+json",
-                    "X-GitHub-Api-Version": "2022-11-28",
-                },
+                doing="update the GitHub deployment",
+                json_body=body,
+                retry=not hurry,
+                budget=HURRY_SECONDS if hurry else None,
+                clock=clock,
+                needs=PERMISSION,
             )
-        except requests.RequestException as exc:
-            self.reporter.warning(f"GitHub deployment update failed: {type(exc).__name__}.", "GitHub deployment")
+        except WaitTimeout as exc:
+            self.reporter.warning(f"GitHub deployment update failed: {exc.message}", "GitHub deployment")
             return None
-        if response.status_code >= 300:
-            try:
-                message = str(response.json().get("message", ""))
-            except ValueError:
-                message = response.text[:100]
+        except Cancelled:
+            return None  # the run is stopping: the runner sees the cancel at its next step; finished() reports it
+        if answer.status == 0:
+            self.reporter.warning(f"GitHub deployment update failed: {answer.detail}.", "GitHub deployment")
+            return None
+        if not answer.ok:
             self.reporter.warning(
-                f"GitHub answered HTTP {response.status_code} to a deployment update: {message}. "
+                f"GitHub answered HTTP {answer.status} to a deployment update: {answer.message}. "
                 "Check that github-token has the 'deployments: write' permission.",
                 "GitHub deployment",
             )
             return None
-        try:
-            data = response.json()
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
+        return answer.data if isinstance(answer.data, dict) else {}
 
     def submitted(self, result: Result) -> None:
         """The build (or rollback) was accepted by Streampixel: create the deployment, mark it in progress."""
@@ -84,8 +99,7 @@ class GitHubDeployments:
             return
         kind = "Rollback/release" if result.command == "distribute" else "Deploy"
         created = self._call(
-            "POST",
-            "/deployments",
+            "deployments",
             {
                 "ref": self.target.sha,
                 "environment": self.target.environment,
@@ -123,12 +137,12 @@ class GitHubDeployments:
             "failure": f"Build {result.upload_id} {result.outcome.value}: {result.objection or ''}".strip(": "),
             "error": f"Build {result.upload_id} {result.outcome.value}",
         }[state]
-        self._status(state, description, hurry)
+        self._status(state, description, Clock(HURRY_SECONDS if hurry else FINAL_SECONDS), hurry)
 
-    def _status(self, state: str, description: str, hurry: bool = False) -> None:
+    def _status(self, state: str, description: str, clock: Clock | None = None, hurry: bool = False) -> None:
         body: dict[str, Any] = {"state": state, "description": description[:140], "auto_inactive": True}
         if self.target.log_url:
             body["log_url"] = self.target.log_url
         if self.target.environment_url:
             body["environment_url"] = self.target.environment_url
-        self._call("POST", f"/deployments/{self.deployment_id}/statuses", body, hurry)
+        self._call(f"deployments/{self.deployment_id}/statuses", body, clock, hurry)

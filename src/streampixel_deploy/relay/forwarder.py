@@ -14,16 +14,20 @@ on for a transient reason; it leaves the spool only when GitHub accepted it or r
 from __future__ import annotations
 
 import collections
+import contextlib
 import queue
-import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import requests
+
 from streampixel_deploy.core.client import StreampixelClient
-from streampixel_deploy.core.errors import AuthError, NotFound, StreampixelDeployError
-from streampixel_deploy.github.dispatch import GitHubDispatcher, Outcome
+from streampixel_deploy.core.errors import AuthError, Cancelled, NotFound, StreampixelDeployError
+from streampixel_deploy.core.http import Clock, Policy
+from streampixel_deploy.github.dispatch import GitHubDispatcher
+from streampixel_deploy.github.rest import GITHUB_POLICY, Answer
 from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import TEST_EVENT, Envelope, EnvelopeError, parse_envelope, status_consistent
 from streampixel_deploy.relay.log import JsonLog
@@ -100,27 +104,47 @@ class ProjectLookup:
         self._names[project_id] = (time.monotonic(), name)
 
 
+def relay_policy(config: RelayConfig) -> Policy:
+    """GitHub's policy with the relay's settings: its backoff, rate-limit floor and request timeout."""
+    return replace(
+        GITHUB_POLICY,
+        backoff=config.retry_initial_seconds,
+        backoff_max=config.retry_max_seconds,
+        rate_limit_window=config.rate_limit_floor_seconds,
+        connect_timeout=min(GITHUB_POLICY.connect_timeout, config.github_timeout_seconds),
+        request_budget=config.github_timeout_seconds,
+    )
+
+
 class Forwarder:
     def __init__(
         self,
         config: RelayConfig,
         spool: Spool,
         log: JsonLog,
-        dispatcher: GitHubDispatcher,
         lookup: ProjectLookup,
+        github_session: requests.Session | None = None,
     ) -> None:
         self.config = config
         self.spool = spool
         self.log = log
-        self.dispatcher = dispatcher
         self.lookup = lookup
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=config.queue_size)
         self._lock = threading.Lock()
         self._tracked: set[str] = set()  # ids in the queue or in flight
         self._overflow = True  # start by loading whatever the spool holds
         self._stopping = threading.Event()
+        #: every wait of the thread (no deadline; stopping the relay ends a wait at once)
+        self.clock = Clock(cancel=self._stopping, what="the relay")
+        self.dispatcher = GitHubDispatcher.create(
+            config.github_api_url,
+            config.github_repository,
+            config.github_token,
+            self.clock,
+            relay_policy(config),
+            github_session,
+        )
         self._thread: threading.Thread | None = None
-        self._random = random.Random()  # noqa: S311 - jitter, not crypto
         self.forwarded = 0
         self.failed = 0
         self.retries = 0
@@ -180,7 +204,7 @@ class Forwarder:
                 self.log.error("event.error", id=item.id, error=f"{type(exc).__name__}: {exc}")
                 with self._lock:
                     self._overflow = True  # the next refill from the spool picks it up again
-                self._stopping.wait(self.config.retry_initial_seconds)
+                self._wait(self.config.retry_initial_seconds)
             finally:
                 with self._lock:
                     self._tracked.discard(item.id)
@@ -245,8 +269,11 @@ class Forwarder:
         attempt = 0
         while not self._stopping.is_set():
             attempt += 1
-            outcome = self.dispatcher.dispatch(envelope.event_type, payload)
-            if outcome.kind == "delivered":
+            try:
+                answer = self.dispatcher.dispatch(envelope.event_type, payload)
+            except Cancelled:
+                return  # stopping; the event stays in the spool
+            if answer.ok:
                 # Count and log first, then delete from the spool: an empty spool means "all accounted for".
                 latency_ms = max(0.0, (time.time() - item.received_at) * 1000.0)
                 with self._lock:
@@ -263,28 +290,28 @@ class Forwarder:
                 )
                 self.spool.delete(item.id)
                 return
-            if outcome.kind == "failed":
+            if answer.kind == "failed":
                 path = self.spool.fail(item.id)
                 with self._lock:
                     self.failed += 1
-                    self.last_error = outcome.detail
-                self.log.error("event.failed", status=outcome.status, detail=outcome.detail, kept=str(path), **fields)
+                    self.last_error = answer.detail
+                self.log.error("event.failed", status=answer.status, detail=answer.detail, kept=str(path), **fields)
                 return
-            delay = self._delay(attempt, outcome)
+            delay = self._delay(attempt, answer)
             with self._lock:
                 self.retries += 1
-                self.last_error = outcome.detail
+                self.last_error = answer.detail
                 self.github_ok = False
             self.log.warning(
                 "github.retry",
-                status=outcome.status,
-                detail=outcome.detail,
+                status=answer.status,
+                detail=answer.detail,
                 attempt=attempt,
                 retryInSeconds=round(delay, 3),
-                configProblem=outcome.config_problem or None,
+                configProblem=answer.config_problem or None,
                 **fields,
             )
-            self._stopping.wait(delay)
+            self._wait(delay)
 
     def _verify(self, envelope: Envelope, fields: dict[str, Any]) -> Verdict | None:
         attempt = 0
@@ -297,26 +324,29 @@ class Forwarder:
                 if rechecked or self.config.verify_recheck_seconds <= 0:
                     return verdict
                 rechecked = True  # Get Project may lag the webhook by a moment: look once more
-                self._stopping.wait(self.config.verify_recheck_seconds)
+                self._wait(self.config.verify_recheck_seconds)
                 continue
             attempt += 1
-            delay = self._backoff(attempt)
+            delay = self.dispatcher.policy.backoff_delay(attempt)
             self.log.warning(
                 "verify.retry", detail=verdict.reason, attempt=attempt, retryInSeconds=round(delay, 3), **fields
             )
-            self._stopping.wait(delay)
+            self._wait(delay)
         return None
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.config.retry_max_seconds, self.config.retry_initial_seconds * 2.0 ** min(attempt - 1, 30))
-        return ceiling / 2 + self._random.uniform(0, ceiling / 2)  # "equal jitter": never zero, never above
+    def _wait(self, seconds: float) -> None:
+        """Wait on the clock; stopping the relay ends the wait (the loops then see ``_stopping``)."""
+        with contextlib.suppress(Cancelled):
+            self.clock.sleep(seconds, "waiting to retry")
 
-    def _delay(self, attempt: int, outcome: Outcome) -> float:
-        if outcome.wait is not None:
-            return max(outcome.wait, 0.01)
-        delay = self._backoff(attempt)
-        if outcome.rate_limited:
-            delay = max(delay, self.config.rate_limit_floor_seconds)
+    def _delay(self, attempt: int, answer: Answer) -> float:
+        """What GitHub asked for, else the policy's backoff; after a rate limit at least its window."""
+        if answer.wait is not None:
+            return answer.wait
+        policy = self.dispatcher.policy
+        delay = policy.backoff_delay(attempt)
+        if answer.rate_limited:
+            delay = max(delay, policy.rate_limit_window)
         return delay
 
     # -- figures ---------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         if option.kind == "secret":
             fallback = "".join(f", falls back to {name}" for name in option.fallback_env)
             parser.add_argument(
-                f"--{option.name}-file",
-                dest=f"{option.key}_file",
+                option.file_flag,
+                dest=f"{option.attr}_file",
                 metavar="FILE",
                 help=f"Read {option.help} from FILE [env {option.env} (the value) or {option.env}_FILE{fallback}]",
             )
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         if option.kind == "bool":
             parser.add_argument(
                 option.flag,
-                dest=option.key,
+                dest=option.attr,
                 action=argparse.BooleanOptionalAction,
                 default=None,
                 help=f"{option.help} [env {option.env}]",
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         shown = option.show_default and option.default not in (None, "")
         default = f" (default {option.default})" if shown else ""
-        parser.add_argument(option.flag, dest=option.key, help=f"{option.help}{default} [env {option.env}]")
+        parser.add_argument(option.flag, dest=option.attr, help=f"{option.help}{default} [env {option.env}]")
     return parser
 
 

@@ -28,7 +28,6 @@ import requests
 
 from streampixel_deploy.core.client import StreampixelClient
 from streampixel_deploy.core.http import Clock, Http, Policy, make_session
-from streampixel_deploy.github.dispatch import GitHubDispatcher
 from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import EnvelopeError, parse_envelope
 from streampixel_deploy.relay.forwarder import Forwarder, Item, ProjectLookup
@@ -69,15 +68,7 @@ class Relay:
                 Http(make_session(), Policy(attempts=2, connect_timeout=5.0, request_budget=15.0), Clock()),
             )
         self.lookup = ProjectLookup(client)
-        dispatcher = GitHubDispatcher(
-            config.github_api_url,
-            config.owner,
-            config.repo,
-            config.github_token,
-            timeout=config.github_timeout_seconds,
-            session=github_session,
-        )
-        self.forwarder = Forwarder(config, self.spool, self.log, dispatcher, self.lookup)
+        self.forwarder = Forwarder(config, self.spool, self.log, self.lookup, github_session)
         self._server: _RelayHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._started_at = 0.0

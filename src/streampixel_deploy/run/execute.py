@@ -128,7 +128,7 @@ def execute(
             )
         target = deployment_target(settings, env)
         if target is not None:
-            tracker = GitHubDeployments(target, reporter, session)
+            tracker = GitHubDeployments(target, reporter, session, clock)
         host = select_host(settings, session)
         run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
         result = run.result
