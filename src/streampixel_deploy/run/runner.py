@@ -94,7 +94,7 @@ class Runner:
 
         with self.reporter.group("host"):
             self._check_cancel()
-            hosted = self.host.host(zip_path, s.project_id, self.reporter)
+            hosted = self.host.host(zip_path, s.project_id, self.reporter, sha256=self.result.sha256)
             r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
             r.sha256 = hosted.sha256 or r.sha256
             r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
