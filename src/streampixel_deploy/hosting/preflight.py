@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import requests
 
+from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError, InputError, StreampixelDeployError
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import SPEC_BY_NAME
@@ -49,6 +50,7 @@ class Origin:
     redirect: str
     refused: str
     html: str
+    not_http: str = "{name} is not an http(s) URL."
 
 
 def user_url(shown: str) -> Origin:
@@ -84,6 +86,7 @@ def hosted_url(shown: str) -> Origin:
             f"s3:GetObject), put a CDN in front and set {base}, or set {presign} to give Streampixel a presigned URL."
         ),
         html=f"{{name}} returns an HTML page, not the zip; check {base} points at the bucket.",
+        not_http=f"{{name}} is not an http(s) URL; check {base}.",
     )
 
 
@@ -100,11 +103,13 @@ def preflight(
     module's policy). ``time_left`` (seconds) shortens the timeouts to what the deadline allows.
     """
     if not url.startswith(("https://", "http://")):
-        raise origin.blame(f"{origin.name} is not an http(s) URL.")
+        raise origin.blame(origin.not_http.format(name=origin.name))
     connect, read = CONNECT_TIMEOUT, READ_TIMEOUT
     if time_left is not None:
         connect, read = max(0.1, min(connect, time_left)), max(0.1, min(read, time_left))
     getter = session if session is not None else requests.Session()
+    if session is None:
+        getter.headers["User-Agent"] = f"streampixel-deploy/{__version__}"
     try:
         with getter.get(
             url,
