@@ -5,6 +5,10 @@ Ours (S3Host.host: sha256 of the file + multipart upload + URL check, in a fresh
 time and the client's peak RSS. Clients take turns for several rounds; medians are reported.
 
 Target: ours at least as fast as the faster peer, sha256 included, with a client RSS <= 150 MB.
+
+``BENCH_UPLOAD_BASELINE=DIR`` (a ``src`` folder of an earlier revision, e.g. from
+``git archive 974748f src | tar -x -C /tmp/old``) adds that revision's ``S3Host`` as one more client, run the same
+way and in the same rotation, so a change to the upload is measured against the code it replaces.
 """
 
 from __future__ import annotations
@@ -45,20 +49,73 @@ from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting.s3 import S3Host
 from streampixel_deploy.core.reporter import NullReporter
 endpoint, prefix, path, key_id, secret, known = sys.argv[1:7]
+extra = {}
 if known == "known":  # what build-dir gives: the packer hashed the zip while writing it (not timed here)
     import hashlib
-    from streampixel_deploy.build.packaging import remember_sha256
+    from streampixel_deploy.build import packaging
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(8 << 20):
             digest.update(block)
-    remember_sha256(Path(path), digest.hexdigest())
+    if hasattr(packaging, "remember_sha256"):  # revisions before Host.host(..., sha256=...)
+        packaging.remember_sha256(Path(path), digest.hexdigest())
+    else:
+        extra["sha256"] = digest.hexdigest()
 started = time.perf_counter()
 settings = S3Settings("bench", prefix, None, endpoint, None, 3600, key_id, secret)
-hosted = S3Host(settings).host(Path(path), "project", NullReporter())
+hosted = S3Host(settings).host(Path(path), "project", NullReporter(), **extra)
 assert hosted.sha256 and hosted.size_bytes == Path(path).stat().st_size
 print(f"host={time.perf_counter() - started:.3f}")
 """
+
+
+OLD = "ours (baseline revision)"
+
+
+def _against_baseline(
+    times: dict[str, list[float]], rss: dict[str, list[float]], known: list[float], old_known: list[float]
+) -> list[Row]:
+    """This revision's S3Host against the baseline revision's, round by round (ratio: old time / new time)."""
+    if not times.get(OLD):
+        return []
+    pairs = list(zip(times[OLD], times["ours"], strict=False))
+    per_round = ", ".join(f"{old / new:.2f}x" for old, new in pairs)
+    print(f"  old/new per round (whole process): {per_round}")
+    rows = [
+        Row(
+            "1 upload 1 GiB",
+            "whole S3Host.host() vs the baseline revision",
+            f"{median(times['ours']):.2f} s",
+            f"{median(times[OLD]):.2f} s",
+            f"{median(times[OLD]) / median(times['ours']):.2f}x (rounds: {per_round})",
+            ">= 0.95x",
+            median(times[OLD]) / median(times["ours"]) >= 0.95,
+        ),
+        Row(
+            "1 upload 1 GiB",
+            "client peak RSS vs the baseline revision",
+            f"{max(rss['ours']):.0f} MB",
+            f"{max(rss[OLD]):.0f} MB",
+            f"{max(rss['ours']) / max(rss[OLD]):.2f}x",
+            "near the baseline",
+            None,
+        ),
+    ]
+    if known and old_known:
+        per_known = ", ".join(f"{old / new:.2f}x" for old, new in zip(old_known, known, strict=False))
+        print(f"  old/new per round (digest known, upload only): {per_known}")
+        rows.append(
+            Row(
+                "1 upload 1 GiB",
+                "digest known, upload step only, vs the baseline revision",
+                f"{median(known):.2f} s",
+                f"{median(old_known):.2f} s",
+                f"{median(old_known) / median(known):.2f}x (rounds: {per_known})",
+                ">= 0.95x",
+                median(old_known) / median(known) >= 0.95,
+            )
+        )
+    return rows
 
 
 def s5cmd_binary() -> str | None:
@@ -76,6 +133,8 @@ def main() -> list[Row]:
         os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_DEFAULT_REGION="us-east-1"
     )
     env.pop("AWS_PROFILE", None)
+    baseline = os.environ.get("BENCH_UPLOAD_BASELINE")
+    old_env = dict(env, PYTHONPATH=baseline) if baseline else env
     with workdir("upload") as tmp:
         data = tmp / "data"
         (data / BUCKET).mkdir(parents=True)
@@ -101,6 +160,8 @@ def main() -> list[Row]:
             clients["s5cmd cp"] = (
                 [s5, "--endpoint-url", endpoint, "cp", str(src), "s3://bench/{prefix}/b.zip"] if s5 else None
             )
+            if baseline:
+                clients[OLD] = [*ours_argv, "hash"]
             times: dict[str, list[float]] = {name: [] for name, argv in clients.items() if argv}
             rss: dict[str, list[float]] = {name: [] for name in times}
             names = list(times)
@@ -109,7 +170,7 @@ def main() -> list[Row]:
                 for name in order:
                     prefix = f"r{round_no}-{uuid.uuid4().hex[:8]}"
                     argv = [a.replace("{prefix}", prefix) for a in clients[name] or []]
-                    result = run(argv, env=env)
+                    result = run(argv, env=old_env if name == OLD else env)
                     if result.returncode == 0:
                         times[name].append(result.seconds)
                         rss[name].append(result.peak_rss_mb)
@@ -117,11 +178,14 @@ def main() -> list[Row]:
                     shutil.rmtree(data / BUCKET / prefix, ignore_errors=True)
             # The digest already known (build-dir): the upload alone, timed inside the process.
             known: list[float] = []
-            for _ in range(ROUNDS):
-                prefix = f"known-{uuid.uuid4().hex[:8]}"
-                result = run([a.replace("{prefix}", prefix) for a in [*ours_argv, "known"]], env=env)
-                known += [float(line[5:]) for line in result.stdout.splitlines() if line.startswith("host=")]
-                shutil.rmtree(data / BUCKET / prefix, ignore_errors=True)
+            old_known: list[float] = []
+            for round_no in range(ROUNDS):
+                pair = [(known, env), (old_known, old_env)] if baseline else [(known, env)]
+                for into, child_env in pair[round_no % 2 :] + pair[: round_no % 2]:
+                    prefix = f"known-{uuid.uuid4().hex[:8]}"
+                    result = run([a.replace("{prefix}", prefix) for a in [*ours_argv, "known"]], env=child_env)
+                    into += [float(line[5:]) for line in result.stdout.splitlines() if line.startswith("host=")]
+                    shutil.rmtree(data / BUCKET / prefix, ignore_errors=True)
             # A re-run of the same build: hash, one HEAD, no upload.
             argv = [a.replace("{prefix}", "rerun") for a in clients["ours"] or []]
             run(argv, env=env)
@@ -130,7 +194,8 @@ def main() -> list[Row]:
     rows: list[Row] = []
     ours = median(times["ours"])
     mbps = SIZE / MIB / ours
-    peers = {n: median(t) for n, t in times.items() if n != "ours" and t}
+    rows += _against_baseline(times, rss, known, old_known)
+    peers = {n: median(t) for n, t in times.items() if n not in ("ours", OLD) and t}
     for name, seconds in peers.items():
         rows.append(
             Row(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 
 from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.emulator import Emulator
-from tests.localhttp import serve
+from tests.localhttp import QuietHandler, serve
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bad-input.md"
 
@@ -135,7 +134,7 @@ CASES = [
 ]
 
 
-class _Web(BaseHTTPRequestHandler):
+class _Web(QuietHandler):
     def do_GET(self) -> None:
         if self.path == "/redirect.zip":
             self.send_response(302)
@@ -149,12 +148,7 @@ class _Web(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+            self.empty(404)
 
 
 @pytest.fixture(scope="module")

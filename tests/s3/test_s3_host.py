@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from streampixel_deploy.core.errors import Cancelled, HostingError
+from streampixel_deploy.core.errors import Cancelled, HostingError, WaitTimeout
 from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting.s3 import MAX_PARTS, MIB, S3Host, object_name, part_size_for
 
@@ -319,7 +320,31 @@ def test_zip_from_build_dir_is_read_once(open_s3_server: S3Server, tmp_path: Pat
     zip_path = tmp_path / "MyGame.zip"
     packed = package_dir(make_build_dir(tmp_path / "src", pak_bytes=1 << 20), zip_path, NullReporter())
     reporter = RecordingReporter()
-    hosted = S3Host(open_s3_server.settings(bucket)).host(zip_path, "p", reporter)
+    hosted = S3Host(open_s3_server.settings(bucket)).host(zip_path, "p", reporter, sha256=packed.sha256)
     assert hosted.sha256 == packed.sha256
     assert not any(p.startswith("sha256:") for p in reporter.messages("progress"))
     assert _download_sha256(hosted.url) == packed.sha256
+    # Without the digest, hosting reads the zip once more to hash it (and finds the same object there).
+    hashing = RecordingReporter()
+    again = S3Host(open_s3_server.settings(bucket)).host(zip_path, "p", hashing)
+    assert again.sha256 == packed.sha256 and again.reused
+    assert any(p.startswith("sha256:") for p in hashing.messages("progress"))
+
+
+def test_deadline_during_upload_aborts_and_times_out(s3_server: S3Server, tmp_path: Path) -> None:
+    """timeout-minutes runs out mid-upload: the transfer stops at once and no parts stay stored."""
+    bucket = s3_server.new_bucket()
+    zip_path, _ = _data_file(tmp_path, 60 * MIB)  # 12 parts, 2 at a time, 0.3 s each: > 1.8 s
+    host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=2)
+    host._client().meta.events.register("before-send.s3.UploadPart", lambda **_: time.sleep(0.3))
+    reporter = RecordingReporter()
+    started = time.monotonic()
+    end = started + 1.0
+    with pytest.raises(WaitTimeout, match=r"'timeout-minutes' \(--timeout-minutes\) ran out while uploading"):
+        host.host(zip_path, "p", reporter, deadline=lambda: end - time.monotonic())
+    assert time.monotonic() - started < 2.5  # stopped within a tick and a part in flight, not at the end
+    assert any(m.startswith("upload:") and not m.startswith("upload:0/") for m in reporter.messages("progress"))
+    assert s3_server.pending_uploads(bucket) == []
+    assert s3_server.keys(bucket) == []
+    assert s3_server.leftover_files(bucket) == []
+    assert any("Aborted the unfinished upload" in m for m in reporter.messages("info"))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import threading
 import zlib
 from collections import deque
 from collections.abc import Iterator
@@ -56,33 +55,6 @@ class Packed:
     sha256: str
     size_bytes: int
     entries: int
-
-
-# -- digests of zips this process wrote (so S3 hosting need not read them again) ----------------------------
-
-_KNOWN: dict[tuple[int, int, int, int], str] = {}
-_KNOWN_LOCK = threading.Lock()
-
-
-def _identity(path: Path) -> tuple[int, int, int, int]:
-    st = path.stat()
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def remember_sha256(path: Path, digest: str) -> None:
-    """Record the sha256 of ``path`` as it is now (same device, inode, size and mtime)."""
-    with _KNOWN_LOCK:
-        _KNOWN[_identity(path)] = digest
-
-
-def known_sha256(path: Path) -> str | None:
-    """The sha256 recorded for ``path`` if the file has not changed since; None otherwise."""
-    try:
-        identity = _identity(path)
-    except OSError:
-        return None
-    with _KNOWN_LOCK:
-        return _KNOWN.get(identity)
 
 
 # -- the packer ---------------------------------------------------------------------------------------------
@@ -195,7 +167,6 @@ def package_dir(
         raise
     pool.shutdown(wait=True)
     sha = digest.hexdigest()
-    remember_sha256(dest, sha)
     return Packed(sha, written, len(entries))
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from streampixel_deploy.core.errors import WaitTimeout
 from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import SPEC_BY_NAME
+
+#: Seconds left before the user's timeout-minutes runs out (<= 0: stop now).
+Deadline = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -25,5 +31,31 @@ class Host(Protocol):
     def check(self, reporter: Reporter) -> None:
         """Dry-run: prove the destination is usable without uploading the build."""
 
-    def host(self, zip_path: Path | None, project_id: str, reporter: Reporter) -> Hosted:
-        """Make the build downloadable and return its URL."""
+    def host(
+        self,
+        zip_path: Path | None,
+        project_id: str,
+        reporter: Reporter,
+        *,
+        sha256: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> Hosted:
+        """Make the build downloadable and return its URL.
+
+        ``sha256``: the zip's digest when the caller already knows it (the packer hashes while it writes), so
+        the file is read once; the caller vouches that the file has not changed since. ``deadline``: seconds
+        left (<= 0: stop); when it runs out the host stops, leaves nothing half-done, and raises WaitTimeout.
+        """
+
+
+def time_left(deadline: Deadline | None) -> float | None:
+    """Seconds left, or None without a deadline; raises WaitTimeout once it has run out."""
+    if deadline is None:
+        return None
+    left = deadline()
+    if left <= 0:
+        raise WaitTimeout(
+            f"{SPEC_BY_NAME['timeout-minutes'].label()} ran out while uploading the build; the upload was stopped "
+            "and nothing was left half-done. Raise timeout-minutes, or host the zip on storage closer to the runner."
+        )
+    return left

@@ -14,7 +14,7 @@ import requests
 from streampixel_deploy.core.errors import HostingError, InputError
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import is_loopback_url
-from streampixel_deploy.hosting import Hosted
+from streampixel_deploy.hosting import Deadline, Hosted, time_left
 
 CHUNK = 1024 * 1024
 
@@ -42,21 +42,35 @@ class EmulatorHost:
             raise HostingError(f"The emulator at {self.root} refused the state request (HTTP {response.status_code}).")
         reporter.info(f"Emulator hosting at {self.root} is reachable.")
 
-    def host(self, zip_path: Path | None, project_id: str, reporter: Reporter) -> Hosted:
-        """Register the local file with the emulator (same machine: it is loopback) and hash it."""
+    def host(
+        self,
+        zip_path: Path | None,
+        project_id: str,
+        reporter: Reporter,
+        *,
+        sha256: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> Hosted:
+        """Register the local file with the emulator (same machine: it is loopback) and hash it if need be."""
         if zip_path is None:
             raise HostingError("Emulator hosting needs a zip-path.")
         size = zip_path.stat().st_size
-        digest = hashlib.sha256()
-        done = 0
-        with zip_path.open("rb") as fh:
-            while block := fh.read(CHUNK):
-                digest.update(block)
-                done += len(block)
-                reporter.progress(done, size, "hash")
+        if sha256 is None:
+            digest = hashlib.sha256()
+            done = 0
+            with zip_path.open("rb") as fh:
+                while block := fh.read(CHUNK):
+                    time_left(deadline)
+                    digest.update(block)
+                    done += len(block)
+                    reporter.progress(done, size, "hash")
+            sha256 = digest.hexdigest()
+        left = time_left(deadline)
         try:
             response = self.session.post(
-                f"{self.root}/_emulator/files", json={"path": str(zip_path.resolve())}, timeout=(5, 30)
+                f"{self.root}/_emulator/files",
+                json={"path": str(zip_path.resolve())},
+                timeout=(5, min(30.0, left or 30.0)),
             )
         except requests.RequestException as exc:
             raise HostingError(f"Registering the zip with the emulator failed: {type(exc).__name__}.") from None
@@ -65,4 +79,4 @@ class EmulatorHost:
         file_url = response.json().get("url")
         if not isinstance(file_url, str):
             raise HostingError("The emulator did not return the file URL.")
-        return Hosted(file_url, file_url, sha256=digest.hexdigest(), size_bytes=size)
+        return Hosted(file_url, file_url, sha256=sha256, size_bytes=size)

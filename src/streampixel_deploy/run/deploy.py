@@ -36,7 +36,7 @@ def deploy(run: Run) -> Result:
 
     with reporter.group("host"):
         run.clock.check("hosting the build")
-        hosted = run.host.host(zip_path, s.project_id, reporter)
+        hosted = run.host.host(zip_path, s.project_id, reporter, sha256=r.sha256, deadline=run.clock.remaining)
         r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
         r.sha256 = hosted.sha256 or r.sha256
         r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
