@@ -197,7 +197,7 @@ def test_html_502_becomes_clear_error(cli: Any, emu: Emulator) -> None:
             "times": -1,
         }
     )
-    run = cli("status")
+    run = cli("status", STREAMPIXEL_TIMEOUT_MINUTES="0.1")  # a persistent 502 is retried until the deadline
     assert run.code == 1
     assert "HTTP 502" in run.err and "502 Bad Gateway" in run.err and "<h1>" not in run.err
 

@@ -1,26 +1,18 @@
 """The one request policy: sessions, attempts, backoff with jitter, ``Retry-After`` and a deadline.
 
-Every HTTP call this program makes (the Streampixel client, GitHub Deployments, the relay's
-``repository_dispatch``) goes through :class:`Http.send`, and every wait (a backoff, a rate-limit pause, a
-poll interval) goes through :meth:`Clock.sleep`. Both honour one :class:`Clock`: its deadline (the user's
-``timeout-minutes`` for a run, none for the relay) and its cancel event (SIGINT/SIGTERM).
+Every HTTP call (the Streampixel client, GitHub Deployments, the relay's dispatches) goes through
+:meth:`Http.send`, and every wait (a backoff, a rate-limit pause, a poll interval) through :meth:`Clock.sleep`.
+Both honour one :class:`Clock`: its deadline (``timeout-minutes`` for a run, none for the relay) and its cancel
+event (SIGINT/SIGTERM). The rules, each in one place below:
 
-The rules, in one place:
-
-- **Attempts.** A request that is safe to repeat (a GET, or a POST the server refused before doing
-  anything: a 429) is tried up to ``attempts`` times on transport errors, 5xx and 429. A request that is not
-  (upload-file, distribute-file, a dispatch) is only repeated when the connection failed before it was
-  sent; otherwise the error goes back to the caller, who knows how to recover (see ``run/submit.py``).
-- **Backoff.** ``backoff * 2**(n-1)`` capped at ``backoff_max``, with "equal jitter" (half fixed, half
-  random): never zero, never above the cap.
-- **Retry-After.** Seconds (``120``, ``1.5``, ``-5``, ``1e9``) or an HTTP-date, clamped to
-  ``[RETRY_AFTER_FLOOR, RETRY_AFTER_CEILING]``: zero or negative waits the floor (never a busy loop), huge
-  values wait the ceiling. A 429 without a usable value waits the service's documented window
-  (Streampixel: 120 s per user, reference §5).
-- **Deadline.** No wait passes the deadline: a wait that would end after it raises :class:`WaitTimeout` at
-  once. Each request gets a total budget (``request_budget``, and never more than the time left): the
-  connection and each read are bounded, and the body is read in pieces with the budget checked between
-  them, so a body that trickles in one byte at a time is cut at the budget, not after it.
+- **Attempts**: a repeatable request (a GET) is retried on transport errors, 5xx and 429; one that is not
+  (upload-file, distribute-file, a dispatch) only when nothing was sent, or after a 429 (refused before any work).
+- **Backoff**: ``backoff * 2**(n-1)`` capped at ``backoff_max``, equal jitter (never zero, never above the cap).
+- **Retry-After**: seconds (leniently: ``1.5``, ``-5``, ``1e9``) or an HTTP-date, clamped to
+  ``[RETRY_AFTER_FLOOR, RETRY_AFTER_CEILING]``; a 429 without a usable value waits the service's documented
+  window on a rate-limited endpoint (Streampixel: 120 s per user, reference §5), else the backoff.
+- **Deadline**: no wait ends past it (``WaitTimeout`` at once); each request gets ``min(budget, time left)`` in
+  total and its body is read in pieces with that budget checked between them, so a trickle is cut.
 """
 
 from __future__ import annotations
@@ -143,6 +135,8 @@ class Policy:
     #: a 429 without a usable Retry-After from a rate-limited endpoint waits this long (the documented window);
     #: from any other endpoint it waits the backoff (never less than the floor)
     rate_limit_window: float = STREAMPIXEL_WINDOW
+    #: every endpoint of the service is rate-limited in that sense (GitHub documents one wait for all)
+    window_on_every_429: bool = False
     connect_timeout: float = 10.0
     #: each read, and the whole request (connect, headers and body) in total
     request_budget: float = 60.0
@@ -279,6 +273,7 @@ class Http:
             if reply.status not in self.policy.retry_statuses or not retry:
                 return reply
             if reply.status == 429:
+                limited = limited or self.policy.window_on_every_429
                 if attempt >= attempts and not limited:
                     return reply
                 # a rate-limited endpoint is waited out until the deadline, however many 429s it takes
@@ -321,10 +316,16 @@ class Http:
         own = budget or self.policy.request_budget
         remaining = self.clock.remaining()
         total = min(own, remaining)
-        cut_by_deadline = remaining < own
         if total <= 0:
             raise self.clock.timeout(f"waiting for {what}")
         ends = self.clock.now() + total
+
+        def cut(failure: RequestFailed) -> Exception:
+            """The failure, or a timeout when it was the run's deadline (not the request's budget) that cut it."""
+            if remaining < own and self.clock.now() >= ends - 0.05 and not failure.tls:
+                return self.clock.timeout(f"waiting for {what}", f"The last attempt: {failure}.")
+            return failure
+
         try:
             response = self.session.request(
                 method,
@@ -338,33 +339,28 @@ class Http:
                 stream=True,
             )
         except requests.RequestException as exc:
-            failure = _failure(exc, url)
-            if cut_by_deadline and self.clock.now() >= ends - 0.05 and not failure.tls:
-                raise self.clock.timeout(f"waiting for {what}") from None
-            raise failure from None
+            raise cut(_failure(exc, url)) from None
         with response:
-            body = bytearray()
             try:
-                while len(body) <= MAX_BODY_BYTES:
-                    if self.clock.now() > ends:
-                        if cut_by_deadline:
-                            raise self.clock.timeout(f"receiving {what}")
-                        raise RequestFailed(
-                            f"the answer did not arrive within {total:.0f}s", url, sent=True, in_flight=True
-                        )
-                    piece = response.raw.read1(_PIECE)
-                    if not piece:
-                        break
-                    body += piece
-            except (RequestFailed, WaitTimeout):
-                raise
+                body = _read_body(response, lambda: self.clock.now() > ends, f"{total:.0f}s", url)
+            except RequestFailed as failure:
+                raise cut(failure) from None
             except Exception as exc:  # urllib3/socket errors while reading the body
-                if cut_by_deadline and self.clock.now() >= ends - 0.05:
-                    raise self.clock.timeout(f"receiving {what}") from None
-                raise RequestFailed(
-                    f"the answer broke off ({type(exc).__name__})", url, sent=True, in_flight=True
-                ) from None
-            return Reply(response.status_code, response.headers, bytes(body), response.url or url)
+                raise cut(RequestFailed(f"the answer broke off ({type(exc).__name__})", url, True, True)) from None
+        return Reply(response.status_code, response.headers, body, response.url or url)
+
+
+def _read_body(response: requests.Response, late: Callable[[], bool], budget: str, url: str) -> bytes:
+    """The body in pieces (each read bounded by the socket timeout), stopping when ``late()``."""
+    body = bytearray()
+    while len(body) <= MAX_BODY_BYTES:
+        if late():
+            raise RequestFailed(f"the answer did not arrive within {budget}", url, sent=True, in_flight=True)
+        piece = response.raw.read1(_PIECE)
+        if not piece:
+            break
+        body += piece
+    return bytes(body)
 
 
 def _said(reply: Reply) -> str:
@@ -389,20 +385,11 @@ def _failure(exc: requests.RequestException, url: str) -> RequestFailed:
     return RequestFailed(type(exc).__name__, url, sent=True, in_flight=False)
 
 
-def _connect_phase(exc: BaseException) -> bool:
+def _connect_phase(exc: requests.exceptions.ConnectionError) -> bool:
     """True when the error happened before the request left (refused, DNS, connect timeout)."""
     import urllib3.exceptions as u3
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (u3.NewConnectionError, u3.ConnectTimeoutError, u3.NameResolutionError)):
-            return True
-        if isinstance(current, u3.MaxRetryError) and current.reason is not None:
-            current = current.reason
-            continue
-        current = current.__cause__ or current.__context__ or (current.args[0] if current.args else None)
-        if not isinstance(current, BaseException):
-            return False
-    return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, u3.MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, (u3.NewConnectionError, u3.ConnectTimeoutError))

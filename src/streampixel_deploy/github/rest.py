@@ -48,6 +48,7 @@ GITHUB_POLICY = Policy(
     backoff=1.0,
     backoff_max=30.0,
     rate_limit_window=GITHUB_RATE_LIMIT_WINDOW,
+    window_on_every_429=True,
     connect_timeout=10.0,
     request_budget=30.0,
 )

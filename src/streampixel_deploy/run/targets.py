@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streampixel_deploy.core.errors import InputError
 from streampixel_deploy.core.models import Build, BuildStatus, Project
+from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 
 def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True) -> tuple[Build, str]:
@@ -13,7 +14,7 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
         index = 0 if wanted == "latest" else 1
         if len(approved) <= index:
             raise InputError(
-                f"'upload-id' (--upload-id) is {wanted!r} but project {project.id} has "
+                f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r} but project {project.id} has "
                 f"{len(approved)} approved build(s); "
                 + (
                     "there is nothing to roll back to. Give an explicit upload ID."
@@ -34,14 +35,14 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
     if found is None:
         recent = ", ".join(b.id for b in approved[:5]) or "none"
         raise InputError(
-            f"'upload-id' (--upload-id) {wanted} is not a build of project {project.id}. "
+            f"{SPEC_BY_NAME['upload-id'].label()} {wanted} is not a build of project {project.id}. "
             f"Recent approved builds: {recent}.",
             "upload-id",
         )
     build = found
     if approved_only and build.status is BuildStatus.REJECT:
         raise InputError(
-            f"'upload-id' (--upload-id) {wanted} was rejected by Streampixel "
+            f"{SPEC_BY_NAME['upload-id'].label()} {wanted} was rejected by Streampixel "
             f"({build.objection or 'no objection given'}); only approved builds can be distributed.",
             "upload-id",
         )
