@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from streampixel_deploy.core.models import Build
 from streampixel_deploy.run.follow import Decision, Rules, Seen, Verdict, observe, poll_failed, start
 
@@ -13,7 +15,7 @@ def _build(status: str, objection: str | None = None) -> Build:
     return Build(id="b1", url="https://cdn.example/b1.zip", raw_status=status, date=None, objection=objection)
 
 
-def _feed(rules: Rules, statuses: list[str | None], step: float = 5.0) -> list[Decision]:
+def _feed(rules: Rules, statuses: Sequence[str | None], step: float = 5.0) -> list[Decision]:
     """Feed one status per poll (None: not listed), ``step`` seconds apart."""
     seen: Seen = start(rules)
     decisions = []
