@@ -7,6 +7,7 @@ is printed. Outputs and the summary are written on every path, including input e
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 
@@ -15,9 +16,9 @@ from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.settings import SPEC_BY_NAME, SPECS, build_settings, collect_env
 from streampixel_deploy.report import workflow as gha
 from streampixel_deploy.report.github import GitHubReporter
-from streampixel_deploy.report.outputs import publish
+from streampixel_deploy.report.outputs import Publisher
 from streampixel_deploy.run.execute import execute, fail, unexpected
-from streampixel_deploy.signals import cancellation
+from streampixel_deploy.signals import GRACE, cancellation
 
 SECRET_INPUTS = tuple(s.name for s in SPECS if s.kind == "secret")
 
@@ -48,22 +49,36 @@ def run_action() -> int:
     except InputError:
         summary = True
     result = Result(command=command, project_id=str(raw.get("project-id") or ""))
-    try:
-        with cancellation() as cancel:
-            settings = build_settings(raw, command)
-            summary = settings.summary
-            result, _ = execute(settings, reporter, cancel=cancel, debug=debug, environ=os.environ)
-    except StreampixelDeployError as exc:  # input errors, or a cancel that landed outside execute()
-        result = fail(result, exc, debug)
-    except KeyboardInterrupt:
-        result = fail(result, Cancelled("Cancelled."), debug)
-    except Exception as exc:
-        result = fail(result, unexpected(exc), debug)
-    if result.exit_code:
-        reporter.error(result.message, title=result.error_title)
-        if debug and "traceback" in result.extra:
-            reporter.debug(str(result.extra["traceback"]))
-    else:
-        reporter.info(result.message)
-    publish(result, summary=summary)
+    publisher = Publisher(summary)
+    publisher.track(result)
+
+    def ended(final: Result) -> None:
+        if final.exit_code:
+            reporter.error(final.message, title=final.error_title)
+            if debug and "traceback" in final.extra:
+                reporter.debug(str(final.extra["traceback"]))
+        else:
+            reporter.info(final.message)
+        publisher.publish(final)
+
+    def first_signal(reason: str) -> None:  # the runner kills the step seconds later: outputs first
+        live = copy.copy(publisher.live or result)
+        publisher.publish(fail(live, Cancelled(f"{reason} Outputs written; cleaning up.")))
+        reporter.warning(f"{reason} Cleaning up (at most {GRACE:g}s).", "Cancelled")
+
+    with cancellation(first_signal) as cancel:
+        try:
+            try:
+                settings = build_settings(raw, command)
+                publisher.summary = settings.summary
+                result, _ = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
+            except StreampixelDeployError as exc:  # input errors, or a cancel that landed outside execute()
+                result = fail(result, exc, debug)
+                ended(result)
+            except Exception as exc:
+                result = fail(result, unexpected(exc), debug)
+                ended(result)
+        except (Cancelled, KeyboardInterrupt):  # the signal landed while reporting: its handler published already
+            result = fail(copy.copy(publisher.live or result), Cancelled("Cancelled."), debug)
+        publisher.publish(result)  # again only if clean-up changed it
     return result.exit_code

@@ -6,20 +6,25 @@ Settings come from flags, then ``STREAMPIXEL_*`` environment variables, then def
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from streampixel_deploy import _version
-from streampixel_deploy.core.errors import EXIT_INPUT, Cancelled, StreampixelDeployError
+from streampixel_deploy.core.errors import EXIT_CANCELLED, EXIT_INPUT, Cancelled, StreampixelDeployError
 from streampixel_deploy.core.redact import SECRETS, scrub
 from streampixel_deploy.core.settings import SPECS, build_settings, collect_env
 from streampixel_deploy.core.spec import read_secret_file
-from streampixel_deploy.signals import cancellation
+from streampixel_deploy.signals import GRACE, cancellation
+
+if TYPE_CHECKING:
+    from streampixel_deploy.report.outputs import Publisher
 
 _RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
 _ACCOUNT_SETTINGS = ("api-key", "user-id", "project-id", "api-url", "http-timeout-seconds", "summary")
@@ -115,8 +120,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streampixel_deploy.demo import run_demo
 
         return run_demo(json_output=args.json)
+    from streampixel_deploy.report.outputs import Publisher
+
+    publisher = Publisher()  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them
+
+    def first_signal(reason: str) -> None:
+        from streampixel_deploy.run.execute import fail
+
+        if publisher.live is not None:
+            publisher.publish(fail(copy.copy(publisher.live), Cancelled(reason)))
+        print(f"{reason} Cleaning up (at most {GRACE:g}s).", file=sys.stderr, flush=True)
+
+    with cancellation(first_signal) as cancel:
+        try:
+            return _failed(args, debug, lambda: _run(args, debug, cancel, publisher))
+        except (Cancelled, KeyboardInterrupt):  # the signal landed while reporting an error
+            print("Cancelled.", file=sys.stderr)
+            return EXIT_CANCELLED
+
+
+def _failed(args: argparse.Namespace, debug: bool, run: Callable[[], int]) -> int:
+    """``run()``, with any error it raises reported as one line (and one JSON object with --json)."""
     try:
-        return _run(args, debug)
+        return run()
     except StreampixelDeployError as exc:
         error: StreampixelDeployError = exc
     except KeyboardInterrupt:
@@ -134,28 +160,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return error.exit_code
 
 
-def _run(args: argparse.Namespace, debug: bool) -> int:
+def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publisher: Publisher) -> int:
     from streampixel_deploy.report.terminal import TerminalReporter
     from streampixel_deploy.report.text import render_builds, render_projects, render_result
 
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)
     if args.cmd == "projects":
-        return _account_command(args, raw, render_projects)
+        return _account_command(args, raw, render_projects, cancel)
     settings = build_settings(raw, args.cmd)
+    publisher.summary = settings.summary
     from streampixel_deploy.run.execute import execute
 
-    with cancellation() as cancel:
-        result, project = execute(settings, reporter, cancel=cancel, debug=debug, environ=os.environ)
+    result, project = execute(settings, reporter, cancel, debug, os.environ, publisher.track, publisher.publish)
     if args.json:
         _print_json(result.to_json())
     elif project is not None and not settings.upload_id:
         print(scrub(render_builds(project)))
     else:
         print(scrub(render_result(result)))
-    from streampixel_deploy.report.outputs import publish
-
-    publish(result, summary=settings.summary)  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them
+    publisher.publish(result)  # again only if clean-up changed it
     if result.exit_code and not args.json:
         print(scrub(result.message), file=sys.stderr)
         if debug and "traceback" in result.extra:
@@ -163,11 +187,12 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     return result.exit_code
 
 
-def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any) -> int:
+def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any, cancel: threading.Event) -> int:
+    from streampixel_deploy.core.http import Clock
     from streampixel_deploy.run.execute import make_client
 
     settings = build_settings(raw, "status", need_project=False)
-    client = make_client(settings, os.environ)
+    client = make_client(settings, os.environ, Clock(settings.timeout_seconds, cancel))
     projects = client.list_projects()
     if args.json:
         _print_json({"projects": [vars(p) for p in projects]})

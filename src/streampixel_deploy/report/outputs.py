@@ -34,9 +34,36 @@ def output_values(result: Result) -> dict[str, str]:
     }
 
 
+class Publisher:
+    """Writes every declared output (GITHUB_OUTPUT) and the summary (GITHUB_STEP_SUMMARY), when the runner gives them.
+
+    A run publishes as soon as its outcome is known, before any clean-up; a cancel publishes at the first
+    signal. Publishing again changes nothing unless the result changed (a cancelled submit's last look found
+    the build): then the outputs are written again (the runner keeps a name's last value) and our summary is
+    replaced in place, so the job summary holds it once.
+    """
+
+    def __init__(self, summary: bool = True) -> None:
+        self.summary = summary
+        self.live: Result | None = None  # the run's result as it stands (what a signal publishes)
+        self._written: tuple[dict[str, str], str | None] | None = None
+        self._summary_start: int | None = None
+
+    def track(self, result: Result) -> None:
+        self.live = result
+
+    def publish(self, result: Result) -> None:
+        values = {name: scrub(value) for name, value in output_values(result).items()}
+        markdown = render_summary(result) if self.summary else None
+        if self._written == (values, markdown):
+            return
+        self._written = (values, markdown)
+        for name, value in values.items():
+            gha.set_output(name, value)
+        if markdown is not None:
+            self._summary_start = gha.write_summary(markdown, self._summary_start)
+
+
 def publish(result: Result, summary: bool = True) -> None:
-    """Write every declared output to GITHUB_OUTPUT and the summary to GITHUB_STEP_SUMMARY (if present)."""
-    for name, value in output_values(result).items():
-        gha.set_output(name, scrub(value))
-    if summary:
-        gha.append_summary(render_summary(result))
+    """Write the outputs and the summary once (see :class:`Publisher`)."""
+    Publisher(summary).publish(result)

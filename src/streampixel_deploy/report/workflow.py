@@ -50,14 +50,21 @@ def end_group() -> None:
     sys.stdout.flush()
 
 
-def append_summary(markdown: str) -> bool:
-    """Append to the job summary (``GITHUB_STEP_SUMMARY``); False when the runner gave none."""
+def write_summary(markdown: str, start: int | None = None) -> int | None:
+    """Append to the job summary (``GITHUB_STEP_SUMMARY``), or, given the ``start`` a previous call returned,
+    replace what that call wrote. Returns where this summary starts; None when the runner gave no summary file."""
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
-        return False
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
-    return True
+        return None
+    with open(path, "r+b" if os.path.exists(path) else "w+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        if start is None or start > end:
+            start = end
+        fh.seek(start)
+        fh.truncate()
+        fh.write((markdown if markdown.endswith("\n") else markdown + "\n").encode("utf-8"))
+    return start
 
 
 def is_debug() -> bool:

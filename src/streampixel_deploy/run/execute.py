@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import requests
 
@@ -106,8 +106,14 @@ def execute(
     cancel: threading.Event | None = None,
     debug: bool = False,
     environ: Mapping[str, str] | None = None,
+    track: Callable[[Result], None] | None = None,
+    ended: Callable[[Result], None] | None = None,
 ) -> tuple[Result, Project | None]:
-    """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result)."""
+    """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result).
+
+    ``track`` receives the run's live result as soon as it exists (what a signal publishes); ``ended`` the
+    final one, before any clean-up (removing packaged zips, the GitHub deployment's last status).
+    """
     reporter.mask(settings.api_key)
     if settings.github_token:
         reporter.mask(settings.github_token)
@@ -132,6 +138,8 @@ def execute(
         host = select_host(settings, session)
         run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
         result = run.result
+        if track is not None:
+            track(result)
         if settings.command == "deploy":
             result = deploy(run)
         elif settings.command == "distribute":
@@ -153,6 +161,8 @@ def execute(
             result = run.finish()
         fail(result, unexpected(exc), debug)
     finally:
+        if ended is not None:
+            ended(result)
         if run is not None:
             run.close()
         if tracker is not None:
