@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -15,7 +16,7 @@ import pytest
 import requests
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.relay import build_config, load_yaml, relay_main
+from streampixel_deploy.relay import RelayConfig, build_config, load_yaml, relay_main
 from streampixel_deploy.relay.events import parse_envelope, status_consistent
 from tests.fakegithub import FakeGitHub
 
@@ -33,6 +34,13 @@ def test_flags_beat_env_beat_yaml_beat_defaults(tmp_path: Path) -> None:
     assert config.host == "::1"  # env over YAML
     assert config.retry_max_seconds == 30.0 and config.events == ("build.approved",)  # YAML
     assert config.github_api_url == "https://api.github.com" and config.verify is False  # defaults
+
+
+def test_config_defaults_are_the_option_table_defaults() -> None:
+    """RelayConfig's own defaults (for code that builds one directly) say what the table says."""
+    built = build_config(REQUIRED, {})
+    direct = RelayConfig(token=RELAY_TOKEN, github_repository=REPOSITORY, github_token=GITHUB_TOKEN)
+    assert dataclasses.asdict(direct) == dataclasses.asdict(built)
 
 
 def test_secrets_come_from_env_files_and_never_show(tmp_path: Path) -> None:

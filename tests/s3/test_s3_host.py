@@ -14,6 +14,7 @@ import requests
 
 from streampixel_deploy.core.errors import Cancelled, HostingError, WaitTimeout
 from streampixel_deploy.core.settings import S3Settings
+from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MAX_PARTS, MIB, S3Host, object_name, part_size_for
 
 from .conftest import ACCESS_KEY, SECRET_KEY, RecordingReporter, S3Server, count_requests, free_port
@@ -44,7 +45,7 @@ def test_multipart_upload_with_presigned_url(s3_server: S3Server, tmp_path: Path
     host = S3Host(s3_server.settings(bucket, presign_seconds=900), part_size=PART, concurrency=3)
     parts_sent = count_requests(host._client(), "UploadPart")
 
-    hosted = host.host(zip_path, "proj-1", reporter)
+    hosted = host.host(Upload(zip_path, "proj-1"), reporter)
 
     assert len(parts_sent) == 3
     assert hosted.sha256 == digest
@@ -71,7 +72,7 @@ def test_public_path_style_url_downloads(open_s3_server: S3Server, tmp_path: Pat
     """A public-read bucket on a custom endpoint: path-style URL, ends in .zip, no query string."""
     bucket = open_s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 11 * MIB)
-    hosted = S3Host(open_s3_server.settings(bucket), part_size=PART).host(zip_path, "p", RecordingReporter())
+    hosted = S3Host(open_s3_server.settings(bucket), part_size=PART).host(Upload(zip_path, "p"), RecordingReporter())
 
     assert hosted.url == f"{open_s3_server.endpoint}/{bucket}/builds/p/{digest[:16]}/MyGame-Build.zip"
     assert hosted.display_url == hosted.url and not hosted.signed
@@ -83,7 +84,7 @@ def test_small_file_single_put(open_s3_server: S3Server, tmp_path: Path) -> None
     zip_path, digest = _data_file(tmp_path, 300_000, "b.zip")
     host = S3Host(open_s3_server.settings(bucket, prefix=""))
     puts = count_requests(host._client(), "PutObject")
-    hosted = host.host(zip_path, "p", RecordingReporter())
+    hosted = host.host(Upload(zip_path, "p"), RecordingReporter())
     assert len(puts) == 1
     assert hosted.url.endswith(f"/{bucket}/p/{digest[:16]}/b.zip")
     assert _download_sha256(hosted.url) == digest
@@ -95,7 +96,7 @@ def test_public_url_base(s3_server: S3Server, public_http: str, tmp_path: Path) 
     zip_path, digest = _data_file(tmp_path, 6 * MIB)
     base = f"{public_http}/{bucket}"
     hosted = S3Host(s3_server.settings(bucket, public_url_base=base), part_size=PART).host(
-        zip_path, "p", RecordingReporter()
+        Upload(zip_path, "p"), RecordingReporter()
     )
     assert hosted.url == f"{base}/builds/p/{digest[:16]}/MyGame-Build.zip"
     assert "?" not in hosted.url
@@ -107,19 +108,19 @@ def test_private_object_without_presign_is_a_clear_error(s3_server: S3Server, tm
     bucket = s3_server.new_bucket()
     zip_path, _ = _data_file(tmp_path, 1000, "c.zip")
     with pytest.raises(HostingError, match=r"without credentials.*s3-presign-seconds"):
-        S3Host(s3_server.settings(bucket)).host(zip_path, "p", RecordingReporter())
+        S3Host(s3_server.settings(bucket)).host(Upload(zip_path, "p"), RecordingReporter())
 
 
 def test_rerun_skips_the_upload(s3_server: S3Server, tmp_path: Path) -> None:
     bucket = s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 12 * MIB)
     settings = s3_server.settings(bucket, presign_seconds=60)
-    first = S3Host(settings, part_size=PART).host(zip_path, "p", RecordingReporter())
+    first = S3Host(settings, part_size=PART).host(Upload(zip_path, "p"), RecordingReporter())
 
     again = S3Host(settings, part_size=PART)
     sent = count_requests(again._client(), "UploadPart", "PutObject", "CreateMultipartUpload", "HeadObject")
     reporter = RecordingReporter()
-    second = again.host(zip_path, "p", reporter)
+    second = again.host(Upload(zip_path, "p"), reporter)
 
     assert second.reused and not first.reused
     assert sent == ["HeadObject"]  # one look, no upload
@@ -134,7 +135,7 @@ def test_same_key_different_size_is_uploaded_again(s3_server: S3Server, tmp_path
     zip_path, digest = _data_file(tmp_path, 2 * MIB, "d.zip")
     key = f"builds/p/{digest[:16]}/d.zip"
     s3_server.client().put_object(Bucket=bucket, Key=key, Body=b"truncated")
-    hosted = S3Host(s3_server.settings(bucket, presign_seconds=60)).host(zip_path, "p", RecordingReporter())
+    hosted = S3Host(s3_server.settings(bucket, presign_seconds=60)).host(Upload(zip_path, "p"), RecordingReporter())
     assert not hosted.reused
     assert _download_sha256(hosted.url) == digest
 
@@ -157,7 +158,7 @@ def test_failure_mid_upload_aborts_the_multipart_upload(
     reporter = RecordingReporter(on_progress=fail_once_started)
     host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=2)
     with pytest.raises(type(error)):
-        host.host(zip_path, "p", reporter)
+        host.host(Upload(zip_path, "p"), reporter)
 
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
@@ -178,7 +179,7 @@ def test_failing_part_aborts_and_explains(s3_server: S3Server, tmp_path: Path) -
 
     host._client().meta.events.register("before-send.s3.UploadPart", drop_part_3)
     with pytest.raises(HostingError, match="Could not reach the S3 endpoint while uploading the zip"):
-        host.host(zip_path, "p", RecordingReporter())
+        host.host(Upload(zip_path, "p"), RecordingReporter())
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
 
@@ -196,7 +197,7 @@ def test_zip_changed_during_upload(s3_server: S3Server, tmp_path: Path, size: in
 
     host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART)
     with pytest.raises(HostingError, match="changed while it was being uploaded"):
-        host.host(zip_path, "p", RecordingReporter(on_progress=rewrite))
+        host.host(Upload(zip_path, "p"), RecordingReporter(on_progress=rewrite))
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
 
@@ -217,7 +218,7 @@ def test_wrong_credentials(
     host = S3Host(settings)
     uploads = count_requests(host._client(), "PutObject", "CreateMultipartUpload")
     with pytest.raises(HostingError, match=match) as info:
-        host.host(zip_path, "p", reporter)
+        host.host(Upload(zip_path, "p"), reporter)
     message = str(info.value)
     assert "s3-access-key-id" in message or "s3-secret-access-key" in message
     for secret in (settings.access_key_id, settings.secret_access_key, SECRET_KEY):
@@ -231,7 +232,7 @@ def test_missing_bucket(s3_server: S3Server, tmp_path: Path) -> None:
     zip_path, _ = _data_file(tmp_path, 1000, "f.zip")
     settings = s3_server.settings("no-such-bucket-here")
     with pytest.raises(HostingError, match=r"'no-such-bucket-here'.*does not exist.*'s3-bucket'"):
-        S3Host(settings).host(zip_path, "p", RecordingReporter())
+        S3Host(settings).host(Upload(zip_path, "p"), RecordingReporter())
     with pytest.raises(HostingError, match="does not exist"):
         S3Host(settings).check(RecordingReporter())
 
@@ -249,7 +250,7 @@ def test_unreachable_endpoint(tmp_path: Path) -> None:
         secret_access_key=SECRET_KEY,
     )
     with pytest.raises(HostingError, match=r"Could not reach the S3 endpoint.*'s3-endpoint-url'"):
-        S3Host(settings, max_attempts=1).host(zip_path, "p", RecordingReporter())
+        S3Host(settings, max_attempts=1).host(Upload(zip_path, "p"), RecordingReporter())
 
 
 def test_check_proves_write_and_download_without_leaving_anything(
@@ -320,13 +321,13 @@ def test_zip_from_build_dir_is_read_once(open_s3_server: S3Server, tmp_path: Pat
     zip_path = tmp_path / "MyGame.zip"
     packed = package_dir(make_build_dir(tmp_path / "src", pak_bytes=1 << 20), zip_path, NullReporter())
     reporter = RecordingReporter()
-    hosted = S3Host(open_s3_server.settings(bucket)).host(zip_path, "p", reporter, sha256=packed.sha256)
+    hosted = S3Host(open_s3_server.settings(bucket)).host(Upload(zip_path, "p", sha256=packed.sha256), reporter)
     assert hosted.sha256 == packed.sha256
     assert not any(p.startswith("sha256:") for p in reporter.messages("progress"))
     assert _download_sha256(hosted.url) == packed.sha256
     # Without the digest, hosting reads the zip once more to hash it (and finds the same object there).
     hashing = RecordingReporter()
-    again = S3Host(open_s3_server.settings(bucket)).host(zip_path, "p", hashing)
+    again = S3Host(open_s3_server.settings(bucket)).host(Upload(zip_path, "p"), hashing)
     assert again.sha256 == packed.sha256 and again.reused
     assert any(p.startswith("sha256:") for p in hashing.messages("progress"))
 
@@ -341,7 +342,7 @@ def test_deadline_during_upload_aborts_and_times_out(s3_server: S3Server, tmp_pa
     started = time.monotonic()
     end = started + 1.0
     with pytest.raises(WaitTimeout, match=r"'timeout-minutes' \(--timeout-minutes\) ran out while uploading"):
-        host.host(zip_path, "p", reporter, deadline=lambda: end - time.monotonic())
+        host.host(Upload(zip_path, "p", deadline=lambda: end - time.monotonic()), reporter)
     assert time.monotonic() - started < 2.5  # stopped within a tick and a part in flight, not at the end
     assert any(m.startswith("upload:") and not m.startswith("upload:0/") for m in reporter.messages("progress"))
     assert s3_server.pending_uploads(bucket) == []

@@ -10,7 +10,7 @@ import requests
 
 from streampixel_deploy.core.errors import WaitTimeout
 from streampixel_deploy.core.reporter import NullReporter
-from streampixel_deploy.hosting import time_left
+from streampixel_deploy.hosting import Upload, time_left
 from streampixel_deploy.hosting.emulator import EmulatorHost
 from streampixel_deploy.hosting.url import UrlHost
 
@@ -30,7 +30,7 @@ def test_time_left() -> None:
 def test_url_host_stops_before_the_preflight() -> None:
     host = UrlHost("https://cdn.example.com/b.zip", _NoNetwork())
     with pytest.raises(WaitTimeout):
-        host.host(None, "p", NullReporter(), deadline=lambda: -1.0)
+        host.host(Upload(None, "p", deadline=lambda: -1.0), NullReporter())
 
 
 def test_emulator_host_stops_before_registering(tmp_path: Path) -> None:
@@ -38,6 +38,6 @@ def test_emulator_host_stops_before_registering(tmp_path: Path) -> None:
     zip_path.write_bytes(b"PK" + b"\0" * 100)
     host = EmulatorHost("http://127.0.0.1:9/api", _NoNetwork())
     with pytest.raises(WaitTimeout):
-        host.host(zip_path, "p", NullReporter(), sha256="0" * 64, deadline=lambda: 0.0)
+        host.host(Upload(zip_path, "p", sha256="0" * 64, deadline=lambda: 0.0), NullReporter())
     with pytest.raises(WaitTimeout):
-        host.host(zip_path, "p", NullReporter(), deadline=lambda: 0.0)  # while hashing
+        host.host(Upload(zip_path, "p", deadline=lambda: 0.0), NullReporter())  # while hashing

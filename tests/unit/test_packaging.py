@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streampixel_deploy.build import packaging
+from streampixel_deploy.build import packaging, zipformat
 from streampixel_deploy.build.archive import verify_quick
 from streampixel_deploy.build.packaging import package_dir
 from streampixel_deploy.build.sample import make_build_dir
@@ -119,7 +119,7 @@ def test_zip64_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_zip64_end_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past 65,535 entries the count lives in the ZIP64 end record (threshold lowered to keep the test small)."""
-    monkeypatch.setattr(packaging, "_ZIP64_COUNT", 5)
+    monkeypatch.setattr(zipformat, "ZIP64_COUNT", 5)
     top = _tree(tmp_path)
     dest = tmp_path / "out.zip"
     packed = package_dir(top, dest, NullReporter())

@@ -20,20 +20,30 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+from streampixel_deploy.build.zipformat import (
+    CENTRAL_SCAN,
+    CENTRAL_SIG,
+    DEFLATED,
+    EOCD,
+    EOCD64,
+    EOCD64_SIG,
+    EOCD_SIG,
+    FLAG_ENCRYPTED,
+    FLAG_UTF8,
+    LOCATOR,
+    LOCATOR_SIG,
+    MAX_COMMENT,
+    STORED,
+    U16,
+    U32,
+    decode_name,
+)
 from streampixel_deploy.core.errors import ArchiveError
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3
 #: Methods any unzip tool extracts: stored and deflate.
-COMMON_METHODS = frozenset({0, 8})
-
-_EOCD = struct.Struct("<4sHHHHIIH")  # end of central directory
-_LOCATOR = struct.Struct("<4sIQI")  # zip64 end of central directory locator
-_EOCD64 = struct.Struct("<4sQHHIIQQQQ")  # zip64 end of central directory record
-_CENTRAL = struct.Struct(
-    "<4s4xHH16xHHH12x"
-)  # central directory header: signature, flags, method, name/extra/comment lengths
-_MAX_COMMENT = 0xFFFF
+COMMON_METHODS = frozenset({STORED, DEFLATED})
 
 
 class ArchiveReport:
@@ -72,10 +82,10 @@ def verify_quick(path: Path, setting: str = "'zip-path' (--zip-path)") -> Archiv
 
 def _check_directory(path: Path, setting: str, size: int, directory: bytes, count: int) -> ArchiveReport:
     raw_names, unusual = _read_entries(directory, count, path, setting)
-    names = _decode_names(raw_names, {i for i, flags, _ in unusual if flags & 0x800})
+    names = _decode_names(raw_names, {i for i, flags, _ in unusual if flags & FLAG_UTF8})
     del raw_names
     for index, flags, _method in unusual:
-        if flags & 0x1:
+        if flags & FLAG_ENCRYPTED:
             raise ArchiveError(
                 f"{setting} {path.name!r}: the entry {names[index]!r} is encrypted; Streampixel cannot extract a "
                 "password-protected zip. Zip the build folder again without a password.",
@@ -203,33 +213,33 @@ def _not_a_zip(path: Path, setting: str, why: str) -> None:
 
 def _find_central_directory(fh: BinaryIO, size: int, path: Path, setting: str) -> tuple[int, int, int]:
     """(entries, offset, size) of the central directory, from the (ZIP64) end records."""
-    tail_len = min(size, _EOCD.size + _MAX_COMMENT)
+    tail_len = min(size, EOCD.size + MAX_COMMENT)
     fh.seek(size - tail_len)
     tail = fh.read(tail_len)
-    at = tail.rfind(b"PK\x05\x06")
+    at = tail.rfind(EOCD_SIG)
     # a signature whose record or comment would run past the end of the file is inside a comment
     while at >= 0 and (
-        at + _EOCD.size > len(tail) or at + _EOCD.size + struct.unpack_from("<H", tail, at + 20)[0] > len(tail)
+        at + EOCD.size > len(tail) or at + EOCD.size + struct.unpack_from("<H", tail, at + 20)[0] > len(tail)
     ):
-        at = tail.rfind(b"PK\x05\x06", 0, at)
+        at = tail.rfind(EOCD_SIG, 0, at)
     if at < 0:
         _not_a_zip(path, setting, "no end of central directory record")
-    _sig, disk, cd_disk, _n_disk, count, cd_size, cd_offset, _clen = _EOCD.unpack_from(tail, at)
+    _sig, disk, cd_disk, _n_disk, count, cd_size, cd_offset, _clen = EOCD.unpack_from(tail, at)
     eocd_offset = size - tail_len + at
     if disk or cd_disk:
         _not_a_zip(path, setting, "it is one part of a multi-volume archive")
-    if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-        if eocd_offset < _LOCATOR.size:
+    if count == U16 or U32 in (cd_size, cd_offset):
+        if eocd_offset < LOCATOR.size:
             _not_a_zip(path, setting, "the ZIP64 locator is missing")
-        fh.seek(eocd_offset - _LOCATOR.size)
-        sig, _d, record_offset, _total = _LOCATOR.unpack(fh.read(_LOCATOR.size))
-        if sig != b"PK\x06\x07":
+        fh.seek(eocd_offset - LOCATOR.size)
+        sig, _d, record_offset, _total = LOCATOR.unpack(fh.read(LOCATOR.size))
+        if sig != LOCATOR_SIG:
             _not_a_zip(path, setting, "the ZIP64 locator is missing")
         fh.seek(record_offset)
-        record = fh.read(_EOCD64.size)
-        if len(record) != _EOCD64.size or record[:4] != b"PK\x06\x06":
+        record = fh.read(EOCD64.size)
+        if len(record) != EOCD64.size or record[:4] != EOCD64_SIG:
             _not_a_zip(path, setting, "the ZIP64 end record is damaged")
-        _s, _rs, _m, _n, _d1, _d2, _cd, count, cd_size, cd_offset = _EOCD64.unpack(record)
+        _s, _rs, _m, _n, _d1, _d2, _cd, count, cd_size, cd_offset = EOCD64.unpack(record)
         eocd_offset = record_offset
     if cd_offset + cd_size > eocd_offset:
         _not_a_zip(path, setting, "the central directory lies past the end of the file; it may be truncated")
@@ -258,18 +268,18 @@ def _read_entries(
     names: list[bytes] = []
     append = names.append
     unusual: list[tuple[int, int, int]] = []
-    unpack = _CENTRAL.unpack_from
-    header = _CENTRAL.size
+    unpack = CENTRAL_SCAN.unpack_from
+    header = CENTRAL_SCAN.size
     pos = 0
     try:
         for index in range(count):
             sig, flags, method, nlen, xlen, clen = unpack(directory, pos)
-            if sig != b"PK\x01\x02":
+            if sig != CENTRAL_SIG:
                 _not_a_zip(path, setting, "a central directory record is damaged")
             start = pos + header
             pos = start + nlen + xlen + clen
             append(directory[start : start + nlen])
-            if flags & 0x801 or method & ~8:
+            if flags & (FLAG_UTF8 | FLAG_ENCRYPTED) or method & ~DEFLATED:
                 unusual.append((index, flags, method))
     except struct.error:
         _not_a_zip(path, setting, "the central directory is truncated")
@@ -279,13 +289,13 @@ def _read_entries(
 
 
 def _decode_names(raw_names: list[bytes], utf8: set[int]) -> list[str]:
-    """Names as unzip tools read them: UTF-8 when the entry says so (bit 11), else code page 437."""
+    """Names as unzip tools read them (zipformat.decode_name), all at once when they are all ASCII."""
     if not raw_names:
         return []
     joined = b"\n".join(raw_names)
     if joined.isascii() and joined.count(b"\n") == len(raw_names) - 1:
         return joined.decode("ascii").split("\n")
-    return [raw.decode("utf-8" if i in utf8 else "cp437", "replace") for i, raw in enumerate(raw_names)]
+    return [decode_name(raw, i in utf8) for i, raw in enumerate(raw_names)]
 
 
 _EXE_END = re.compile(r"\.exe$", re.MULTILINE)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 import zlib
 from collections import deque
 from collections.abc import Iterator
@@ -27,6 +26,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from streampixel_deploy.build.zipformat import (
+    DEFLATED,
+    STORED,
+    Member,
+    central_record,
+    descriptor,
+    encode_name,
+    end_records,
+    local_header,
+)
 from streampixel_deploy.core.errors import ArchiveError
 from streampixel_deploy.core.reporter import Reporter
 
@@ -42,12 +51,7 @@ STORED_SUFFIXES = frozenset(
 LEVEL = 1
 CHUNK = 4 * 1024 * 1024
 _WINDOW = 32 * 1024
-_DOS_DATE, _DOS_TIME = (0 << 9) | (1 << 5) | 1, 0  # 1980-01-01 00:00:00
-_FILE_ATTR = (0o100644 & 0xFFFF) << 16
 _ZIP64_ENTRY = 0xF0000000  # entries from here on get ZIP64 sizes (room for deflate's worst-case growth)
-_U32 = 0xFFFFFFFF
-_ZIP64_COUNT = 0xFFFF  # from this many entries on, the count lives in the ZIP64 end record
-_MADE_BY_UNIX = 3 << 8
 
 
 @dataclass(frozen=True)
@@ -60,29 +64,14 @@ class Packed:
 # -- the packer ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Entry:
-    path: str
-    name: bytes
-    size: int
-    stored: bool
-    utf8: bool
-    offset: int = 0
-    crc: int = 0
-    csize: int = 0
-    method: int = 0
-    descriptor: bool = False
-    zip64: bool = False
-
-
 #: One piece of work: (entry, offset, length, last chunk of the entry?).
-_Piece = tuple[_Entry, int, int, bool]
+_Piece = tuple[Member, int, int, bool]
 #: Small files are batched into one job up to this many bytes / files (a job per file costs ~30 us).
 _BATCH_FILES = 128
 
 
 class _Changed(Exception):
-    def __init__(self, entry: _Entry) -> None:
+    def __init__(self, entry: Member) -> None:
         super().__init__(entry.name)
         self.entry = entry
 
@@ -144,23 +133,23 @@ def package_dir(
                 for (entry, offset, length, last), (crc, payload, method) in zip(job, results, strict=True):
                     if offset == 0 and last:  # the whole entry at once: sizes and CRC go in the local header
                         entry.offset, entry.crc, entry.csize, entry.method = written, crc, len(payload), method
-                        emit(_local_header(entry))
+                        emit(local_header(entry))
                     elif offset == 0:  # the first chunk of a large entry: sizes follow in a data descriptor
                         entry.offset, entry.method, entry.descriptor = written, method, True
                         entry.zip64 = entry.size >= _ZIP64_ENTRY
-                        emit(_local_header(entry))
+                        emit(local_header(entry))
                         entry.crc, entry.csize = crc, len(payload)
                     else:
                         entry.crc = _crc32_combine(entry.crc, crc, length)
                         entry.csize += len(payload)
                     emit(payload)
                     if last and entry.descriptor:
-                        emit(_descriptor(entry))
+                        emit(descriptor(entry))
                     done += length
                 reporter.progress(done, total, "package")
             cd_offset = written
-            emit(b"".join(_central_record(entry) for entry in entries))
-            emit(_end_records(len(entries), cd_offset, written - cd_offset, written))
+            emit(b"".join(central_record(entry) for entry in entries))
+            emit(end_records(len(entries), cd_offset, written - cd_offset, written))
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         dest.unlink(missing_ok=True)
@@ -177,9 +166,9 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _scan(build_dir: Path) -> list[_Entry]:
+def _scan(build_dir: Path) -> list[Member]:
     """Every regular file under ``build_dir`` (symlinks to files followed, to folders not), sorted by name."""
-    entries: list[_Entry] = []
+    entries: list[Member] = []
     stack = [("", str(build_dir))]
     while stack:
         prefix, folder = stack.pop()
@@ -192,15 +181,9 @@ def _scan(build_dir: Path) -> list[_Entry]:
                     elif item.is_file():
                         size = item.stat().st_size
                         suffix = os.path.splitext(item.name)[1].lower()
-                        entries.append(
-                            _Entry(
-                                path=item.path,
-                                name=rel.encode("utf-8", "surrogateescape"),
-                                size=size,
-                                stored=suffix in STORED_SUFFIXES or size == 0,
-                                utf8=not rel.isascii(),
-                            )
-                        )
+                        name, utf8 = encode_name(rel)
+                        stored = suffix in STORED_SUFFIXES or size == 0
+                        entries.append(Member(item.path, name, size, stored, utf8))
         except OSError as exc:
             raise ArchiveError(
                 f"'build-dir' (--build-dir): {exc.filename or folder} could not be read ({exc.strerror}).",
@@ -216,7 +199,7 @@ def _scan(build_dir: Path) -> list[_Entry]:
     return entries
 
 
-def _jobs(entries: list[_Entry], chunk_size: int) -> Iterator[list[_Piece]]:
+def _jobs(entries: list[Member], chunk_size: int) -> Iterator[list[_Piece]]:
     """Jobs for the pool, in output order: one per chunk of a large file, small files batched together."""
     batch: list[_Piece] = []
     batch_bytes = 0
@@ -243,7 +226,7 @@ def _work(job: list[_Piece], level: int) -> list[tuple[int, bytes, int]]:
     results = []
     for entry, offset, length, last in job:
         if length == 0:
-            results.append((0, b"", 0))
+            results.append((0, b"", STORED))
             continue
         fd = os.open(entry.path, os.O_RDONLY)
         try:
@@ -253,14 +236,14 @@ def _work(job: list[_Piece], level: int) -> list[tuple[int, bytes, int]]:
     return results
 
 
-def _chunk(fd: int, entry: _Entry, offset: int, length: int, level: int, last: bool) -> tuple[int, bytes, int]:
+def _chunk(fd: int, entry: Member, offset: int, length: int, level: int, last: bool) -> tuple[int, bytes, int]:
     """(crc32 of the raw bytes, what to write, zip method) for one chunk of one file."""
     data = os.pread(fd, length, offset)
     if len(data) != length:
         raise _Changed(entry)
     crc = zlib.crc32(data)
     if entry.stored:
-        return crc, data, 0
+        return crc, data, STORED
     if offset:
         zdict = os.pread(fd, min(_WINDOW, offset), offset - min(_WINDOW, offset))
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, zdict)
@@ -268,109 +251,8 @@ def _chunk(fd: int, entry: _Entry, offset: int, length: int, level: int, last: b
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
     packed = compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
     if offset == 0 and last and len(packed) >= length:
-        return crc, data, 0  # a small file that does not compress: store it
-    return crc, packed, 8
-
-
-# -- zip records --------------------------------------------------------------------------------------------
-
-
-def _flags(entry: _Entry) -> int:
-    return (0x08 if entry.descriptor else 0) | (0x800 if entry.utf8 else 0)
-
-
-def _local_header(entry: _Entry) -> bytes:
-    if entry.descriptor:
-        crc, csize, usize = 0, 0, 0
-        extra = struct.pack("<HHQQ", 1, 16, 0, 0) if entry.zip64 else b""
-        if entry.zip64:
-            csize = usize = _U32
-    else:
-        crc, csize, usize, extra = entry.crc, entry.csize, entry.size, b""
-    needed = 45 if entry.zip64 else 20
-    return (
-        struct.pack(
-            "<IHHHHHIIIHH",
-            0x04034B50,
-            needed,
-            _flags(entry),
-            entry.method,
-            _DOS_TIME,
-            _DOS_DATE,
-            crc,
-            csize,
-            usize,
-            len(entry.name),
-            len(extra),
-        )
-        + entry.name
-        + extra
-    )
-
-
-def _descriptor(entry: _Entry) -> bytes:
-    if entry.zip64:
-        return struct.pack("<IIQQ", 0x08074B50, entry.crc, entry.csize, entry.size)
-    return struct.pack("<IIII", 0x08074B50, entry.crc, entry.csize, entry.size)
-
-
-def _central_record(entry: _Entry) -> bytes:
-    fields: list[int] = []
-    usize, csize, offset = entry.size, entry.csize, entry.offset
-    if usize >= _U32:
-        fields.append(usize)
-        usize = _U32
-    if csize >= _U32:
-        fields.append(csize)
-        csize = _U32
-    if offset >= _U32:
-        fields.append(offset)
-        offset = _U32
-    extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields else b""
-    needed = 45 if fields or entry.zip64 else 20
-    return (
-        struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            _MADE_BY_UNIX | needed,
-            needed,
-            _flags(entry),
-            entry.method,
-            _DOS_TIME,
-            _DOS_DATE,
-            entry.crc,
-            csize,
-            usize,
-            len(entry.name),
-            len(extra),
-            0,
-            0,
-            0,
-            _FILE_ATTR,
-            offset,
-        )
-        + entry.name
-        + extra
-    )
-
-
-def _end_records(count: int, cd_offset: int, cd_size: int, end: int) -> bytes:
-    tail = b""
-    if count >= _ZIP64_COUNT or cd_offset >= _U32 or cd_size >= _U32:
-        tail = struct.pack(
-            "<IQHHIIQQQQ", 0x06064B50, 44, _MADE_BY_UNIX | 45, 45, 0, 0, count, count, cd_size, cd_offset
-        ) + struct.pack("<IIQI", 0x07064B50, 0, end, 1)
-    return tail + struct.pack(
-        "<IHHHHIIH",
-        0x06054B50,
-        0,
-        0,
-        min(count, 0xFFFF),
-        min(count, 0xFFFF),
-        min(cd_size, _U32),
-        min(cd_offset, _U32),
-        0,
-    )
+        return crc, data, STORED  # a small file that does not compress: store it
+    return crc, packed, DEFLATED
 
 
 # -- crc32_combine (zlib's algorithm: CRC of A+B from crc(A), crc(B) and len(B)) ----------------------------

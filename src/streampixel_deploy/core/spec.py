@@ -240,15 +240,11 @@ def parse_service_url(spec: Spec, value: str) -> str:
 
 
 def is_loopback_url(url: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (``hostname`` is already lower case)."""
     try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        host = urlsplit(url).hostname or ""
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # not a URL, or a name that is not an IP address
         return False
 
 

@@ -25,27 +25,30 @@ class Hosted:
     reused: bool = False
 
 
+@dataclass(frozen=True)
+class Upload:
+    """What a host is asked to make downloadable.
+
+    ``zip_path``: the local zip (None when the user hosts it: file-url). ``sha256``: the zip's digest when the
+    caller already knows it (the packer hashes while it writes), so the file is read once; the caller vouches
+    that the file has not changed since. ``deadline``: seconds left (<= 0: stop); when it runs out the host
+    stops, leaves nothing half-done, and raises WaitTimeout.
+    """
+
+    zip_path: Path | None
+    project_id: str
+    sha256: str | None = None
+    deadline: Deadline | None = None
+
+
 class Host(Protocol):
     name: str
 
     def check(self, reporter: Reporter) -> None:
         """Dry-run: prove the destination is usable without uploading the build."""
 
-    def host(
-        self,
-        zip_path: Path | None,
-        project_id: str,
-        reporter: Reporter,
-        *,
-        sha256: str | None = None,
-        deadline: Deadline | None = None,
-    ) -> Hosted:
-        """Make the build downloadable and return its URL.
-
-        ``sha256``: the zip's digest when the caller already knows it (the packer hashes while it writes), so
-        the file is read once; the caller vouches that the file has not changed since. ``deadline``: seconds
-        left (<= 0: stop); when it runs out the host stops, leaves nothing half-done, and raises WaitTimeout.
-        """
+    def host(self, upload: Upload, reporter: Reporter) -> Hosted:
+        """Make the build downloadable and return its URL."""
 
 
 def time_left(deadline: Deadline | None) -> float | None:

@@ -6,7 +6,6 @@ Only for a loopback api-url (the demo and local pipelines); it never sends a bui
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -14,7 +13,7 @@ import requests
 from streampixel_deploy.core.errors import HostingError, InputError
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import is_loopback_url
-from streampixel_deploy.hosting import Deadline, Hosted, time_left
+from streampixel_deploy.hosting import Hosted, Upload, time_left
 
 CHUNK = 1024 * 1024
 
@@ -42,30 +41,24 @@ class EmulatorHost:
             raise HostingError(f"The emulator at {self.root} refused the state request (HTTP {response.status_code}).")
         reporter.info(f"Emulator hosting at {self.root} is reachable.")
 
-    def host(
-        self,
-        zip_path: Path | None,
-        project_id: str,
-        reporter: Reporter,
-        *,
-        sha256: str | None = None,
-        deadline: Deadline | None = None,
-    ) -> Hosted:
+    def host(self, upload: Upload, reporter: Reporter) -> Hosted:
         """Register the local file with the emulator (same machine: it is loopback) and hash it if need be."""
+        zip_path = upload.zip_path
         if zip_path is None:
             raise HostingError("Emulator hosting needs a zip-path.")
         size = zip_path.stat().st_size
+        sha256 = upload.sha256
         if sha256 is None:
             digest = hashlib.sha256()
             done = 0
             with zip_path.open("rb") as fh:
                 while block := fh.read(CHUNK):
-                    time_left(deadline)
+                    time_left(upload.deadline)
                     digest.update(block)
                     done += len(block)
                     reporter.progress(done, size, "hash")
             sha256 = digest.hexdigest()
-        left = time_left(deadline)
+        left = time_left(upload.deadline)
         try:
             response = self.session.post(
                 f"{self.root}/_emulator/files",

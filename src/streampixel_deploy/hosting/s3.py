@@ -11,7 +11,7 @@ over the same file 0.86 s. A copy also needs UploadPartCopy above 5 GB, which so
 (rclone among them), stores the build twice for a while, and cannot skip an upload that is not needed. So:
 
 * when the caller knows the digest (``build-dir``: the packer hashes the zip while writing it and passes it as
-  ``host(..., sha256=...)``), the file is read exactly once, by the upload;
+  ``Upload(..., sha256=...)``), the file is read exactly once, by the upload;
 * otherwise one sequential hash pass precedes the upload (a freshly written zip is usually still in the page
   cache). The file's size and mtime are checked again before the upload completes, so a zip rewritten in
   between is never published under a stale digest.
@@ -32,7 +32,9 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,7 +44,7 @@ from streampixel_deploy.core.errors import HostingError
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
-from streampixel_deploy.hosting import Deadline, Hosted, s3_transfer, time_left
+from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_transfer, time_left
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
 from streampixel_deploy.hosting.s3_errors import error_code, explain, http_status
 
@@ -53,6 +55,7 @@ MAX_PART_SIZE = 5 * 1024 * MIB
 #: How many parts are sent at once (threads; the GIL is released while sockets send).
 DEFAULT_CONCURRENCY = 8
 HASH_BLOCK = 8 * MIB
+PROBE = b"streampixel-deploy write probe\n"
 PRESIGN_WARNING = (
     "Streampixel gets a presigned URL (s3-presign-seconds > 0). Some versions of Streampixel's API docs say "
     "the file URL must end in .zip with no query string; if the build is rejected at 'Downloading Files', "
@@ -67,6 +70,13 @@ def part_size_for(size: int, minimum: int = MIN_PART_SIZE) -> int:
     if part > MAX_PART_SIZE:
         raise HostingError(f"The zip is {size:,} bytes, more than S3's 10,000 parts of 5 GiB can hold.")
     return part
+
+
+@dataclass
+class _Step:
+    """What S3Host is doing, for the message of an error met on the way."""
+
+    doing: str
 
 
 def object_name(zip_path: Path) -> str:
@@ -102,23 +112,16 @@ class S3Host:
         """Dry-run: write a tiny probe object under the prefix, fetch it the way Streampixel would, delete it."""
         self._mask_keys(reporter)
         key = self._join(f"streampixel-deploy-probe-{uuid.uuid4().hex}.zip")
-        doing = "connecting"
         written = False
         try:
-            client = self._client()
-            doing = "writing a probe object"
-            client.put_object(
-                Bucket=self.s.bucket, Key=key, Body=b"streampixel-deploy write probe\n", ContentType="application/zip"
-            )
-            written = True
-            doing = "checking the probe object's URL"
-            url, display, signed = self._url_for(key, reporter)
-            preflight(url, hosted_url(display), reporter)
-        except Exception as exc:
-            error = explain(exc, doing, self.s, self._where())
-            if error is None:
-                raise
-            raise error from None
+            with self._explained("connecting") as step:
+                client = self._client()
+                step.doing = "writing a probe object"
+                client.put_object(Bucket=self.s.bucket, Key=key, Body=PROBE, ContentType="application/zip")
+                written = True
+                step.doing = "checking the probe object's URL"
+                url, display, signed = self._url_for(key, reporter)
+                preflight(url, hosted_url(display), reporter)
         finally:
             if written:
                 self._delete_probe(key, reporter)
@@ -135,16 +138,9 @@ class S3Host:
                 "S3 probe left behind",
             )
 
-    def host(
-        self,
-        zip_path: Path | None,
-        project_id: str,
-        reporter: Reporter,
-        *,
-        sha256: str | None = None,
-        deadline: Deadline | None = None,
-    ) -> Hosted:
+    def host(self, upload: Upload, reporter: Reporter) -> Hosted:
         self._mask_keys(reporter)
+        zip_path = upload.zip_path
         if zip_path is None:
             raise HostingError("S3 hosting needs a zip: set 'zip-path' (--zip-path) or 'build-dir' (--build-dir).")
         try:
@@ -152,47 +148,52 @@ class S3Host:
         except OSError as exc:
             raise HostingError(f"The zip {zip_path.name!r} could not be read: {exc.strerror}.") from None
         size = stat.st_size
-        doing = "checking the bucket"
         # boto3's import, the client and the bucket check run beside the hash pass (hashlib releases the GIL).
         background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-setup")
         try:
-            ready = background.submit(self._ready_client)
-            if sha256 is not None:
-                reporter.debug(f"sha256 of {zip_path.name} known from packaging: {sha256}.")
-                digest = sha256
-            else:
-                digest = self._digest(zip_path, stat, reporter, ready, deadline)
-            client = ready.result()
-            key = self._join(project_id, digest[:16], object_name(zip_path))
-            doing = "looking for an earlier upload"
-            reused = self._already_there(client, key, size, digest)
-            if reused:
-                reporter.info(
-                    f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 {digest[:16]}…); "
-                    "skipping the upload."
-                )
-            else:
-                doing = "uploading the zip"
-                reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                self._upload(client, zip_path, stat, key, digest, reporter, deadline)
-            doing = "making the download URL"
-            url, display, signed = self._url_for(key, reporter)
-            preflight(url, hosted_url(display), reporter, time_left=time_left(deadline))
-        except HostingError:
-            raise
+            with self._explained("checking the bucket") as step:
+                ready = background.submit(self._ready_client)
+                if upload.sha256 is not None:
+                    reporter.debug(f"sha256 of {zip_path.name} known from packaging: {upload.sha256}.")
+                    digest = upload.sha256
+                else:
+                    digest = self._digest(zip_path, stat, reporter, ready, upload.deadline)
+                client = ready.result()
+                key = self._join(upload.project_id, digest[:16], object_name(zip_path))
+                step.doing = "looking for an earlier upload"
+                reused = self._already_there(client, key, size, digest)
+                if reused:
+                    reporter.info(
+                        f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 "
+                        f"{digest[:16]}…); skipping the upload."
+                    )
+                else:
+                    step.doing = "uploading the zip"
+                    reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
+                    self._upload(client, zip_path, stat, key, digest, reporter, upload.deadline)
+                step.doing = "making the download URL"
+                url, display, signed = self._url_for(key, reporter)
+                preflight(url, hosted_url(display), reporter, time_left=time_left(upload.deadline))
         except s3_transfer.FileChanged:
             raise HostingError(
                 f"The zip {zip_path.name!r} changed while it was being uploaded; the upload was abandoned. "
                 "Make sure nothing writes the zip during the deploy step and run it again."
             ) from None
-        except Exception as exc:
-            error = explain(exc, doing, self.s, self._where())
-            if error is None:
-                raise
-            raise error from None
         finally:
             background.shutdown(wait=False)
         return Hosted(url=url, display_url=display, signed=signed, sha256=digest, size_bytes=size, reused=reused)
+
+    @contextlib.contextmanager
+    def _explained(self, doing: str) -> Iterator[_Step]:
+        """Turn a boto3/botocore error into a HostingError that names the step (``step.doing``) it stopped."""
+        step = _Step(doing)
+        try:
+            yield step
+        except Exception as exc:
+            error = explain(exc, step.doing, self.s, self._where())
+            if error is None:
+                raise
+            raise error from None
 
     # -- steps ---------------------------------------------------------------------------------------
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import requests
 
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.hosting import Deadline, Hosted, time_left
+from streampixel_deploy.hosting import Deadline, Hosted, Upload, time_left
 from streampixel_deploy.hosting.preflight import preflight, user_url
 
 
@@ -22,17 +20,9 @@ class UrlHost:
     def check(self, reporter: Reporter) -> None:
         self.preflight(reporter)
 
-    def host(
-        self,
-        zip_path: Path | None,
-        project_id: str,
-        reporter: Reporter,
-        *,
-        sha256: str | None = None,
-        deadline: Deadline | None = None,
-    ) -> Hosted:
-        size = self.preflight(reporter, deadline)
-        return Hosted(url=self.file_url, display_url=redact_url(self.file_url), sha256=sha256, size_bytes=size)
+    def host(self, upload: Upload, reporter: Reporter) -> Hosted:
+        size = self.preflight(reporter, upload.deadline)
+        return Hosted(url=self.file_url, display_url=redact_url(self.file_url), sha256=upload.sha256, size_bytes=size)
 
     def preflight(self, reporter: Reporter, deadline: Deadline | None = None) -> int | None:
         """A 1-byte range GET, like the start of Streampixel's download; the zip's size when the server says it."""

@@ -38,6 +38,11 @@ def option(name: str, help: str, kind: str = "str", default: str | None = None, 
     return Spec(name, help, default, kind, env_prefix=ENV_PREFIX, action_input=False, **more)
 
 
+def seconds(name: str, help: str, default: str, low: float, high: float) -> Spec:
+    """A relay setting that is a duration in seconds, between ``low`` and ``high``."""
+    return option(name, help, "float", default, low=low, high=high)
+
+
 OPTIONS: tuple[Spec, ...] = (
     option("host", "Address to listen on; use 0.0.0.0 in a container.", default="127.0.0.1"),
     option("port", "TCP port to listen on (0 picks a free port).", "int", "8080", low=0, high=65535),
@@ -94,31 +99,12 @@ OPTIONS: tuple[Spec, ...] = (
         low=1,
         high=1e7,
     ),
-    option(
-        "retry-initial-seconds",
-        "First delay before retrying GitHub (doubles, with jitter).",
-        "float",
-        "1",
-        low=0.01,
-        high=600,
-    ),
-    option("retry-max-seconds", "Longest delay between two attempts.", "float", "300", low=0.01, high=3600),
-    option(
-        "rate-limit-floor-seconds",
-        "Least wait after a GitHub rate limit without Retry-After.",
-        "float",
-        "60",
-        low=0,
-        high=3600,
-    ),
-    option("github-timeout-seconds", "Read timeout of one GitHub request.", "float", "30", low=0.1, high=300),
-    option(
-        "verify-recheck-seconds",
-        "Wait before re-reading a project once when an event does not match it.",
-        "float",
-        "2",
-        low=0,
-        high=120,
+    seconds("retry-initial-seconds", "First delay before retrying GitHub (doubles, with jitter).", "1", 0.01, 600),
+    seconds("retry-max-seconds", "Longest delay between two attempts.", "300", 0.01, 3600),
+    seconds("rate-limit-floor-seconds", "Least wait after a GitHub rate limit without Retry-After.", "60", 0, 3600),
+    seconds("github-timeout-seconds", "Read timeout of one GitHub request.", "30", 0.1, 300),
+    seconds(
+        "verify-recheck-seconds", "Wait before re-reading a project once when an event does not match it.", "2", 0, 120
     ),
     option("log-level", "Least level logged.", "choice", "info", choices=("debug", "info", "warning", "error")),
 )
@@ -129,6 +115,8 @@ _REQUIRED = ("token", "github-repository", "github-token")
 
 @dataclass(frozen=True)
 class RelayConfig:
+    """The relay's validated settings, one field per option of OPTIONS; :func:`build_config` makes one."""
+
     token: str
     github_repository: str
     github_token: str

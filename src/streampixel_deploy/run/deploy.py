@@ -9,6 +9,7 @@ from streampixel_deploy.build.archive import folder_executables, verify
 from streampixel_deploy.core.errors import ArchiveError, InputError
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result
 from streampixel_deploy.core.settings import SPEC_BY_NAME
+from streampixel_deploy.hosting import Upload
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.follow import follow
 from streampixel_deploy.run.submit import submit
@@ -36,7 +37,7 @@ def deploy(run: Run) -> Result:
 
     with reporter.group("host"):
         run.clock.check("hosting the build")
-        hosted = run.host.host(zip_path, s.project_id, reporter, sha256=r.sha256, deadline=run.clock.remaining)
+        hosted = run.host.host(Upload(zip_path, s.project_id, sha256=r.sha256, deadline=run.clock.remaining), reporter)
         r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
         r.sha256 = hosted.sha256 or r.sha256
         r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
