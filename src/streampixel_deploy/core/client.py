@@ -24,8 +24,6 @@ from streampixel_deploy.core.http import Clock, Http, Policy, Reply, RequestFail
 from streampixel_deploy.core.models import Project, ProjectSummary
 from streampixel_deploy.core.redact import redact_text, redact_url, scrub
 
-_DOMAIN_404 = ("project not found", "file not found in project", "no webhook url configured")
-
 
 @dataclass(frozen=True)
 class UploadAccepted:
@@ -183,6 +181,9 @@ _ACTIONS = {
     "distribute-file": "distribute the build",
     "test-webhook": "send a test webhook",
 }
+
+
+_DOMAIN_404 = ("project not found", "file not found in project", "no webhook url configured")
 
 
 def _is_domain_404(exc: ApiError) -> bool:

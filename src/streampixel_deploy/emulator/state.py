@@ -56,7 +56,12 @@ class BuildRecord:
     date: str
     objection: str | None
     auto_release: bool
+    #: every status the build entered, with when; starts with the one it was created in
     history: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.history:
+            self.history.append({"status": self.status, "at": self.date})
 
     def api_view(self) -> dict[str, Any]:
         """The ``files[]`` entry of Get Project (reference §6.4)."""
@@ -111,36 +116,17 @@ class Store:
             self._users[user.user_id] = UserRecord(user.user_id, user.api_key)
             for p in user.projects:
                 created = p.created_at or self._started_at
+                copied = {
+                    f.name: copy.copy(getattr(p, f.name))
+                    for f in dataclasses.fields(ProjectRecord)
+                    if hasattr(p, f.name)
+                }
                 project = ProjectRecord(
-                    id=p.id,
-                    owner=user.user_id,
-                    name=p.name,
-                    region=p.region,
-                    status=p.status,
-                    webhook_url=p.webhook_url,
-                    webhook_events=list(p.webhook_events),
-                    enabled=p.enabled,
-                    readonly=p.readonly,
-                    custom_domain=p.custom_domain,
-                    subscription_status=p.subscription_status,
-                    live_users=p.live_users,
-                    users_in_queue=p.users_in_queue,
-                    created_at=created,
-                    updated_at=created,
-                    live_upload_id=p.live_upload_id,
+                    **{**copied, "owner": user.user_id, "created_at": created, "updated_at": created}
                 )
                 for f in p.files:
                     date = f["date"] or created
-                    build = BuildRecord(
-                        id=f["_id"],
-                        project_id=p.id,
-                        url=f["url"],
-                        status=f["status"],
-                        date=date,
-                        objection=f["objection"],
-                        auto_release=True,
-                        history=[{"status": f["status"], "at": date}],
-                    )
+                    build = BuildRecord(f["_id"], p.id, f["url"], f["status"], date, f["objection"], auto_release=True)
                     project.builds.append(build)
                     self._builds[build.id] = build
                 self._projects[p.id] = project
@@ -198,16 +184,7 @@ class Store:
             while upload_id in self._builds:
                 upload_id = new_object_id()
             now = iso_now()
-            build = BuildRecord(
-                id=upload_id,
-                project_id=project_id,
-                url=url,
-                status=PENDING,
-                date=now,
-                objection=None,
-                auto_release=auto_release,
-                history=[{"status": PENDING, "at": now}],
-            )
+            build = BuildRecord(upload_id, project_id, url, PENDING, now, None, auto_release=auto_release)
             project.builds.append(build)
             project.updated_at = now
             self._builds[upload_id] = build

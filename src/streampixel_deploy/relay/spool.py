@@ -4,7 +4,8 @@ Layout under the spool directory::
 
     <id>.json        pending events; ids sort in arrival order (nanosecond time, then a counter)
     tmp/             files being written (write, fsync, rename into place, fsync the directory)
-    failed/          events GitHub refused for good (HTTP 400/404/410/422 on the event itself), kept for a human
+    failed/          events GitHub refused for good (HTTP 400/410/413/422: the event itself), and spool files
+                     that cannot be read; kept for a human (401/403/404 are setting problems: retried)
 
 A file is deleted only after GitHub accepted the dispatch, so a crash or restart at any point loses nothing
 that was acknowledged; the price is at-least-once delivery (a crash between GitHub's 204 and the delete

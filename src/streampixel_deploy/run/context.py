@@ -15,7 +15,7 @@ from pathlib import Path
 from streampixel_deploy.core.client import StreampixelClient
 from streampixel_deploy.core.errors import ApiError, BadResponse, RateLimited, StreampixelDeployError, TransportError
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Project, Result, StageEvent
+from streampixel_deploy.core.models import Outcome, Project, Result, StageEvent
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import Settings
 from streampixel_deploy.hosting import Host
@@ -50,6 +50,11 @@ class Run:
         """The result as it stands, with the run's duration: call it however the run ended."""
         self.result.duration_seconds = self.clock.elapsed()
         return self.result
+
+    def ends(self, outcome: Outcome, message: str) -> Result:
+        """The run reached its outcome: record it and finish."""
+        self.result.outcome, self.result.message = outcome, message
+        return self.finish()
 
     def submitted(self) -> None:
         if self.on_submitted is not None:

@@ -52,21 +52,20 @@ def deploy(run: Run) -> Result:
         )
         run.submitted()
     if not s.wait:
-        r.outcome = Outcome.SUBMITTED
-        r.message = f"Build {upload_id} submitted; not waiting for processing (wait: false)."
-        return run.finish()
+        return run.ends(Outcome.SUBMITTED, f"Build {upload_id} submitted; not waiting for processing (wait: false).")
 
     with reporter.group("follow"):
         build = follow(run, upload_id)
     r.live = s.auto_release
-    r.outcome = Outcome.APPROVED
-    r.message = (
-        f"Build {build.id} approved and live."
-        if s.auto_release
-        else f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
-        f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})"
+    return run.ends(
+        Outcome.APPROVED,
+        (
+            f"Build {build.id} approved and live."
+            if s.auto_release
+            else f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
+            f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})"
+        ),
     )
-    return run.finish()
 
 
 def _check_folder(run: Run, build_dir: Path) -> None:
@@ -111,12 +110,13 @@ def _verify(run: Run, zip_path: Path, setting: str) -> None:
 
 
 def _dry_run(run: Run, project: Project) -> Result:
-    s, r = run.settings, run.result
+    s = run.settings
     source = f"file-url {s.file_url}" if s.file_url else f"zip {s.zip_path or s.build_dir}"
-    r.outcome = Outcome.DRY_RUN
-    r.message = (
-        f"Dry run: would host {source} via {run.host.name if run.host else 'nothing'} and submit it to project "
-        f"{project.name or project.id} with autoRelease={str(s.auto_release).lower()}"
-        f"{', then wait for approval' if s.wait else ''}. Nothing was uploaded or submitted."
+    return run.ends(
+        Outcome.DRY_RUN,
+        (
+            f"Dry run: would host {source} via {run.host.name if run.host else 'nothing'} and submit it to project "
+            f"{project.name or project.id} with autoRelease={str(s.auto_release).lower()}"
+            f"{', then wait for approval' if s.wait else ''}. Nothing was uploaded or submitted."
+        ),
     )
-    return run.finish()

@@ -21,9 +21,7 @@ def distribute(run: Run) -> Result:
         r.file_url = redact_url(target.url) if target.url else None
         reporter.info(f"Chose build {target.id}: {why}.")
         if s.dry_run:
-            r.outcome = Outcome.DRY_RUN
-            r.message = f"Dry run: would distribute build {target.id} ({why}); nothing was sent."
-            return run.finish()
+            return run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {target.id} ({why}); nothing was sent.")
 
     if target.status is not BuildStatus.APPROVED:
         if not s.wait:
@@ -42,12 +40,8 @@ def distribute(run: Run) -> Result:
         reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}{region}.")
         run.submitted()
     if not s.wait:
-        r.outcome = Outcome.SUBMITTED
-        r.message = f"Distribution of build {target.id} triggered; not waiting (wait: false)."
-        return run.finish()
+        return run.ends(Outcome.SUBMITTED, f"Distribution of build {target.id} triggered; not waiting (wait: false).")
     with reporter.group("follow"):
         follow(run, target.id, after_distribute=True)
     r.live = True
-    r.outcome = Outcome.APPROVED
-    r.message = f"Build {target.id} distributed and live."
-    return run.finish()
+    return run.ends(Outcome.APPROVED, f"Build {target.id} distributed and live.")

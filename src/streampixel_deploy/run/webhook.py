@@ -11,9 +11,7 @@ def test_webhook(run: Run) -> Result:
     r = run.result
     if run.settings.dry_run:
         run.read_project("check credentials and project")
-        r.outcome = Outcome.DRY_RUN
-        r.message = "Dry run: would ask Streampixel to send a test webhook; nothing was sent."
-        return run.finish()
+        return run.ends(Outcome.DRY_RUN, "Dry run: would ask Streampixel to send a test webhook; nothing was sent.")
     with run.reporter.group("test-webhook"):
         outcome = run.client.test_webhook(run.settings.project_id)
     answered = f"the receiver answered HTTP {outcome.status_code}" if outcome.status_code else "no connection"
@@ -25,6 +23,4 @@ def test_webhook(run: Run) -> Result:
             200,
             outcome.message,
         )
-    r.outcome = Outcome.OK
-    r.message = f"Test webhook delivered: {answered}. Streampixel said: {outcome.message}"
-    return run.finish()
+    return run.ends(Outcome.OK, f"Test webhook delivered: {answered}. Streampixel said: {outcome.message}")
