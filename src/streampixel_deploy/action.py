@@ -33,6 +33,14 @@ def read_inputs() -> dict[str, str | None]:
     return raw
 
 
+def _printable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def run_action() -> int:
     if os.environ.get("RUNNER_TEMP"):  # a packaged build-dir zip goes to the runner's temp, cleaned per job
         tempfile.tempdir = os.environ["RUNNER_TEMP"]
@@ -41,7 +49,7 @@ def run_action() -> int:
     raw = read_inputs()
     for name in SECRET_INPUTS:  # before anything else reaches the log
         value = raw.get(name)
-        if value:
+        if value and _printable(value):  # one that is not (stray bytes) is refused by build_settings
             reporter.mask(value)
     command = (raw.get("command") or "deploy").strip()
     try:

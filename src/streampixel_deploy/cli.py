@@ -163,6 +163,7 @@ def _failed(args: argparse.Namespace, debug: bool, run: Callable[[], int]) -> in
 def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publisher: Publisher) -> int:
     from streampixel_deploy.report.terminal import TerminalReporter
     from streampixel_deploy.report.text import render_builds, render_projects, render_result
+    from streampixel_deploy.report.workflow import plain
 
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)
@@ -176,9 +177,9 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
     if args.json:
         _print_json(result.to_json())
     elif project is not None and not settings.upload_id:
-        print(scrub(render_builds(project)))
+        print(plain(scrub(render_builds(project))))
     else:
-        print(scrub(render_result(result)))
+        print(plain(scrub(render_result(result))))
     publisher.publish(result)  # again only if clean-up changed it
     if result.exit_code and not args.json:
         print(scrub(result.message), file=sys.stderr)
@@ -189,6 +190,7 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
 
 def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any, cancel: threading.Event) -> int:
     from streampixel_deploy.core.http import Clock
+    from streampixel_deploy.report.workflow import plain
     from streampixel_deploy.run.execute import make_client
 
     settings = build_settings(raw, "status", need_project=False)
@@ -197,7 +199,7 @@ def _account_command(args: argparse.Namespace, raw: dict[str, str | None], rende
     if args.json:
         _print_json({"projects": [vars(p) for p in projects]})
     else:
-        print(render(projects))
+        print(plain(scrub(render(projects))))
     return 0
 
 

@@ -25,10 +25,13 @@ SECRET_QUERY_PARAMS = frozenset(
     }
 )
 
+#: ``name=value`` of any secret query parameter, in a URL or in free text (one list for both).
 _QUERY_SECRET_RE = re.compile(
-    r"(?i)\b(apikey|api_key|x-amz-signature|x-amz-credential|x-amz-security-token|signature"
-    r"|awsaccesskeyid|x-goog-signature|x-goog-credential)=([^&\s\"'<>]+)"
+    r"(?i)(?<![\w-])(" + "|".join(re.escape(p) for p in sorted(SECRET_QUERY_PARAMS, key=len, reverse=True)) + r")"
+    r"=([^&\s\"'<>]+)"
 )
+#: ``user:password@`` in any URL in free text.
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 _JSON_SECRET_RE = re.compile(r'(?i)("apiKey"\s*:\s*")([^"]*)(")')
 
 
@@ -60,14 +63,15 @@ class SecretRegistry:
         self._values: set[str] = set()
 
     def add(self, value: str | None) -> bool:
-        """Remember ``value``; returns True when it is new (so callers mask it exactly once)."""
-        if not value or len(value) < 4:
+        """Remember ``value`` (whatever its length) and each line of it; True when something was new (so callers
+        mask it exactly once). A runner masks line by line, so each line is a secret of its own."""
+        if not value or not value.strip():
             return False
+        parts = {value, *(line.strip() for line in value.splitlines() if line.strip())}
         with self._lock:
-            if value in self._values:
-                return False
-            self._values.add(value)
-            return True
+            new = parts - self._values
+            self._values |= new
+            return bool(new)
 
     def values(self) -> list[str]:
         with self._lock:
@@ -80,8 +84,10 @@ class SecretRegistry:
 
 
 def redact_text(text: str) -> str:
-    """Redact ``apikey=…``/signature query values and ``"apiKey": "…"`` JSON fields in free text."""
+    """Redact secret query values (``apikey=…``, signatures, ``sig=``, ``token=``), ``user:password@`` in URLs
+    and ``"apiKey": "…"`` JSON fields in free text."""
     text = _QUERY_SECRET_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
     return _JSON_SECRET_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.core.redact import SECRETS
+from streampixel_deploy.core.redact import SECRETS, redact_url
 
 #: str | secret | bool | int | float | choice | list | path | url
 KINDS = frozenset({"str", "secret", "bool", "int", "float", "choice", "list", "path", "url"})
@@ -108,8 +108,32 @@ def is_unset(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "")
 
 
+#: The longest value any setting takes (paths and URLs included); longer is a mistake, not an input.
+MAX_LENGTH = 4096
+
+
+def readable(spec: Spec, raw: object) -> None:
+    """Refuse a value that cannot be used as text: not valid UTF-8 (an environment variable with stray bytes) or
+    unusably long. Checked before anything else looks at the value (or prints it)."""
+    if not isinstance(raw, str):
+        return
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"{spec.label()} is not valid UTF-8 text; check how it is set (a secret or variable with stray bytes).",
+            spec.name,
+        ) from None
+    if len(raw) > MAX_LENGTH:
+        raise InputError(
+            f"{spec.label()} is {len(raw):,} characters long; the most it takes is {MAX_LENGTH:,}. Check the value.",
+            spec.name,
+        )
+
+
 def parse(spec: Spec, raw: object) -> Any:
     """One raw value as ``spec.kind`` (see :class:`Spec`); None when it is unset and there is no default."""
+    readable(spec, raw)
     if is_unset(raw):
         raw = spec.default
     if spec.kind == "list":
@@ -213,7 +237,15 @@ def split_url(spec: Spec, url: str) -> SplitResult:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise InputError(f"{spec.label()} is not a valid URL ({exc}); got {show(url)}.", spec.name) from None
+        raise InputError(
+            f"{spec.label()} is not a valid URL ({exc}); got {show(redact_url(url))}.", spec.name
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"{spec.label()} must not carry credentials (user:password@); they would end up in logs and in what "
+            f"Streampixel stores. Use a URL without them (a presigned or public URL); got {show(redact_url(url))}.",
+            spec.name,
+        )
     return parts
 
 

@@ -18,7 +18,7 @@ class GitHubReporter:
         self._throttle = ProgressThrottle(5.0)  # a CI log: a line every few seconds
 
     def _print(self, text: str) -> None:
-        sys.stdout.write(SECRETS.scrub(text) + "\n")
+        sys.stdout.write(gha.plain(SECRETS.scrub(text)) + "\n")
         sys.stdout.flush()
 
     @contextmanager

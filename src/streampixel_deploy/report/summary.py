@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib.resources import files
 from string import Template
@@ -27,8 +28,19 @@ def _template(name: str) -> Template:
     return Template(files("streampixel_deploy").joinpath("templates").joinpath(name).read_text(encoding="utf-8"))
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]+")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>&])")
+_PLAIN_CODE = re.compile(r"[\w .:/+=@-]*")
+
+
 def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+    """Any text (API strings included) as data in a table cell: one line, no Markdown, no HTML, no cell break."""
+    return _MARKDOWN.sub(r"\\\1", _LINE_BREAKS.sub(" ", value))
+
+
+def _code(value: str) -> str:
+    """A code span for plain values (IDs, hashes, statuses); anything else as an escaped cell."""
+    return f"`{value}`" if _PLAIN_CODE.fullmatch(value) else _cell(value)
 
 
 def render_summary(result: Result) -> str:
@@ -37,8 +49,7 @@ def render_summary(result: Result) -> str:
     def row(label: str, value: object, code: bool = True) -> None:
         if value in (None, ""):
             return
-        text = _cell(str(value))
-        rows.append(f"| {label} | {'`' + text + '`' if code else text} |")
+        rows.append(f"| {label} | {_code(str(value)) if code else _cell(str(value))} |")
 
     row("Result", result.outcome.value)
     row("Project", result.project_id)

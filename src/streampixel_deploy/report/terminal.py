@@ -10,6 +10,7 @@ from typing import TextIO
 
 from streampixel_deploy.core.redact import SECRETS
 from streampixel_deploy.core.reporter import ProgressThrottle
+from streampixel_deploy.report.workflow import plain
 
 
 class TerminalReporter:
@@ -20,7 +21,7 @@ class TerminalReporter:
         self._throttle = ProgressThrottle(0.2 if self._tty else 5.0)
 
     def _write(self, text: str) -> None:
-        self.stream.write(SECRETS.scrub(text) + "\n")
+        self.stream.write(plain(SECRETS.scrub(text)) + "\n")  # a CI log parses our stderr for commands too
         self.stream.flush()
 
     def _line(self, text: str) -> None:

@@ -7,10 +7,19 @@ heredoc delimiters), masks and workflow commands; it has no step-summary helper,
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from actions_toolkit import core
 from actions_toolkit.command import issue_command
+
+_COMMAND_AT_LINE_START = re.compile(r"(^|[\r\n\u0085\u2028\u2029])([ \t]*)(::|##\[)")
+
+
+def plain(text: str) -> str:
+    """``text`` as a runner will print it as text: no line of it starts a workflow command (``::…`` or
+    ``##[…]``), however it came in (an API status, an objection, a file name)."""
+    return _COMMAND_AT_LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)}» {m.group(3)}", text)
 
 
 def get_input(name: str) -> str:
