@@ -131,6 +131,34 @@ CASES = [
         "s3-endpoint-url",
         lambda t, w: [ZIP, _good(t), "--s3-bucket", "builds", "--s3-endpoint-url", "http://s3.example.com"],
     ),
+    # issue 10: credentials in any URL setting, unusably long values
+    Case("file-url-credentials", "file-url", lambda t, w: ["--file-url", "https://u:pw-SECRET@cdn.example.com/b.zip"]),
+    Case(
+        "s3-endpoint-credentials",
+        "s3-endpoint-url",
+        lambda t, w: [
+            ZIP,
+            _good(t),
+            "--s3-bucket",
+            "builds",
+            "--s3-endpoint-url",
+            "https://k:pw-SECRET@minio.example.com",
+        ],
+    ),
+    Case(
+        "s3-public-url-base-credentials",
+        "s3-public-url-base",
+        lambda t, w: [
+            ZIP,
+            _good(t),
+            "--s3-bucket",
+            "builds",
+            "--s3-public-url-base",
+            "https://u:pw-SECRET@cdn.example.com",
+        ],
+    ),
+    Case("zip-path-too-long", "zip-path", lambda t, w: [ZIP, "b/" + "x" * 5000 + ".zip"]),
+    Case("upload-id-too-long", "upload-id", lambda t, w: ["--upload-id", "u" * 5000], command="distribute"),
 ]
 
 
