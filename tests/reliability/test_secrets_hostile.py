@@ -175,7 +175,7 @@ def test_an_api_key_that_is_not_utf8_is_an_input_error(emu: Emulator, build_zip:
     env[b"INPUT_API-KEY"] = b"sp-\xff\xfe-not-utf8"
     proc = subprocess.run(
         [sys.executable, "-m", "streampixel_deploy", "action"], env=env, capture_output=True, timeout=60, check=False
-    )  # type: ignore[call-overload]
+    )
     out = proc.stdout.decode("utf-8", "replace")
     assert proc.returncode == 2, out[-1500:]
     assert "'api-key' (--api-key)" in out and "Unexpected error" not in out
