@@ -46,18 +46,28 @@ def cancellation(on_first: Callable[[str], None] | None = None, grace: float = G
         yield event
         return
 
+    published = threading.Event()  # the first signal's outputs are written
+    second: list[str] = []
+
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if event.is_set():
+            if not published.is_set():  # let the first signal finish writing the outputs, then stop
+                second.append(name)
+                return
             _stop_now(f"{name} after a first signal")
         event.set()
         _watchdog(grace)
         reason = f"Cancelled by {name}."
-        if on_first is not None:
-            try:
+        try:
+            if on_first is not None:
                 on_first(reason)
-            except Exception as exc:  # never let reporting stop the cancel
-                print(f"warning: could not write the outputs on cancel ({type(exc).__name__})", file=sys.stderr)
+        except Exception as exc:  # never let reporting stop the cancel
+            print(f"warning: could not write the outputs on cancel ({type(exc).__name__})", file=sys.stderr)
+        finally:
+            published.set()
+        if second:
+            _stop_now(f"{second[0]} after a first signal")
         raise Cancelled(reason)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
