@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
             p.add_argument("--port", type=int, default=0, help="Port (default 0: a free port).")
             p.add_argument("--config", help="YAML file with users, projects and timings.")
+            p.add_argument(
+                "--control",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help="Serve the /_emulator/ control surface (default: only on a loopback --host).",
+            )
         if name == "demo":
             p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
     return parser
@@ -215,9 +221,11 @@ def _emulator(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"InputError: --config {args.config!r} could not be loaded: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    emu = Emulator(config, host=args.host, port=args.port).start()
+    emu = Emulator(config, host=args.host, port=args.port, control=args.control).start()
     print(f"Streampixel emulator listening on {emu.url}", flush=True)
     print(f"  api-url: {emu.api_url}", flush=True)
+    if emu.control_enabled:  # /_emulator/* wants it: curl -H "Authorization: Bearer $token" .../_emulator/state
+        print(f"  control-token: {emu.control_token}", flush=True)
     for user in config.users:
         for project in user.projects:
             print(

@@ -17,7 +17,8 @@ URL = "https://cdn.example.com/builds/MyGame.zip"
 
 
 def control(emu: Emulator, method: str, name: str, body: object = None) -> requests.Response:
-    return requests.request(method, f"{emu.url}/_emulator/{name}", json=body, timeout=TIMEOUT)
+    headers = {"Authorization": f"Bearer {emu.control_token}"}
+    return requests.request(method, f"{emu.url}/_emulator/{name}", json=body, headers=headers, timeout=TIMEOUT)
 
 
 def test_health_and_state(emu: Emulator, api: Client) -> None:
@@ -89,7 +90,12 @@ def test_request_log_redacts_keys_and_skips_controls(emu: Emulator, api: Client)
 def test_control_unknown_path_and_method(emu: Emulator) -> None:
     assert control(emu, "GET", "nothing").status_code == 404
     assert control(emu, "GET", "reset").status_code == 405
-    bad_json = requests.post(emu.url + "/_emulator/faults", data="{", timeout=TIMEOUT)
+    bad_json = requests.post(
+        emu.url + "/_emulator/faults",
+        data="{",
+        headers={"Authorization": f"Bearer {emu.control_token}"},
+        timeout=TIMEOUT,
+    )
     assert bad_json.status_code == 400
 
 
@@ -122,12 +128,12 @@ def test_served_file_with_ranges(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_register_a_file_over_http(emu: Emulator, tmp_path: Path) -> None:
-    path = tmp_path / "b.zip"
+    path = emu.inbox / "b.zip"
     path.write_bytes(b"PK")
     response = control(emu, "POST", "files", {"path": str(path)})
     assert response.status_code == 201
     assert requests.get(response.json()["url"], timeout=TIMEOUT).content == b"PK"
-    assert control(emu, "POST", "files", {"path": str(tmp_path / "absent.zip")}).status_code == 400
+    assert control(emu, "POST", "files", {"path": str(emu.inbox / "absent.zip")}).status_code == 400
     with pytest.raises(FileNotFoundError):
         emu.serve_file(tmp_path / "absent.zip")
 

@@ -146,7 +146,8 @@ def test_status_sequence(emu: Emulator, api: Client) -> None:
 def test_invalid_rules_are_refused(emu: Emulator, rule: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"\w"):
         emu.add_fault(rule)
-    response = requests.post(emu.url + "/_emulator/faults", json=rule, timeout=TIMEOUT)
+    headers = {"Authorization": f"Bearer {emu.control_token}"}
+    response = requests.post(emu.url + "/_emulator/faults", json=rule, headers=headers, timeout=TIMEOUT)
     assert response.status_code == 400
     assert emu.faults() == []
 
@@ -156,12 +157,24 @@ def test_faults_over_http(emu: Emulator, api: Client) -> None:
         {"method": "GET", "path": "^/projects$", "action": "status", "status": 502},
         {"action": "hide_file", "upload_id": SEED_UPLOAD_ID},
     ]
-    added = requests.post(emu.url + "/_emulator/faults", json=rules, timeout=TIMEOUT)
+    added = requests.post(
+        emu.url + "/_emulator/faults",
+        json=rules,
+        headers={"Authorization": f"Bearer {emu.control_token}"},
+        timeout=TIMEOUT,
+    )
     assert added.status_code == 201
     assert [r["action"] for r in added.json()] == ["status", "hide_file"]
     assert api.get("/projects").status_code == 502
-    listed = requests.get(emu.url + "/_emulator/faults", timeout=TIMEOUT).json()
+    listed = requests.get(
+        emu.url + "/_emulator/faults", headers={"Authorization": f"Bearer {emu.control_token}"}, timeout=TIMEOUT
+    ).json()
     assert [(r["action"], r["times"], r["hits"]) for r in listed] == [("status", 0, 1), ("hide_file", 1, 0)]
-    assert requests.delete(emu.url + "/_emulator/faults", timeout=TIMEOUT).status_code == 200
+    assert (
+        requests.delete(
+            emu.url + "/_emulator/faults", headers={"Authorization": f"Bearer {emu.control_token}"}, timeout=TIMEOUT
+        ).status_code
+        == 200
+    )
     assert emu.faults() == []
     assert api.files() != []

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import logging
+import secrets
+import shutil
 import ssl
+import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -11,11 +17,23 @@ from typing import Any
 from streampixel_deploy.emulator.api import PREFIX, Api
 from streampixel_deploy.emulator.config import EmulatorConfig
 from streampixel_deploy.emulator.faults import FaultSet
-from streampixel_deploy.emulator.files import FileRegistry
+from streampixel_deploy.emulator.files import FileRegistry, inside
 from streampixel_deploy.emulator.pipeline import Pipeline
 from streampixel_deploy.emulator.server import Context, EmulatorHTTPServer
 from streampixel_deploy.emulator.state import Store
 from streampixel_deploy.emulator.webhooks import WebhookSender
+
+logger = logging.getLogger(__name__)
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1`` (``0.0.0.0`` and ``""`` mean every interface: not loopback)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Emulator:
@@ -31,9 +49,26 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        control: bool | None = None,
     ) -> None:
-        """``ssl_context`` (server side) makes it an HTTPS server, for TLS tests with a throwaway CA."""
+        """``ssl_context`` (server side) makes it an HTTPS server, for TLS tests with a throwaway CA.
+
+        ``control``: serve ``/_emulator/*`` and ``/inbox/`` (behind :attr:`control_token`). Default: only on
+        a loopback address; on any other one the emulator logs a warning and keeps them off unless ``True``.
+        """
         self._ssl_context = ssl_context
+        #: The secret every ``/_emulator/*`` request but health and inbox must send as ``Authorization: Bearer``.
+        self.control_token = secrets.token_urlsafe(32)
+        loopback = is_loopback_host(host)
+        self.control_enabled = loopback if control is None else control
+        if not loopback:
+            logger.warning(
+                "Warning: the emulator listens on %s, not a loopback address: its API and well-known keys are "
+                "reachable from the network; the control surface is %s",
+                host or "every interface",
+                "on (control=True)" if self.control_enabled else "off (ask for it with control=True / --control)",
+            )
+        self._inbox: Path | None = None  # made on first use
         # A round trip through from_dict validates a config built in code, and copies it.
         self.config = EmulatorConfig.from_dict(config.to_dict()) if config is not None else EmulatorConfig.default()
         self._address = (host, port)
@@ -60,7 +95,16 @@ class Emulator:
                 raise RuntimeError("this emulator was stopped; create a new one")
             if self._server is not None:
                 raise RuntimeError("this emulator is already running")
-            ctx = Context(self, self._api, self._faults, self._files, self._pipeline.stop_event)
+            ctx = Context(
+                self,
+                self._api,
+                self._faults,
+                self._files,
+                self._pipeline.stop_event,
+                self.control_token,
+                self.control_enabled,
+                lambda: self.inbox,
+            )
             self._server = EmulatorHTTPServer(self._address, ctx)
             if self._ssl_context is not None:
                 self._server.socket = self._ssl_context.wrap_socket(self._server.socket, server_side=True)
@@ -107,6 +151,9 @@ class Emulator:
             self._thread.join(5.0)
         self._pipeline.stop()
         self._sender.stop()
+        if self._inbox is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self._inbox)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -135,9 +182,22 @@ class Emulator:
         """The API base URL, ``url + "/pixelStripeApi"`` (like production)."""
         return self.url + PREFIX
 
+    @property
+    def inbox(self) -> Path:
+        """The folder (0700, created by this emulator, removed at stop) whose files other local processes may
+        have served: ``/inbox/<dir>/<name>``, or registered with ``POST /_emulator/files``."""
+        with self._lock:
+            if self._inbox is None:
+                self._inbox = Path(tempfile.mkdtemp(prefix="streampixel-emulator-inbox-"))
+            return self._inbox
+
     def serve_file(self, path: str | Path) -> str:
-        """Serve a local file at ``{url}/files/<token>/<basename>``; returns that URL."""
+        """Serve any local file at ``{url}/files/<token>/<basename>``; returns that URL (in-process only)."""
         return self.url + self._files.add(path)
+
+    def serve_inbox_file(self, path: str | Path) -> str:
+        """``serve_file`` for a file inside :attr:`inbox` only (``PermissionError`` otherwise): the HTTP route."""
+        return self.url + self._files.add(inside(self.inbox, path))
 
     # -- inspection and control ------------------------------------------------------------------
 

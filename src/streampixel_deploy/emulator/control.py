@@ -11,10 +11,13 @@
 ``GET|DELETE /_emulator/requests``  the API request log, a JSON array
 ``GET|POST|DELETE /_emulator/faults``  fault rules (POST: one rule or an array) -> JSON array
 ``GET /_emulator/webhooks``  webhook deliveries made so far, a JSON array
-``POST /_emulator/files``   ``{"path": "/abs/file.zip"}`` -> 201 ``{"url": ...}`` (``serve_file``)
+``GET /_emulator/inbox``    ``{"dir": ..., "url": "/inbox/"}``: the folder the emulator created (0700)
+``POST /_emulator/files``   ``{"path": "<inbox>/file.zip"}`` -> 201 ``{"url": ...}``; only inside the inbox
 ==========================  =============================================================
 
-Invalid input answers 400 ``{"message": ...}``.
+Every route but ``health`` and ``inbox`` needs the process's token (``Authorization: Bearer <token>``,
+``Emulator.control_token``; the ``emulator`` command prints it): 401 without it. Invalid input answers 400
+``{"message": ...}``; a path outside the inbox 403.
 """
 
 from __future__ import annotations
@@ -52,7 +55,10 @@ class Controller(Protocol):
 
     def webhook_deliveries(self) -> list[dict[str, Any]]: ...
 
-    def serve_file(self, path: str | Path) -> str: ...
+    @property
+    def inbox(self) -> Path: ...
+
+    def serve_inbox_file(self, path: str | Path) -> str: ...
 
 
 Action = Callable[[Controller, Any], ApiResponse]
@@ -95,7 +101,9 @@ def _serve_file(c: Controller, body: Any) -> ApiResponse:
     if not isinstance(body, dict) or not isinstance(body.get("path"), str):
         return _ok({"message": 'send {"path": "/absolute/path/to/file.zip"}'}, 400)
     try:
-        return _ok({"url": c.serve_file(body["path"])}, 201)
+        return _ok({"url": c.serve_inbox_file(body["path"])}, 201)
+    except PermissionError as exc:
+        return _ok({"message": str(exc)}, 403)
     except FileNotFoundError as exc:
         return _ok({"message": str(exc)}, 400)
 
@@ -116,7 +124,10 @@ _ROUTES: dict[str, dict[str, Action]] = {
     },
     "/_emulator/webhooks": {"GET": lambda c, _: _ok(c.webhook_deliveries())},
     "/_emulator/files": {"POST": _serve_file},
+    "/_emulator/inbox": {"GET": lambda c, _: _ok({"dir": str(c.inbox), "url": "/inbox/"})},
 }
+#: Routes open without the token: liveness, and where a local tool may drop a file to be served.
+PUBLIC = frozenset({"/_emulator/health", "/_emulator/inbox"})
 
 
 def handle(controller: Controller, method: str, path: str, body: bytes) -> ApiResponse:
@@ -130,7 +141,7 @@ def handle(controller: Controller, method: str, path: str, body: bytes) -> ApiRe
     if body.strip():
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return ApiResponse(400, {"message": "the request body is not valid JSON"})
     try:
         return action(controller, data)

@@ -6,6 +6,7 @@ The random token makes each URL unguessable and unique even for equal basenames.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
@@ -40,6 +41,35 @@ class FileRegistry:
         if path is None or path.name != name:
             return None
         return path
+
+
+def inside(folder: Path, path: str | Path) -> Path:
+    """``path`` as a regular file inside ``folder`` (no symlink on the way, no ``..``); raises ``PermissionError``.
+
+    What the emulator serves for another process: only what was put in the folder it created itself.
+    """
+    given = Path(path)
+    if not given.is_absolute():
+        given = folder / given
+    real_folder = os.path.realpath(folder)
+    candidate = Path(os.path.abspath(given))
+    try:
+        relative = candidate.relative_to(real_folder)
+    except ValueError:
+        relative = None
+    if relative is None or not relative.parts or ".." in given.parts:
+        raise PermissionError(
+            f"cannot serve {path}: only files inside the emulator's inbox {real_folder} can be registered over "
+            "HTTP (copy the file there first, or call Emulator.serve_file in the emulator's own process)"
+        )
+    step = Path(real_folder)
+    for part in relative.parts:
+        step = step / part
+        if step.is_symlink():
+            raise PermissionError(f"cannot serve {path}: a symbolic link in the emulator's inbox is not followed")
+    if not candidate.is_file():
+        raise FileNotFoundError(f"cannot serve {path}: not a file")
+    return candidate
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

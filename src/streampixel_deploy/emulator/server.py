@@ -1,7 +1,9 @@
 """The HTTP layer: a threading stdlib server that routes to the API, the files and the controls.
 
 ``/pixelStripeApi/...`` goes to :mod:`.api` (after the fault rules of :mod:`.faults` had their say),
-``/files/<token>/<name>`` serves registered local files, ``/_emulator/...`` is :mod:`.control`.
+``/files/<token>/<name>`` serves registered local files, ``/inbox/<dir>/<name>`` the files dropped in the
+emulator's own inbox folder, ``/_emulator/...`` is :mod:`.control` (behind the process token; off, like
+``/inbox/``, when the emulator listens on a non-loopback address without ``control=True``).
 Every request that is not a control or file request is written to the request log with the API key
 replaced by ``***`` (query ``apikey``/``apiKey`` and body ``apiKey``); a connection closed without
 an answer is logged with status 0.
@@ -10,21 +12,24 @@ an answer is logged with status 0.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 import socket
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from streampixel_deploy.emulator import control
 from streampixel_deploy.emulator.api import PREFIX, Api, ApiRequest, ApiResponse
 from streampixel_deploy.emulator.faults import FaultSet
-from streampixel_deploy.emulator.files import FileRegistry, Unsatisfiable, parse_range
+from streampixel_deploy.emulator.files import FileRegistry, Unsatisfiable, inside, parse_range
 from streampixel_deploy.emulator.webhooks import iso_now
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,9 @@ class Context:
     faults: FaultSet
     files: FileRegistry
     stop: threading.Event
+    control_token: str
+    control_enabled: bool
+    inbox: Callable[[], Path]
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -82,7 +90,7 @@ def redact_query(query: dict[str, str]) -> dict[str, str]:
 def redact_body(body: bytes) -> Any:
     try:
         data = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(data, dict):
         return {k: REDACTED if k.lower() == "apikey" else v for k, v in data.items()}
@@ -134,8 +142,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         path = parts.path
         try:
             if path == "/_emulator" or path.startswith("/_emulator/"):
-                resp = control.handle(ctx.controller, self.command, path, self._read_body())
-                self._send_json(resp)
+                self._control(path)
+            elif path.startswith("/inbox/") and ctx.control_enabled:
+                self._serve_inbox(path)
             elif path.startswith("/files/"):
                 self._serve_file(path)
             else:
@@ -145,6 +154,20 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send_json(ApiResponse(exc.status, {"message": str(exc)}))
         except (ConnectionError, TimeoutError):
             self.close_connection = True
+
+    def _control(self, path: str) -> None:
+        ctx = self.server.ctx
+        body = self._read_body()
+        if not ctx.control_enabled:
+            self._send_json(ApiResponse(404, {"message": "Not found"}))
+            return
+        if path.rstrip("/") not in control.PUBLIC:
+            given = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode("utf-8"), ctx.control_token.encode("utf-8")):
+                message = "send the emulator's control token: Authorization: Bearer <token> (printed at start)"
+                self._send_json(ApiResponse(401, {"message": message}))
+                return
+        self._send_json(control.handle(ctx.controller, self.command, path, body))
 
     def _read_body(self) -> bytes:
         raw = self.headers.get("Content-Length")
@@ -283,14 +306,26 @@ class RequestHandler(BaseHTTPRequestHandler):
             pass
 
     def _serve_file(self, path: str) -> None:
+        segments = path.split("/")
+        found = None
+        if len(segments) == 4:
+            found = self.server.ctx.files.lookup(segments[2], unquote(segments[3]))
+        self._send_file(found)
+
+    def _serve_inbox(self, path: str) -> None:
+        """``/inbox/<dir>/<name>``: a file another local process dropped in the inbox (never through a link)."""
+        segments = [unquote(part) for part in path.split("/")]
+        found = None
+        if len(segments) == 4 and all(p not in ("", ".", "..") and "/" not in p for p in segments[2:]):
+            with contextlib.suppress(OSError):
+                found = inside(self.server.ctx.inbox(), Path(*segments[2:]))
+        self._send_file(found)
+
+    def _send_file(self, found: Path | None) -> None:
         ctx = self.server.ctx
         if self.command not in ("GET", "HEAD"):
             self._send_raw(405, b"Method not allowed\n", "text/plain", {"Allow": "GET, HEAD"})
             return
-        segments = path.split("/")
-        found = None
-        if len(segments) == 4:
-            found = ctx.files.lookup(segments[2], unquote(segments[3]))
         if found is None or not found.is_file():
             self._send_raw(404, b"Not found\n", "text/plain")
             return

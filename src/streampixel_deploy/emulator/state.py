@@ -275,7 +275,7 @@ class Store:
                 "users": [
                     {
                         "user_id": u.user_id,
-                        "api_key": u.api_key,
+                        "api_key": "***",  # never shown: the dump goes over HTTP and into logs
                         "projects": [p.id for p in self._projects.values() if p.owner == u.user_id],
                     }
                     for u in self._users.values()

@@ -1,12 +1,19 @@
 """Hosting by the local emulator: it serves the local zip back over HTTP (same machine, loopback).
 
-Only for a loopback api-url (the demo and local pipelines); it never sends a build anywhere else.
+Only for a loopback api-url (the demo and local pipelines); it never sends a build anywhere else. The emulator
+serves another process's file only from its own inbox folder (``GET /_emulator/inbox``, mode 0700: being able
+to write there is the permission), so the zip is linked (or copied) into ``<inbox>/<random>/`` and served at
+``/inbox/<random>/<name>``; no control token is needed and no other path can be served.
 """
 
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
+import os
+import secrets
+import shutil
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -33,13 +40,22 @@ class EmulatorHost:
         self.session = session
 
     def check(self, reporter: Reporter) -> None:
+        self._inbox(None)
+        reporter.info(f"Emulator hosting at {self.root} is reachable.")
+
+    def _inbox(self, left: float | None) -> Path:
+        """The emulator's inbox folder; HostingError when it is unreachable or its control surface is off."""
         try:
-            response = self.session.get(self.root + "/_emulator/state", timeout=(5, 10))
+            response = self.session.get(self.root + "/_emulator/inbox", timeout=(5, min(10.0, left or 10.0)))
         except requests.RequestException as exc:
             raise HostingError(f"The emulator at {self.root} is not reachable: {type(exc).__name__}.") from None
-        if response.status_code != 200:
-            raise HostingError(f"The emulator at {self.root} refused the state request (HTTP {response.status_code}).")
-        reporter.info(f"Emulator hosting at {self.root} is reachable.")
+        folder = response.json().get("dir") if response.status_code == 200 else None
+        if not isinstance(folder, str):
+            raise HostingError(
+                f"The emulator at {self.root} does not offer its inbox (HTTP {response.status_code}); start it on a "
+                "loopback address (or with --control) to host builds with it."
+            )
+        return Path(folder)
 
     def host(self, upload: Upload, reporter: Reporter) -> Hosted:
         """Register the local file with the emulator (same machine: it is loopback) and hash it if need be."""
@@ -58,18 +74,18 @@ class EmulatorHost:
                     done += len(block)
                     reporter.progress(done, size, "hash")
             sha256 = digest.hexdigest()
-        left = time_left(upload.deadline)
+        folder = self._inbox(time_left(upload.deadline))
+        drop = folder / secrets.token_urlsafe(16)
         try:
-            response = self.session.post(
-                f"{self.root}/_emulator/files",
-                json={"path": str(zip_path.resolve())},
-                timeout=(5, min(30.0, left or 30.0)),
-            )
-        except requests.RequestException as exc:
-            raise HostingError(f"Registering the zip with the emulator failed: {type(exc).__name__}.") from None
-        if response.status_code not in (200, 201):
-            raise HostingError(f"The emulator refused to serve the zip (HTTP {response.status_code}).")
-        file_url = response.json().get("url")
-        if not isinstance(file_url, str):
-            raise HostingError("The emulator did not return the file URL.")
+            drop.mkdir(mode=0o700)
+            try:
+                os.link(zip_path, drop / zip_path.name)  # no copy of a multi-GB build when on the same disk
+            except OSError:
+                shutil.copyfile(zip_path, drop / zip_path.name)
+        except OSError as exc:
+            raise HostingError(
+                f"Could not put the zip in the emulator's inbox {folder} ({exc.strerror or exc}); run the "
+                "emulator as the same user as streampixel-deploy."
+            ) from None
+        file_url = f"{self.root}/inbox/{quote(drop.name)}/{quote(zip_path.name)}"
         return Hosted(file_url, file_url, sha256=sha256, size_bytes=size)

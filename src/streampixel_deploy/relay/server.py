@@ -11,15 +11,23 @@ documented envelope (400), then the event filters (unknown events, events not in
 ``project-ids``: 202 and dropped with a log line). An accepted event is written to the spool and fsynced
 *before* the 202 is sent, so anything Streampixel saw acknowledged survives a crash; the GitHub call happens
 later on the forwarder thread, so Streampixel's 10-second timeout is never at stake.
+
+Connections: the kernel queues up to ``LISTEN_BACKLOG`` of them (a burst of simultaneous webhooks waits there
+instead of being reset), and a fixed pool of ``WORKERS`` threads answers them, so the number of clients never
+decides the number of threads. Each request has ``REQUEST_DEADLINE_SECONDS`` in total, from the first byte
+awaited to the last byte of its body: a watchdog shuts the socket of a client that trickles its request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
+import queue
+import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +46,12 @@ MAX_BODY_BYTES = 64 * 1024
 #: How much of a refused body we read and discard so the client sees our answer, not a reset.
 MAX_DRAIN_BYTES = 1024 * 1024
 WEBHOOK_PREFIX = "/webhook/"
+#: Connections the kernel holds while every worker is busy (``listen()``'s backlog; Linux caps it at somaxconn).
+LISTEN_BACKLOG = 1024
+#: Threads that answer requests; accepted connections beyond them wait in a queue of ``LISTEN_BACKLOG``.
+WORKERS = 32
+#: A request must arrive whole within this time, however slowly its bytes come (slowloris).
+REQUEST_DEADLINE_SECONDS = 10.0
 
 
 class Relay:
@@ -148,8 +162,8 @@ class Relay:
         received_at = time.time()
         try:
             data = json.loads(body)
-        except ValueError:
-            return self._refuse(400, "the body is not JSON")
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply for the parser
+            return self._refuse(400, "the body is not JSON (or it is nested too deeply)")
         try:
             envelope = parse_envelope(data)
         except EnvelopeError as exc:
@@ -221,13 +235,103 @@ class Relay:
         }
 
 
-class _RelayHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _RelayHTTPServer(HTTPServer):
+    """An HTTP server with a real listen backlog, a bounded worker pool and a per-request deadline."""
 
-    def __init__(self, address: tuple[str, int], relay: Relay) -> None:
+    allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        relay: Relay,
+        workers: int = WORKERS,
+        deadline_seconds: float = REQUEST_DEADLINE_SECONDS,
+    ) -> None:
         self.relay = relay
+        self.deadline_seconds = deadline_seconds
+        self._pending: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(maxsize=LISTEN_BACKLOG)
+        self._deadlines: dict[socket.socket, float] = {}
+        self._deadline_lock = threading.Lock()
+        self._closing = threading.Event()
         super().__init__(address, _Handler)
+        self._threads = [
+            threading.Thread(target=self._work, name=f"relay-worker-{n}", daemon=True) for n in range(workers)
+        ]
+        self._threads.append(threading.Thread(target=self._watch, name="relay-watchdog", daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to the pool; when even the queue is full, answer 503 rather than reset it."""
+        try:
+            self._pending.put_nowait((request, client_address))
+        except queue.Full:
+            self.relay.refuse(503, "the relay is overloaded")
+            with contextlib.suppress(OSError):
+                request.settimeout(1.0)
+                body = b'{"message":"the relay is overloaded"}'
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+                )
+            self.shutdown_request(request)
+
+    def _work(self) -> None:
+        while (item := self._pending.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.disarm(request)
+                self.shutdown_request(request)
+
+    def arm(self, conn: socket.socket) -> None:
+        """Start the clock of one request on ``conn``."""
+        with self._deadline_lock:
+            self._deadlines[conn] = time.monotonic() + self.deadline_seconds
+
+    def disarm(self, conn: socket.socket) -> None:
+        with self._deadline_lock:
+            self._deadlines.pop(conn, None)
+
+    def _watch(self) -> None:
+        """Shut the socket of every request past its deadline; the worker's blocked read then ends."""
+        while not self._closing.wait(0.2):
+            now = time.monotonic()
+            with self._deadline_lock:
+                late = [conn for conn, deadline in self._deadlines.items() if deadline <= now]
+                for conn in late:
+                    del self._deadlines[conn]
+            for conn in late:
+                with contextlib.suppress(OSError):
+                    client = conn.getpeername()[0]
+                    self.relay.log.warning("client.too_slow", client=str(client), limitSeconds=self.deadline_seconds)
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._closing.set()
+        with self._deadline_lock:
+            open_conns = list(self._deadlines)
+        for conn in open_conns:  # idle keep-alive connections: end them so the workers can stop
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        while True:  # connections accepted but never served
+            try:
+                item = self._pending.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self.shutdown_request(item[0])
+        for _ in self._threads:
+            with contextlib.suppress(queue.Full):
+                self._pending.put_nowait(None)
+        for thread in self._threads:
+            thread.join(1.0)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up is routine; keep stderr to JSON lines only."""
@@ -239,13 +343,22 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "streampixel-relay"
     sys_version = ""
-    timeout = 10.0  # a client that sends nothing for 10 s is dropped (slowloris)
+    timeout = REQUEST_DEADLINE_SECONDS  # each read; the whole request has the same budget (the watchdog)
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall between them
 
     def log_message(self, format: str, *args: Any) -> None:
         """The request line holds the token: the default access log is off, the relay logs what matters."""
 
+    def handle_one_request(self) -> None:
+        """One request, read under the deadline (armed while waiting for it, disarmed once it is read)."""
+        self.server.arm(self.connection)
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.disarm(self.connection)
+
     def do_GET(self) -> None:
+        self.server.disarm(self.connection)
         path = urlsplit(self.path).path
         if path == "/healthz":
             self._send(200, self.server.relay.health())
@@ -286,6 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) < length:
             self._send(*relay.refuse(400, "the body is shorter than its Content-Length"), close=True)
             return
+        self.server.disarm(self.connection)  # read whole in time: storing it is our time, not the client's
         status, answer = relay.accept(body)
         self._send(status, answer)
 

@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,7 @@ class Spool:
         try:
             for path in (self.directory, self._tmp, self._failed):
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._tighten(path)
             for stale in self._tmp.iterdir():
                 stale.unlink(missing_ok=True)
             probe = self._tmp / f"probe-{secrets.token_hex(4)}"
@@ -62,6 +64,20 @@ class Spool:
         with self._lock:
             self._pending = set(ids)
         return ids
+
+    def _tighten(self, path: Path) -> None:
+        """Make an existing folder 0700 (it holds webhook payloads); refuse to start when that is not allowed."""
+        if os.name != "posix" or stat.S_IMODE(path.stat().st_mode) == 0o700:
+            return
+        try:
+            os.chmod(path, 0o700)
+        except OSError as exc:
+            raise InputError(
+                f"--spool-dir {str(self.directory)!r}: {str(path)!r} could not be restricted to mode 0700 "
+                f"({exc.strerror or exc}); it would keep webhook payloads readable by other users. Run the relay "
+                "as the folder's owner (or chmod 700 it yourself), or point --spool-dir at another folder.",
+                "spool-dir",
+            ) from None
 
     def new_id(self) -> str:
         return f"{time.time_ns():020d}-{next(self._counter) % 1_000_000:06d}-{secrets.token_hex(3)}"
