@@ -131,7 +131,9 @@ def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> 
         )
     # The checks run over all names joined into one string (C speed); per-name work only for suspicious ones.
     blob = "\n".join(names)
-    if blob.count("\n") != max(0, len(names) - 1) or _CONTROL.search(blob):
+    if blob.count("\n") != max(0, len(names) - 1) or (
+        not blob.replace("\n", "").isprintable() and _CONTROL.search(blob)
+    ):
         name = next(n for n in names if "\n" in n or _CONTROL.search(n))
         raise _refuse(
             path,
@@ -143,7 +145,7 @@ def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> 
         for name in names:
             _check_name(name, path, setting)
     lowered = blob.lower()
-    if _RESERVED.search(lowered.replace("\\", "/")):
+    if _RESERVED.search("\n" + lowered.replace("\\", "/")):
         name = next(n for n in names if name_problem(n))
         raise _refuse(path, setting, f"holds the entry {name!r}: {name_problem(name)}; Windows cannot extract it.")
     keys = lowered.split("\n") if names else []
@@ -455,7 +457,7 @@ def _decode_names(raw_names: list[bytes], utf8: set[int]) -> list[str]:
 
 _CONTROL = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
 #: A device name Windows reserves as a whole path part, with any extension (in the lowered, '/'-joined names).
-_RESERVED = re.compile(r"(?:^|/)(?:con|prn|aux|nul|com[1-9]|lpt[1-9]) *(?:\.[^/\n]*)?(?:/|$)", re.MULTILINE)
+_RESERVED = re.compile(r"[/\n](?:con|prn|aux|nul|com[1-9]|lpt[1-9]) *(?:\.[^/\n]*)?(?:/|\n|$)")
 _EXE_END = re.compile(r"\.exe$", re.MULTILINE)
 
 
