@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import zipfile
@@ -146,3 +147,81 @@ def test_crc32_combine_matches_zlib() -> None:
     a, b = rng.randbytes(100_000), rng.randbytes(77_777)
     combined = packaging._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b))
     assert combined == zlib.crc32(a + b)
+
+
+# -- links and names (issue 10, "Build folders") -----------------------------------------------------------
+
+
+def _linked_tree(tmp_path: Path) -> Path:
+    return make_build_dir(tmp_path / "src", pak_bytes=4096)
+
+
+def test_link_to_a_file_outside_is_refused(tmp_path: Path) -> None:
+    top = _linked_tree(tmp_path)
+    secret = tmp_path / "credentials"
+    secret.write_text("[default]\naws_secret_access_key = hunter2\n")
+    (top / "MyGame/Saved.ini").symlink_to(secret)
+    dest = tmp_path / "out.zip"
+    with pytest.raises(ArchiveError, match="outside") as info:
+        package_dir(top, dest, NullReporter())
+    assert "'MyGame/Saved.ini'" in str(info.value) and str(secret) in str(info.value)
+    assert str(info.value).startswith("'build-dir' (--build-dir)") and info.value.exit_code == 2
+    assert not dest.exists()
+
+
+def test_link_to_a_folder_outside_is_refused(tmp_path: Path) -> None:
+    top = _linked_tree(tmp_path)
+    cache = tmp_path / "cache/Content"
+    cache.mkdir(parents=True)
+    (cache / "Extra.pak").write_bytes(b"pak")
+    (top / "MyGame/Movies").symlink_to(cache, target_is_directory=True)
+    with pytest.raises(ArchiveError, match=re.escape("'MyGame/Movies'") + ".*outside"):
+        package_dir(top, tmp_path / "out.zip", NullReporter())
+
+
+def test_links_inside_the_folder_are_packaged_as_their_targets(tmp_path: Path) -> None:
+    top = _linked_tree(tmp_path)
+    shared = top / "Shared/Content"
+    shared.mkdir(parents=True)
+    (shared / "Extra.pak").write_bytes(b"pak" * 100)
+    (top / "MyGame/Movies").symlink_to("../Shared/Content", target_is_directory=True)  # relative, inside
+    (top / "MyGame/Game.ini").symlink_to(top / "MyGame/Config/DefaultGame.ini")  # absolute, inside
+    dest = tmp_path / "out.zip"
+    package_dir(top, dest, NullReporter())
+    with zipfile.ZipFile(dest) as zf:
+        assert zf.read("MyGame/Movies/Extra.pak") == b"pak" * 100
+        assert zf.read("MyGame/Game.ini") == (top / "MyGame/Config/DefaultGame.ini").read_bytes()
+        assert all(not (i.external_attr >> 16) & 0o020000 for i in zf.infolist())  # no link entries
+
+
+@pytest.mark.parametrize("target", ["..", ".", "loop"])
+def test_link_loops_are_refused(tmp_path: Path, target: str) -> None:
+    top = _linked_tree(tmp_path)
+    (top / "MyGame/loop").symlink_to(target, target_is_directory=True)
+    with pytest.raises(ArchiveError, match=re.escape("'MyGame/loop'") + ".*loop"):
+        package_dir(top, tmp_path / "out.zip", NullReporter())
+
+
+def test_dangling_link_is_refused(tmp_path: Path) -> None:
+    top = _linked_tree(tmp_path)
+    (top / "MyGame/gone.dll").symlink_to(top / "nowhere.dll")
+    with pytest.raises(ArchiveError, match=re.escape("'MyGame/gone.dll'") + ".*does not exist"):
+        package_dir(top, tmp_path / "out.zip", NullReporter())
+
+
+def test_name_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    top = _linked_tree(tmp_path)
+    raw = os.fsencode(top / "MyGame") + b"/caf\xe9.txt"
+    with open(raw, "wb") as fh:
+        fh.write(b"x")
+    with pytest.raises(ArchiveError, match=re.escape(r"'MyGame/caf\udce9.txt'") + ".*not valid UTF-8"):
+        package_dir(top, tmp_path / "out.zip", NullReporter())
+
+
+@pytest.mark.parametrize("name", ["CON.txt", "a:b.txt", "tab\there.txt"])
+def test_names_windows_cannot_create_are_refused(tmp_path: Path, name: str) -> None:
+    top = _linked_tree(tmp_path)
+    (top / "MyGame" / name).write_bytes(b"x")
+    with pytest.raises(ArchiveError, match=r"Windows|control character") as info:
+        package_dir(top, tmp_path / "out.zip", NullReporter())
+    assert repr(f"MyGame/{name}") in str(info.value)

@@ -8,21 +8,23 @@ its CRC-32, streamed in 1 MiB blocks.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from typing import BinaryIO
 
 from streampixel_deploy.build.zipformat import (
-    CENTRAL_SCAN,
+    CENTRAL,
     CENTRAL_SIG,
+    CONTROL_CHARS,
     DEFLATED,
     EOCD,
     EOCD64,
@@ -30,6 +32,8 @@ from streampixel_deploy.build.zipformat import (
     EOCD_SIG,
     FLAG_ENCRYPTED,
     FLAG_UTF8,
+    LOCAL,
+    LOCAL_SIG,
     LOCATOR,
     LOCATOR_SIG,
     MAX_COMMENT,
@@ -37,11 +41,17 @@ from streampixel_deploy.build.zipformat import (
     U16,
     U32,
     decode_name,
+    name_problem,
+    windows_key,
 )
 from streampixel_deploy.core.errors import ArchiveError
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3
+#: An entry is reported as a possible zip bomb past this compression ratio, from this uncompressed size on
+#: (deflate's own ceiling is about 1032:1: only long runs of one byte get there; real UE content stays far below).
+BOMB_RATIO = 1000
+BOMB_MIN_BYTES = 8 * 1024 * 1024
 #: Methods any unzip tool extracts: stored and deflate.
 COMMON_METHODS = frozenset({STORED, DEFLATED})
 
@@ -63,98 +73,144 @@ class ArchiveReport:
         return f"ArchiveReport(path={self.path!r}, entries={self.entries}, executables={self.executables!r})"
 
 
-def verify_quick(path: Path, setting: str = "'zip-path' (--zip-path)") -> ArchiveReport:
-    """Check that ``path`` is a zip Streampixel would accept; raise ArchiveError naming the problem."""
+def verify_quick(path: Path, setting: str | None = None) -> ArchiveReport:
+    """Check that ``path`` is a zip Streampixel would accept; raise ArchiveError naming the problem.
+
+    ``setting`` is how messages name the input (``SPEC_BY_NAME[...].label()``); ``zip-path``'s by default.
+    """
+    setting = setting or _label("zip-path")
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             count, cd_offset, cd_size = _find_central_directory(fh, size, path, setting)
             fh.seek(cd_offset)
             directory = fh.read(cd_size)
+            if len(directory) != cd_size:
+                _not_a_zip(path, setting, "the central directory is truncated")
+            with _gc_paused():  # 100,000s of small objects: the collector would rescan them again and again
+                entries = _read_entries(directory, count, path, setting)
+                del directory
+                _check_local_headers(fh.fileno(), entries, cd_offset, path, setting)
+                return _check_directory(path, setting, size, entries)
     except OSError as exc:
-        raise ArchiveError(f"{setting} {path.name!r} could not be read: {exc.strerror}.", "zip-path") from None
-    if len(directory) != cd_size:
-        _not_a_zip(path, setting, "the central directory is truncated")
-
-    with _gc_paused():  # 100,000s of small objects: the collector would rescan them again and again
-        return _check_directory(path, setting, size, directory, count)
+        raise ArchiveError(
+            f"{setting} {path.name!r} could not be read: {exc.strerror}.", _input_name(setting)
+        ) from None
 
 
-def _check_directory(path: Path, setting: str, size: int, directory: bytes, count: int) -> ArchiveReport:
-    raw_names, unusual = _read_entries(directory, count, path, setting)
-    names = _decode_names(raw_names, {i for i, flags, _ in unusual if flags & FLAG_UTF8})
-    del raw_names
-    for index, flags, _method in unusual:
+def _label(name: str) -> str:
+    from streampixel_deploy.core.settings import SPEC_BY_NAME  # only for a message: not on the quick path
+
+    return SPEC_BY_NAME[name].label()
+
+
+def _input_name(setting: str) -> str:
+    return "build-dir" if "build-dir" in setting else "zip-path"
+
+
+def _refuse(path: Path, setting: str, text: str) -> ArchiveError:
+    return ArchiveError(f"{setting} {path.name!r} {text}", _input_name(setting))
+
+
+def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> ArchiveReport:
+    names = _decode_names(entries.raw_names, {i for i, flags, _ in entries.unusual if flags & FLAG_UTF8})
+    for index, flags, _method in entries.unusual:
         if flags & FLAG_ENCRYPTED:
-            raise ArchiveError(
-                f"{setting} {path.name!r}: the entry {names[index]!r} is encrypted; Streampixel cannot extract a "
+            raise _refuse(
+                path,
+                setting,
+                f": the entry {names[index]!r} is encrypted; Streampixel cannot extract a "
                 "password-protected zip. Zip the build folder again without a password.",
-                "zip-path",
             )
+    if entries.links:
+        raise _refuse(
+            path,
+            setting,
+            f": the entry {names[entries.links[0]]!r} is a symbolic link; extracted, it could point outside "
+            "the build. Zip the files themselves (zip without --symlinks / -y).",
+        )
     # The checks run over all names joined into one string (C speed); per-name work only for suspicious ones.
     blob = "\n".join(names)
-    if blob.count("\n") != max(0, len(names) - 1):
-        name = next(n for n in names if "\n" in n)
-        raise ArchiveError(
-            f"{setting} {path.name!r} holds an entry whose name contains a line break ({name!r}); "
-            "Windows cannot extract it. Rebuild the zip from the folder.",
-            "zip-path",
+    if blob.count("\n") != max(0, len(names) - 1) or (
+        not blob.replace("\n", "").isprintable() and _CONTROL.search(blob)
+    ):
+        name = next(n for n in names if "\n" in n or _CONTROL.search(n))
+        raise _refuse(
+            path,
+            setting,
+            f"holds the entry {name!r}, whose name contains a control character; Windows cannot extract it "
+            "and a terminal would run it. Rebuild the zip from the folder.",
         )
     if "\\" in blob or ".." in blob or ":" in blob or blob.startswith("/") or "\n/" in blob:
         for name in names:
             _check_name(name, path, setting)
     lowered = blob.lower()
+    if _RESERVED.search("\n" + lowered.replace("\\", "/")):
+        name = next(n for n in names if name_problem(n))
+        raise _refuse(path, setting, f"holds the entry {name!r}: {name_problem(name)}; Windows cannot extract it.")
     keys = lowered.split("\n") if names else []
     folders = blob.count("/\n") + blob.endswith("/")
-    stripped = [k.rstrip("/") for k in keys] if folders else keys
+    odd = "\\" in lowered or "./" in lowered or "//" in lowered or lowered.startswith("/")
+    stripped = [windows_key(k) for k in keys] if odd else [k.rstrip("/") for k in keys] if folders else keys
     if len(set(stripped)) != len(stripped):
         seen: set[str] = set()
         for name, key in zip(names, stripped, strict=True):
             if key in seen:
-                raise ArchiveError(
-                    f"{setting} {path.name!r} holds the entry {name!r} twice; extraction would be "
-                    "ambiguous. Rebuild the zip from the folder.",
-                    "zip-path",
+                raise _refuse(
+                    path,
+                    setting,
+                    f"holds the entry {name!r} twice (Windows ignores case and reads '\\' as '/'); extraction "
+                    "would be ambiguous. Rebuild the zip from the folder.",
                 )
             seen.add(key)
     files = len(names) - folders
     exes = [n for n in _executables(blob, lowered, names, keys) if _depth(n) <= 2]
     odd_methods: dict[int, str] = {}
-    for index, _flags, method in unusual:
+    for index, _flags, method in entries.unusual:
         if method not in COMMON_METHODS and not names[index].endswith("/"):
             odd_methods.setdefault(method, names[index])
 
     if not files:
-        raise ArchiveError(
-            f"{setting} {path.name!r} is empty: it holds no files. Zip the packaged build folder.",
-            "zip-path",
-        )
+        raise _refuse(path, setting, "is empty: it holds no files. Zip the packaged build folder.")
     if not exes:
-        raise ArchiveError(
-            f"{setting} {path.name!r} has no Windows .exe at its root or inside one top-level folder; "
+        raise _refuse(
+            path,
+            setting,
+            "has no Windows .exe at its root or inside one top-level folder; "
             "Streampixel rejects builds without the packaged game's executable. Zip the output of "
             "'Package Project -> Windows', not the project sources.",
-            "zip-path",
         )
     report = ArchiveReport(path=path, size_bytes=size, entries=files, executables=exes)
     for method, name in sorted(odd_methods.items()):
         report.warnings.append(
-            f"{path.name}: entries such as {name!r} use compression method {method} "
+            f"{path.name!r}: entries such as {name!r} use compression method {method} "
             f"({_METHOD_NAMES.get(method, 'unusual')}), which not every unzip tool extracts; if Streampixel "
             "rejects the build, zip it with plain deflate (the default of most tools)."
         )
+    for index, csize, usize in entries.bombs:
+        report.warnings.append(
+            f"{path.name!r}: the entry {names[index]!r} expands {usize / max(csize, 1):,.0f}:1 "
+            f"({csize:,} -> {usize:,} bytes), a compression ratio past {BOMB_RATIO}:1 that zip bombs use; "
+            "check that the build is what you meant to ship."
+        )
     if size > SOFT_LIMIT_BYTES:
         report.warnings.append(
-            f"{path.name} is {size / 1000**3:.1f} GB, above Streampixel's documented 24 GB soft limit; "
+            f"{path.name!r} is {size / 1000**3:.1f} GB, above Streampixel's documented 24 GB soft limit; "
             "ask Streampixel support to raise it if the build is rejected."
+        )
+    if entries.total > SOFT_LIMIT_BYTES:
+        report.warnings.append(
+            f"{path.name!r} holds {entries.total / 1000**3:.1f} GB uncompressed, above Streampixel's documented "
+            "24 GB soft limit; ask Streampixel support to raise it if the build is rejected."
         )
     return report
 
 
-def verify(path: Path, mode: str, setting: str = "'zip-path' (--zip-path)") -> ArchiveReport | None:
+def verify(path: Path, mode: str, setting: str | None = None) -> ArchiveReport | None:
     """``quick`` (central directory), ``full`` (also every entry's CRC, streamed) or ``off``."""
     if mode == "off":
         return None
+    setting = setting or _label("zip-path")
     report = verify_quick(path, setting)
     if mode == "full":
         verify_crc(path, setting)
@@ -174,14 +230,15 @@ def folder_executables(build_dir: Path) -> list[str]:
     return found
 
 
-def verify_crc(path: Path, setting: str = "'zip-path' (--zip-path)") -> None:
+def verify_crc(path: Path, setting: str | None = None) -> None:
     """Decompress every entry and check its CRC-32, 1 MiB at a time (memory does not grow with the entry)."""
     import zipfile  # only here: the quick check does not pay for its import
 
+    setting = setting or _label("zip-path")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{setting} {path.name!r} is not a valid zip archive ({exc}).", "zip-path") from None
+        raise _refuse(path, setting, f"is not a valid zip archive ({exc}).") from None
     with zf:
         for info in zf.infolist():
             if info.is_dir():
@@ -191,10 +248,11 @@ def verify_crc(path: Path, setting: str = "'zip-path' (--zip-path)") -> None:
                     while fh.read(1 << 20):
                         pass
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
-                raise ArchiveError(
-                    f"{setting} {path.name!r}: entry {info.filename!r} is corrupt ({exc}). Package the build again "
+                raise _refuse(
+                    path,
+                    setting,
+                    f": entry {info.filename!r} is corrupt ({exc}). Package the build again "
                     "and copy the zip with a binary-safe tool.",
-                    "zip-path",
                 ) from None
 
 
@@ -203,11 +261,12 @@ def verify_crc(path: Path, setting: str = "'zip-path' (--zip-path)") -> None:
 _METHOD_NAMES = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 98: "PPMd", 99: "AES"}
 
 
-def _not_a_zip(path: Path, setting: str, why: str) -> None:
-    raise ArchiveError(
-        f"{setting} {path.name!r} is not a valid zip archive ({why}). Package the build again "
+def _not_a_zip(path: Path, setting: str, why: str) -> NoReturn:
+    raise _refuse(
+        path,
+        setting,
+        f"is not a valid zip archive ({why}). Package the build again "
         "(Windows packaged build folder -> .zip) and retry.",
-        "zip-path",
     )
 
 
@@ -224,22 +283,28 @@ def _find_central_directory(fh: BinaryIO, size: int, path: Path, setting: str) -
         at = tail.rfind(EOCD_SIG, 0, at)
     if at < 0:
         _not_a_zip(path, setting, "no end of central directory record")
-    _sig, disk, cd_disk, _n_disk, count, cd_size, cd_offset, _clen = EOCD.unpack_from(tail, at)
+    _sig, disk, cd_disk, n_disk, count, cd_size, cd_offset, _clen = EOCD.unpack_from(tail, at)
     eocd_offset = size - tail_len + at
     if disk or cd_disk:
         _not_a_zip(path, setting, "it is one part of a multi-volume archive")
+    if n_disk != count:
+        _not_a_zip(path, setting, f"the end record counts {n_disk} and {count} entries")
     if count == U16 or U32 in (cd_size, cd_offset):
-        if eocd_offset < LOCATOR.size:
-            _not_a_zip(path, setting, "the ZIP64 locator is missing")
-        fh.seek(eocd_offset - LOCATOR.size)
-        sig, _d, record_offset, _total = LOCATOR.unpack(fh.read(LOCATOR.size))
+        sig = b""
+        if eocd_offset >= LOCATOR.size:
+            fh.seek(eocd_offset - LOCATOR.size)
+            sig, _d, record_offset, _total = LOCATOR.unpack(fh.read(LOCATOR.size))
         if sig != LOCATOR_SIG:
-            _not_a_zip(path, setting, "the ZIP64 locator is missing")
+            if U32 in (cd_size, cd_offset):
+                _not_a_zip(path, setting, "the ZIP64 locator is missing")
+            return count, cd_offset, cd_size  # exactly 65,535 entries: Python's zipfile writes no ZIP64 records
         fh.seek(record_offset)
         record = fh.read(EOCD64.size)
         if len(record) != EOCD64.size or record[:4] != EOCD64_SIG:
             _not_a_zip(path, setting, "the ZIP64 end record is damaged")
-        _s, _rs, _m, _n, _d1, _d2, _cd, count, cd_size, cd_offset = EOCD64.unpack(record)
+        _s, _rs, _m, _n, _d1, _d2, n_disk, count, cd_size, cd_offset = EOCD64.unpack(record)
+        if n_disk != count:
+            _not_a_zip(path, setting, f"the ZIP64 end record counts {n_disk} and {count} entries")
         eocd_offset = record_offset
     if cd_offset + cd_size > eocd_offset:
         _not_a_zip(path, setting, "the central directory lies past the end of the file; it may be truncated")
@@ -257,35 +322,127 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_entries(
-    directory: bytes, count: int, path: Path, setting: str
-) -> tuple[list[bytes], list[tuple[int, int, int]]]:
-    """The raw names of the ``count`` central directory records, and (index, flags, method) of unusual ones.
+class _Entries:
+    """What the walk of the central directory keeps (a plain class, like ArchiveReport)."""
 
-    This loop is the hot path of a quick check (50,000 entries is common): it only slices the names out and
-    keeps the flags and method of entries with UTF-8 names, encryption or a method other than stored/deflate.
+    def __init__(self) -> None:
+        self.raw_names: list[bytes] = []
+        self.offsets: list[int] = []
+        self.unusual: list[tuple[int, int, int]] = []  # (index, flags, method) of UTF-8, encrypted, odd methods
+        self.links: list[int] = []
+        self.bombs: list[tuple[int, int, int]] = []  # (index, compressed, uncompressed)
+        self.total = 0  # uncompressed bytes
+
+
+def _read_entries(directory: bytes, count: int, path: Path, setting: str) -> _Entries:
+    """Walk the ``count`` central directory records, which must fill the directory exactly.
+
+    This loop is the hot path of a quick check (50,000 entries is common): it slices the names out, keeps the
+    offsets and sums the sizes; per-entry work beyond that only for unusual entries (UTF-8 names, encryption,
+    a method other than stored/deflate, symbolic links, ZIP64 values, extreme ratios).
     """
-    names: list[bytes] = []
-    append = names.append
-    unusual: list[tuple[int, int, int]] = []
-    unpack = CENTRAL_SCAN.unpack_from
-    header = CENTRAL_SCAN.size
+    found = _Entries()
+    names, offsets, unusual = found.raw_names, found.offsets, found.unusual
+    append, add_offset = names.append, offsets.append
+    unpack = CENTRAL.unpack_from
+    header = CENTRAL.size
     pos = 0
+    total = 0
     try:
         for index in range(count):
-            sig, flags, method, nlen, xlen, clen = unpack(directory, pos)
+            sig, made, _n, flags, method, _t, _d, _crc, csize, usize, nlen, xlen, clen, _dk, _ia, attr, offset = unpack(
+                directory, pos
+            )
             if sig != CENTRAL_SIG:
                 _not_a_zip(path, setting, "a central directory record is damaged")
             start = pos + header
             pos = start + nlen + xlen + clen
             append(directory[start : start + nlen])
+            if U32 in (csize, usize, offset):
+                csize, usize, offset = _zip64_values(
+                    directory[start + nlen : start + nlen + xlen], csize, usize, offset
+                )
+            add_offset(offset)
+            total += usize
             if flags & (FLAG_UTF8 | FLAG_ENCRYPTED) or method & ~DEFLATED:
                 unusual.append((index, flags, method))
+            if attr >> 28 == 0xA and made >> 8 in _UNIX_HOSTS:  # S_IFLNK in the Unix mode
+                found.links.append(index)
+            if usize >= BOMB_MIN_BYTES and usize > BOMB_RATIO * csize:
+                found.bombs.append((index, csize, usize))
     except struct.error:
         _not_a_zip(path, setting, "the central directory is truncated")
     if pos > len(directory):
         _not_a_zip(path, setting, "the central directory is truncated")
-    return names, unusual
+    if pos < len(directory):
+        raise _refuse(
+            path,
+            setting,
+            f"is not a valid zip archive: its end record says {count:,} entr{'y' if count == 1 else 'ies'} but the "
+            "directory holds more (entries hidden from some unzip tools). Rebuild the zip from the folder.",
+        )
+    found.total = total
+    return found
+
+
+#: "Version made by" hosts whose external attributes hold a Unix mode: Unix and OS X.
+_UNIX_HOSTS = frozenset({3, 19})
+
+
+def _zip64_values(extra: bytes, csize: int, usize: int, offset: int) -> tuple[int, int, int]:
+    """The values a ZIP64 extra field holds for the fields that are U32 (in the APPNOTE's order)."""
+    at = 0
+    while at + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, at)
+        if tag == 1:
+            field = extra[at + 4 : at + 4 + length]
+            values = [struct.unpack_from("<Q", field, i)[0] for i in range(0, len(field) - 7, 8)]
+            if usize == U32 and values:
+                usize = values.pop(0)
+            if csize == U32 and values:
+                csize = values.pop(0)
+            if offset == U32 and values:
+                offset = values.pop(0)
+            break
+        at += 4 + length
+    return csize, usize, offset
+
+
+def _check_local_headers(fd: int, entries: _Entries, cd_offset: int, path: Path, setting: str) -> None:
+    """Each entry's local header: at its offset, before the directory, with the directory's name.
+
+    Extractors that stream the zip read the local header, not the directory: a different name there would be
+    written where this check never looked. One small read per entry (page cache), none of the data.
+    """
+    read = _pread_function(fd)
+    fixed = LOCAL.size
+    for index, (raw, offset) in enumerate(zip(entries.raw_names, entries.offsets, strict=True)):
+        head = read(fixed + len(raw), offset)
+        if (
+            head[:4] != LOCAL_SIG
+            or head[fixed:] != raw
+            or head[26:28] != len(raw).to_bytes(2, "little")
+            or (offset + fixed + len(raw) > cd_offset)
+        ):
+            name = decode_name(raw, any(i == index and f & FLAG_UTF8 for i, f, _ in entries.unusual))
+            raise _refuse(
+                path,
+                setting,
+                f"is not a valid zip archive: the local header of {name!r} (at byte {offset:,}) does not match "
+                "its directory entry, so an unzip tool could write another name. Rebuild the zip from the folder.",
+            )
+
+
+def _pread_function(fd: int) -> Callable[[int, int], bytes]:
+    """``os.pread`` where it exists (POSIX), else seek + read on a duplicate of the descriptor (Windows)."""
+    if hasattr(os, "pread"):
+        return functools.partial(os.pread, fd)
+
+    def read(length: int, offset: int) -> bytes:  # pragma: no cover - Windows
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, length)
+
+    return read
 
 
 def _decode_names(raw_names: list[bytes], utf8: set[int]) -> list[str]:
@@ -298,6 +455,9 @@ def _decode_names(raw_names: list[bytes], utf8: set[int]) -> list[str]:
     return [decode_name(raw, i in utf8) for i, raw in enumerate(raw_names)]
 
 
+_CONTROL = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
+#: A device name Windows reserves as a whole path part, with any extension (in the lowered, '/'-joined names).
+_RESERVED = re.compile(r"[/\n](?:con|prn|aux|nul|com[1-9]|lpt[1-9]) *(?:\.[^/\n]*)?(?:/|\n|$)")
 _EXE_END = re.compile(r"\.exe$", re.MULTILINE)
 
 
@@ -322,8 +482,12 @@ def _check_name(name: str, path: Path, setting: str) -> None:
     if not unsafe and ".." in name_slash:
         unsafe = ".." in PurePosixPath(name_slash).parts
     if unsafe:
-        raise ArchiveError(
-            f"{setting} {path.name!r} holds the unsafe entry {name!r} (an absolute path or '..'); "
+        raise _refuse(
+            path,
+            setting,
+            f"holds the unsafe entry {name!r} (an absolute path or '..'); "
             "it could write outside the extraction folder (zip-slip). Rebuild the zip from the folder.",
-            "zip-path",
         )
+    problem = name_problem(name)
+    if problem:
+        raise _refuse(path, setting, f"holds the entry {name!r}: {problem}; Windows cannot extract it.")

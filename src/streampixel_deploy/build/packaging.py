@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import zlib
@@ -35,9 +36,11 @@ from streampixel_deploy.build.zipformat import (
     encode_name,
     end_records,
     local_header,
+    name_problem,
 )
 from streampixel_deploy.core.errors import ArchiveError
 from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 #: Formats that are already compressed: deflating them costs time and saves nothing.
 STORED_SUFFIXES = frozenset(
@@ -121,13 +124,15 @@ def package_dir(
                     results = future.result()
                 except _Changed as exc:
                     raise ArchiveError(
-                        f"'build-dir' (--build-dir): {exc.entry.name.decode('utf-8', 'replace')!r} changed while "
+                        f"{SPEC_BY_NAME['build-dir'].label()}: {exc.entry.name.decode('utf-8', 'replace')!r} "
+                        "changed while "
                         "it was being zipped. Let the build finish writing the folder, then run again.",
                         "build-dir",
                     ) from None
                 except OSError as exc:
                     raise ArchiveError(
-                        f"'build-dir' (--build-dir): {exc.filename or 'a file'} could not be read ({exc.strerror}).",
+                        f"{SPEC_BY_NAME['build-dir'].label()}: {exc.filename or 'a file'!r} could not be read "
+                        f"({exc.strerror}).",
                         "build-dir",
                     ) from None
                 for (entry, offset, length, last), (crc, payload, method) in zip(job, results, strict=True):
@@ -167,36 +172,89 @@ def _cpu_count() -> int:
 
 
 def _scan(build_dir: Path) -> list[Member]:
-    """Every regular file under ``build_dir`` (symlinks to files followed, to folders not), sorted by name."""
+    """Every regular file under ``build_dir``, sorted by name; links inside the folder are followed.
+
+    A link (to a file or a folder) that leads outside ``build_dir``, a dangling link and a link loop are
+    refused (ArchiveError, exit 2), as are names Windows cannot extract and names that are not UTF-8: nothing
+    has been read or uploaded yet.
+    """
+    label = SPEC_BY_NAME["build-dir"].label()
+    root = os.path.realpath(build_dir)
     entries: list[Member] = []
-    stack = [("", str(build_dir))]
+    stack: list[tuple[str, str, frozenset[str]]] = [("", str(build_dir), frozenset({root}))]
     while stack:
-        prefix, folder = stack.pop()
+        prefix, folder, above = stack.pop()
         try:
             with os.scandir(folder) as listing:
                 for item in listing:
                     rel = prefix + item.name
-                    if item.is_dir(follow_symlinks=False):
-                        stack.append((rel + "/", item.path))
-                    elif item.is_file():
-                        size = item.stat().st_size
-                        suffix = os.path.splitext(item.name)[1].lower()
-                        name, utf8 = encode_name(rel)
-                        stored = suffix in STORED_SUFFIXES or size == 0
-                        entries.append(Member(item.path, name, size, stored, utf8))
+                    if item.is_symlink():
+                        real = _link_target(item.path, rel, root, label)
+                        if os.path.isdir(real):
+                            if real in above:
+                                raise ArchiveError(
+                                    f"{label}: the link {rel!r} points to {real!r}, a folder that holds it: a link "
+                                    "loop. Remove the link or point it at a folder outside this path.",
+                                    "build-dir",
+                                )
+                            stack.append((rel + "/", real, above | {real}))
+                            continue
+                    elif item.is_dir(follow_symlinks=False):
+                        stack.append((rel + "/", item.path, above | {os.path.realpath(item.path)}))
+                        continue
+                    if item.is_file():
+                        entries.append(_member(item, rel, label))
         except OSError as exc:
             raise ArchiveError(
-                f"'build-dir' (--build-dir): {exc.filename or folder} could not be read ({exc.strerror}).",
-                "build-dir",
+                f"{label}: {exc.filename or folder!r} could not be read ({exc.strerror}).", "build-dir"
             ) from None
     if not entries:
         raise ArchiveError(
-            f"'build-dir' (--build-dir) {build_dir} holds no files. Give the packaged build folder "
-            "(the one holding the game's .exe).",
+            f"{label} {build_dir} holds no files. Give the packaged build folder (the one holding the game's .exe).",
             "build-dir",
         )
     entries.sort(key=lambda e: e.name)
     return entries
+
+
+def _link_target(link: str, rel: str, root: str, label: str) -> str:
+    """Where a link inside the build folder leads; refused when that is outside it, nowhere, or a loop."""
+    try:
+        real = os.path.realpath(link, strict=True)
+    except OSError as exc:
+        looped = exc.errno == errno.ELOOP or isinstance(exc, RuntimeError)
+        raise ArchiveError(
+            f"{label}: the link {rel!r} -> {os.readlink(link)!r} "
+            + ("is a link loop." if looped else "points to something that does not exist.")
+            + " Replace it with the file it should hold, or remove it.",
+            "build-dir",
+        ) from None
+    if os.path.commonpath([root, real]) != root:
+        raise ArchiveError(
+            f"{label}: the link {rel!r} points to {real!r}, outside the build folder; its contents would be "
+            "hosted with the build. Copy what the build needs into the folder (or remove the link) and run again.",
+            "build-dir",
+        )
+    return real
+
+
+def _member(item: os.DirEntry[str], rel: str, label: str) -> Member:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArchiveError(
+            f"{label}: the name {rel!r} is not valid UTF-8, so no zip reader would show it as it is. Rename the "
+            "file (its name came from a tool using another encoding).",
+            "build-dir",
+        ) from None
+    problem = name_problem(rel)
+    if problem:
+        raise ArchiveError(f"{label}: {rel!r} has {problem}; Windows cannot extract it. Rename it.", "build-dir")
+    size = item.stat().st_size
+    suffix = os.path.splitext(item.name)[1].lower()
+    name, utf8 = encode_name(rel)
+    stored = suffix in STORED_SUFFIXES or size == 0
+    return Member(item.path, name, size, stored, utf8)
 
 
 def _jobs(entries: list[Member], chunk_size: int) -> Iterator[list[_Piece]]:

@@ -156,3 +156,33 @@ def end_records(count: int, cd_offset: int, cd_size: int, end: int) -> bytes:
 
 def _zip64_extra(*values: int) -> bytes:
     return struct.pack(f"<HH{len(values)}Q", _ZIP64_EXTRA, 8 * len(values), *values)
+
+
+# -- names Windows can extract (both the packer and the checks refuse the rest) ------------------------------
+
+#: Device names Windows reserves in every folder, with any extension (``CON``, ``nul.txt``, ``COM1.log``).
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+)
+#: C0 and C1 control characters and DEL (the line break is looked for separately by the checks).
+CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0)]))
+
+
+def name_problem(name: str) -> str | None:
+    """Why Windows cannot extract an entry named ``name`` (``/``- or ``\\``-separated), or None."""
+    if any(c in CONTROL_CHARS or c == "\n" for c in name):
+        return "a control character in its name"
+    if ":" in name:
+        return "a colon in its name (Windows reads it as a drive or a stream)"
+    for part in name.replace("\\", "/").split("/"):
+        if part.split(".", 1)[0].rstrip(" ").lower() in WINDOWS_RESERVED:
+            return f"the name {part!r}, which Windows reserves for a device"
+    return None
+
+
+def windows_key(name: str) -> str:
+    """The path Windows would write ``name`` to: case-insensitive, ``\\`` = ``/``, no ``.`` or empty parts."""
+    key = name.lower().replace("\\", "/")
+    if "./" in key or "//" in key or key.startswith("/") or key.endswith(("/", "/.")):
+        key = "/".join(p for p in key.split("/") if p not in ("", "."))
+    return key
