@@ -1,8 +1,7 @@
 """Settings: one table of every setting, and one frozen, validated :class:`Settings` built from it.
 
-A setting named ``poll-interval-seconds`` is the action input ``poll-interval-seconds``, the CLI flag
-``--poll-interval-seconds`` and the environment variable ``STREAMPIXEL_POLL_INTERVAL_SECONDS``. The faces
-(CLI, action) only collect raw strings by those names; everything else happens here.
+``poll-interval-seconds`` is the action input, ``--poll-interval-seconds`` the CLI flag and
+``STREAMPIXEL_POLL_INTERVAL_SECONDS`` the variable; the faces only collect raw strings by those names.
 """
 
 from __future__ import annotations

@@ -20,14 +20,11 @@ awaited to the last byte of its body: a watchdog shuts the socket of a client th
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
-import queue
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +37,7 @@ from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import EnvelopeError, parse_envelope
 from streampixel_deploy.relay.forwarder import Forwarder, Item, ProjectLookup
 from streampixel_deploy.relay.log import JsonLog
+from streampixel_deploy.relay.pool import RelayHTTPServer
 from streampixel_deploy.relay.spool import Spool, SpoolError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -83,7 +81,7 @@ class Relay:
             )
         self.lookup = ProjectLookup(client)
         self.forwarder = Forwarder(config, self.spool, self.log, self.lookup, github_session)
-        self._server: _RelayHTTPServer | None = None
+        self._server: RelayHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._started_at = 0.0
         self._lock = threading.Lock()
@@ -96,7 +94,7 @@ class Relay:
         if self._server is not None:
             raise RuntimeError("this relay is already running")
         replay = self.spool.open()
-        server = _RelayHTTPServer((self.config.host, self.config.port), self)
+        server = RelayHTTPServer((self.config.host, self.config.port), self, _Handler)
         self._server = server
         self._started_at = time.monotonic()
         self.forwarder.start()
@@ -235,111 +233,8 @@ class Relay:
         }
 
 
-class _RelayHTTPServer(HTTPServer):
-    """An HTTP server with a real listen backlog, a bounded worker pool and a per-request deadline."""
-
-    allow_reuse_address = True
-    request_queue_size = LISTEN_BACKLOG
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        relay: Relay,
-        workers: int = WORKERS,
-        deadline_seconds: float = REQUEST_DEADLINE_SECONDS,
-    ) -> None:
-        self.relay = relay
-        self.deadline_seconds = deadline_seconds
-        self._pending: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(maxsize=LISTEN_BACKLOG)
-        self._deadlines: dict[socket.socket, float] = {}
-        self._deadline_lock = threading.Lock()
-        self._closing = threading.Event()
-        super().__init__(address, _Handler)
-        self._threads = [
-            threading.Thread(target=self._work, name=f"relay-worker-{n}", daemon=True) for n in range(workers)
-        ]
-        self._threads.append(threading.Thread(target=self._watch, name="relay-watchdog", daemon=True))
-        for thread in self._threads:
-            thread.start()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Hand the connection to the pool; when even the queue is full, answer 503 rather than reset it."""
-        try:
-            self._pending.put_nowait((request, client_address))
-        except queue.Full:
-            self.relay.refuse(503, "the relay is overloaded")
-            with contextlib.suppress(OSError):
-                request.settimeout(1.0)
-                body = b'{"message":"the relay is overloaded"}'
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-                )
-            self.shutdown_request(request)
-
-    def _work(self) -> None:
-        while (item := self._pending.get()) is not None:
-            request, client_address = item
-            try:
-                self.finish_request(request, client_address)
-            except Exception:
-                self.handle_error(request, client_address)
-            finally:
-                self.disarm(request)
-                self.shutdown_request(request)
-
-    def arm(self, conn: socket.socket) -> None:
-        """Start the clock of one request on ``conn``."""
-        with self._deadline_lock:
-            self._deadlines[conn] = time.monotonic() + self.deadline_seconds
-
-    def disarm(self, conn: socket.socket) -> None:
-        with self._deadline_lock:
-            self._deadlines.pop(conn, None)
-
-    def _watch(self) -> None:
-        """Shut the socket of every request past its deadline; the worker's blocked read then ends."""
-        while not self._closing.wait(0.2):
-            now = time.monotonic()
-            with self._deadline_lock:
-                late = [conn for conn, deadline in self._deadlines.items() if deadline <= now]
-                for conn in late:
-                    del self._deadlines[conn]
-            for conn in late:
-                with contextlib.suppress(OSError):
-                    client = conn.getpeername()[0]
-                    self.relay.log.warning("client.too_slow", client=str(client), limitSeconds=self.deadline_seconds)
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-    def server_close(self) -> None:
-        super().server_close()
-        self._closing.set()
-        with self._deadline_lock:
-            open_conns = list(self._deadlines)
-        for conn in open_conns:  # idle keep-alive connections: end them so the workers can stop
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        while True:  # connections accepted but never served
-            try:
-                item = self._pending.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                self.shutdown_request(item[0])
-        for _ in self._threads:
-            with contextlib.suppress(queue.Full):
-                self._pending.put_nowait(None)
-        for thread in self._threads:
-            thread.join(1.0)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up is routine; keep stderr to JSON lines only."""
-        self.relay.log.debug("http.client_error", client=str(client_address[0]) if client_address else None)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _RelayHTTPServer
+    server: RelayHTTPServer
     protocol_version = "HTTP/1.1"
     server_version = "streampixel-relay"
     sys_version = ""
