@@ -27,6 +27,7 @@ from streampixel_deploy.build.zipwalk import (
     _CONTROL,
     _METHOD_NAMES,
     _RESERVED,
+    BOMB_RATIO,
     _check_local_headers,
     _check_name,
     _decode_names,
@@ -45,10 +46,6 @@ from streampixel_deploy.core.errors import ArchiveError
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3
-#: An entry is reported as a possible zip bomb past this compression ratio, from this uncompressed size on
-#: (deflate's own ceiling is about 1032:1: only long runs of one byte get there; real UE content stays far below).
-BOMB_RATIO = 1000
-BOMB_MIN_BYTES = 8 * 1024 * 1024
 #: Methods any unzip tool extracts: stored and deflate.
 COMMON_METHODS = frozenset({STORED, DEFLATED})
 

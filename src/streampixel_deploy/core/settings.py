@@ -66,14 +66,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("file-url", "A public direct-download URL of the .zip that Streampixel can fetch."),
     Spec("auto-release", "Make the build live as soon as it is approved.", "true", "bool"),
     Spec("wait", "Follow the build until Approved/Reject or the timeout.", "true", "bool"),
-    Spec(
-        "timeout-minutes",
-        "Time limit of the whole run (reads and waits included).",
-        "60",
-        "float",
-        low=0,
-        high=_DAY_MINUTES,
-    ),
+    Spec("timeout-minutes", "Time limit of the whole run, reads included.", "60", "float", low=0, high=_DAY_MINUTES),
     Spec("poll-interval-seconds", "Seconds between status polls (minimum 5).", "15", "float", low=0, high=3600),
     Spec("upload-id", "Build to distribute or show: an upload ID, 'latest' or 'previous'."),
     Spec(

@@ -13,10 +13,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from streampixel_deploy.relay.server import Relay
 
-MAX_BODY_BYTES = 64 * 1024
-#: How much of a refused body we read and discard so the client sees our answer, not a reset.
-MAX_DRAIN_BYTES = 1024 * 1024
-WEBHOOK_PREFIX = "/webhook/"
 #: Connections the kernel holds while every worker is busy (``listen()``'s backlog; Linux caps it at somaxconn).
 LISTEN_BACKLOG = 1024
 #: Threads that answer requests; accepted connections beyond them wait in a queue of ``LISTEN_BACKLOG``.
