@@ -29,7 +29,7 @@ def _template(name: str) -> Template:
 
 
 _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]+")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>&])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~<>&])")  # emphasis, code, links, cells, HTML (parentheses alone are text)
 _PLAIN_CODE = re.compile(r"[\w .:/+=@-]*")
 
 
