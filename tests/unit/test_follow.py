@@ -120,3 +120,26 @@ def test_a_failed_poll_backs_off() -> None:
     seen = start(RULES)
     decision = poll_failed(seen, RULES)
     assert decision.verdict is Verdict.WAIT and decision.next_poll == 6.25
+
+
+def test_the_dashboard_vocabulary_is_followed_to_the_end() -> None:
+    """Issue 11, case 2: dashboard labels in files[].status (reference §8.2) map to the raw states."""
+    labels = ["Queued", "Downloading", "Extracting and Scanning", "Saving to Repository"]
+    labels += ["Distributing to the Servers", "Current Live Build"]
+    decisions = _feed(RULES, labels)
+    assert decisions[-1].verdict is Verdict.APPROVED
+    assert all(stage.detail is None for d in decisions for stage in d.stages), "none is 'unknown'"
+
+
+def test_validation_failed_and_failed_are_rejections_with_their_reason() -> None:
+    for label in ("Validation Failed", "Failed"):
+        decision = observe(start(RULES), RULES, _build(label, "Corrupt archive"), now=0.0)
+        assert decision.verdict is Verdict.REJECTED and decision.objection == "Corrupt archive"
+
+
+def test_an_unknown_status_with_a_reason_shows_the_reason() -> None:
+    """Issue 11, case 5: an undocumented status with a reason no longer loses the reason."""
+    decision = observe(start(RULES), RULES, _build("Quarantined", "Manual review required"), now=0.0)
+    assert decision.verdict is Verdict.WAIT
+    detail = decision.stages[0].detail
+    assert detail is not None and "Manual review required" in detail

@@ -39,10 +39,23 @@ _NORMALISED.update(
         "extracting & scanning": BuildStatus.EXTRACTING,
         "distributing": BuildStatus.DISTRIBUTE,
         "distributing to the servers": BuildStatus.DISTRIBUTE,
+        "current live build": BuildStatus.APPROVED,
+        "archived": BuildStatus.APPROVED,  # approved and kept, not live (auto-release off, or an older build)
         "rejected": BuildStatus.REJECT,
         "validation failed": BuildStatus.REJECT,
+        # undocumented but unambiguous: a build that failed is not coming back
+        "failed": BuildStatus.REJECT,
+        "failure": BuildStatus.REJECT,
+        "error": BuildStatus.REJECT,
     }
 )
+#: Dashboard labels that say whether an approved build is live (reference §8.2).
+_LIVE_LABELS = {"current live build": True, "archived": False}
+
+
+def live_label(raw: object) -> bool | None:
+    """True for ``Current Live Build``, False for ``Archived``, None when the status does not say."""
+    return _LIVE_LABELS.get(" ".join(raw.split()).casefold()) if isinstance(raw, str) else None
 
 
 def parse_status(raw: object) -> BuildStatus | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streampixel_deploy.build.archive import folder_executables, verify
 from streampixel_deploy.core.errors import ArchiveError, InputError
-from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result
+from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.run.context import Run
@@ -56,7 +56,8 @@ def deploy(run: Run) -> Result:
 
     with reporter.group("follow"):
         build = follow(run, upload_id)
-    r.live = s.auto_release
+    label = live_label(build.raw_status)  # the dashboard's words say it outright (Current Live Build / Archived)
+    r.live = s.auto_release if label is None else label
     return run.ends(
         Outcome.APPROVED,
         (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.core.models import BuildStatus, Outcome, Result
+from streampixel_deploy.core.models import BuildStatus, Outcome, Result, live_label
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.run.context import Run
@@ -42,6 +42,7 @@ def distribute(run: Run) -> Result:
     if not s.wait:
         return run.ends(Outcome.SUBMITTED, f"Distribution of build {target.id} triggered; not waiting (wait: false).")
     with reporter.group("follow"):
-        follow(run, target.id, after_distribute=True)
-    r.live = True
+        build = follow(run, target.id, after_distribute=True)
+    label = live_label(build.raw_status)
+    r.live = True if label is None else label
     return run.ends(Outcome.APPROVED, f"Build {target.id} distributed and live.")

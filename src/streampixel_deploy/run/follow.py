@@ -110,7 +110,8 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
     if changed:
         stale = rules.after_distribute and status is BuildStatus.APPROVED and not seen.seen_moving
         if status is None:
-            stages.append(Stage(build.raw_status, "unknown status; still waiting"))
+            said = f"; Streampixel said: {build.objection}" if build.objection else ""
+            stages.append(Stage(build.raw_status, f"unknown status; still waiting{said}"))
         elif stale:
             pass  # the Approved from before distribute-file: not progress, and no rank to beat
         elif status.rank > seen.best_rank or status.terminal:
@@ -167,6 +168,8 @@ def follow(run: Run, upload_id: str, after_distribute: bool = False) -> Build:
         seen = decision.seen
         if decision.status is not None:
             r.status = decision.status
+        if build is not None and build.objection:
+            r.objection = build.objection  # a reason given with any status reaches the outputs, even on a timeout
         for stage in decision.stages:
             run.stage(stage.raw, stage.detail)
         if decision.note:
@@ -192,5 +195,5 @@ def _still_waiting(run: Run, upload_id: str) -> WaitTimeout:
         f"Build {upload_id} was still '{run.result.status or 'not listed'}' after "
         f"{run.settings.timeout_minutes:g} minutes (timeout-minutes). It may still finish: check it with "
         f"command: status and upload-id: {upload_id} (CLI: streampixel-deploy status --upload-id {upload_id}), "
-        "or raise timeout-minutes."
+        "or raise timeout-minutes." + (f" Streampixel said: {run.result.objection}" if run.result.objection else "")
     )

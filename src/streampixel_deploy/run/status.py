@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from streampixel_deploy.core.errors import BuildRejected
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.run.context import Run
@@ -17,10 +18,12 @@ def status(run: Run) -> tuple[Result, Project]:
         r.upload_id, r.status, r.objection = build.id, build.raw_status, build.objection
         r.file_url = redact_url(build.url) if build.url else None
         r.message = f"Build {build.id} ({why}): {build.raw_status}"
-        r.outcome = {
-            BuildStatus.APPROVED: Outcome.APPROVED,
-            BuildStatus.REJECT: Outcome.REJECTED,
-        }.get(build.status or BuildStatus.PENDING, Outcome.SUBMITTED)
+        if build.status is BuildStatus.REJECT:  # the table of results: rejected is exit 1, whichever command saw it
+            raise BuildRejected(
+                f"Build {build.id} ({why}) was rejected by Streampixel: {build.objection or 'no objection given'}",
+                build.objection,
+            )
+        r.outcome = Outcome.APPROVED if build.status is BuildStatus.APPROVED else Outcome.SUBMITTED
     else:
         r.outcome = Outcome.OK
         r.message = f"{len(project.files)} builds in project {project.name or project.id}."
