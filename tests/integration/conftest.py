@@ -25,6 +25,7 @@ FAST_STAGE = 0.05
 def emu() -> Iterator[Emulator]:
     cfg = EmulatorConfig.default()
     cfg.stage_delays = dict.fromkeys(cfg.stage_delays, FAST_STAGE)
+    cfg.stage_delays["Distribute"] = 0.4  # long enough for a 0.1 s poll to see: "live" needs it seen
     cfg.rate_limit_window_seconds = 0.3
     cfg.send_retry_after = True
     with Emulator(cfg) as server:

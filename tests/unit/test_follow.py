@@ -143,3 +143,40 @@ def test_an_unknown_status_with_a_reason_shows_the_reason() -> None:
     assert decision.verdict is Verdict.WAIT
     detail = decision.stages[0].detail
     assert detail is not None and "Manual review required" in detail
+
+
+AUTO = Rules.for_run(interval=5.0, timeout_seconds=3600, expect_distribution=True)
+
+
+def test_approved_before_distribute_is_not_live_yet() -> None:
+    """Issue 11, case 1: the overview's order (Saving → Approved → Distribute → Approved) with autoRelease."""
+    decisions = _feed(AUTO, ["Saving to Repository", "Approved", "Distribute", "Approved"])
+    assert [d.verdict for d in decisions] == [Verdict.WAIT, Verdict.WAIT, Verdict.WAIT, Verdict.APPROVED]
+    assert _stages(decisions) == ["Saving to Repository", "Approved", "Distribute", "Approved"]
+    assert decisions[-1].distributed is True
+
+
+def test_distribute_then_approved_is_live_at_once() -> None:
+    decisions = _feed(AUTO, ["Saving to Repository", "Distribute", "Approved"])
+    assert decisions[-1].verdict is Verdict.APPROVED and decisions[-1].distributed is True
+
+
+def test_current_live_build_is_live_at_once() -> None:
+    decisions = _feed(AUTO, ["Saving to Repository", "Current Live Build"])
+    assert decisions[-1].verdict is Verdict.APPROVED and decisions[-1].distributed is True
+
+
+def test_approved_never_distributed_ends_after_the_grace_with_live_unknown() -> None:
+    assert AUTO.distribution_grace == 40.0  # 8 polls of 5 s (60 s at most)
+    decisions = _feed(AUTO, ["Approved"] * 10, step=5.0)
+    first = next(i for i, d in enumerate(decisions) if d.verdict is Verdict.APPROVED)
+    assert first * 5.0 >= AUTO.distribution_grace
+    assert decisions[first].distributed is None
+    note = decisions[first].note
+    assert note is not None and "whether it is live is unknown" in note
+    assert _stages(decisions) == ["Approved"], "one row for the Approved, not one per poll"
+
+
+def test_without_auto_release_approved_ends_at_once() -> None:
+    decisions = _feed(RULES, ["Saving to Repository", "Approved"])
+    assert decisions[-1].verdict is Verdict.APPROVED and decisions[-1].distributed is None

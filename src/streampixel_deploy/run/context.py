@@ -35,6 +35,8 @@ class Run:
     on_submitted: Callable[[Result], None] | None = None
     result: Result = field(init=False)
     temp_dirs: list[Path] = field(default_factory=list)
+    #: after following with autoRelease: whether the build was seen distributed (None: not known)
+    distributed: bool | None = None
 
     def __post_init__(self) -> None:
         s = self.settings

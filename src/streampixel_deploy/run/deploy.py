@@ -55,17 +55,22 @@ def deploy(run: Run) -> Result:
         return run.ends(Outcome.SUBMITTED, f"Build {upload_id} submitted; not waiting for processing (wait: false).")
 
     with reporter.group("follow"):
-        build = follow(run, upload_id)
+        build = follow(run, upload_id, expect_distribution=s.auto_release)
     label = live_label(build.raw_status)  # the dashboard's words say it outright (Current Live Build / Archived)
-    r.live = s.auto_release if label is None else label
+    if not s.auto_release:
+        r.live = False if label is None else label
+        return run.ends(
+            Outcome.APPROVED,
+            f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
+            f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})",
+        )
+    r.live = label if label is not None else run.distributed
+    if r.live:
+        return run.ends(Outcome.APPROVED, f"Build {build.id} approved and live.")
     return run.ends(
         Outcome.APPROVED,
-        (
-            f"Build {build.id} approved and live."
-            if s.auto_release
-            else f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
-            f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})"
-        ),
+        f"Build {build.id} approved; Streampixel did not show it being distributed, so whether it is live yet is "
+        "unknown. Check the project in the Streampixel dashboard.",
     )
 
 

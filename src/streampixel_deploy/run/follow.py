@@ -13,6 +13,11 @@ Rules (where Streampixel's docs are silent, the choice is ours and documented in
   non-final status was seen, or after ``settle_polls`` polls and ``settle_seconds`` (distribution may be too
   quick to see), and the timeline notes that no Distribute stage was observed.
 - Polling backs off x1.25 while nothing changes, up to ``max_interval``; a change resets it.
+- With autoRelease a build is live once it was seen distributed: ``Distribute`` (or the dashboard's
+  ``Distributing to the Servers``) before ``Approved``, or ``Current Live Build``. The docs also describe the
+  other order (``… Saving → Approved → Distribute → Approved``, reference §8.4, §12 #9): an ``Approved`` that no
+  ``Distribute`` preceded is followed for ``distribution_grace`` more (60 s, or 8 polls when polling is faster);
+  a ``Distribute`` after it is progress, not a regression. If none comes, the build is approved with live unknown.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import enum
 from dataclasses import dataclass
 
 from streampixel_deploy.core.errors import ApiError, BuildRejected, TransportError, WaitTimeout
-from streampixel_deploy.core.models import Build, BuildStatus, Project
+from streampixel_deploy.core.models import Build, BuildStatus, Project, live_label
 from streampixel_deploy.run.context import Run, transient
 
 #: How long a freshly submitted build may be missing from files[] before we give up on it.
@@ -30,6 +35,9 @@ LISTING_GRACE = 120.0
 #: After distribute-file, how long an unchanged "Approved" is accepted as "already distributed".
 DISTRIBUTE_SETTLE_POLLS = 3
 DISTRIBUTE_SETTLE_SECONDS = 60.0
+#: With autoRelease, how long an Approved that no Distribute preceded is followed for the distribution.
+DISTRIBUTION_GRACE = 60.0
+DISTRIBUTION_GRACE_POLLS = 8
 
 
 @dataclass(frozen=True)
@@ -40,15 +48,22 @@ class Rules:
     after_distribute: bool = False
     settle_polls: int = DISTRIBUTE_SETTLE_POLLS
     settle_seconds: float = DISTRIBUTE_SETTLE_SECONDS
+    #: the build should become live by itself (deploy with autoRelease): Approved alone does not say it is
+    expect_distribution: bool = False
+    distribution_grace: float = DISTRIBUTION_GRACE
 
     @classmethod
-    def for_run(cls, interval: float, timeout_seconds: float, after_distribute: bool = False) -> Rules:
+    def for_run(
+        cls, interval: float, timeout_seconds: float, after_distribute: bool = False, expect_distribution: bool = False
+    ) -> Rules:
         return cls(
             interval=interval,
             max_interval=max(interval, min(60.0, interval * 4)),
             listing_grace=min(LISTING_GRACE, timeout_seconds),
             after_distribute=after_distribute,
             settle_seconds=min(DISTRIBUTE_SETTLE_SECONDS, timeout_seconds),
+            expect_distribution=expect_distribution,
+            distribution_grace=min(DISTRIBUTION_GRACE, DISTRIBUTION_GRACE_POLLS * interval),
         )
 
 
@@ -63,6 +78,8 @@ class Seen:
     missing_since: float | None = None
     settle_polls: int = 0
     stale_since: float | None = None
+    distributed: bool = False  # Distribute (or its dashboard words) seen
+    approved_since: float | None = None  # an Approved that no Distribute preceded, first seen then
 
 
 class Verdict(enum.Enum):
@@ -86,6 +103,8 @@ class Decision:
     status: str | None = None  # the raw status to record, when it changed
     objection: str | None = None
     note: str | None = None  # a debug line
+    #: with ``expect_distribution``: True when the build was seen distributed, None when that is unknown
+    distributed: bool | None = None
 
     @property
     def next_poll(self) -> float:
@@ -114,7 +133,7 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
             stages.append(Stage(build.raw_status, f"unknown status; still waiting{said}"))
         elif stale:
             pass  # the Approved from before distribute-file: not progress, and no rank to beat
-        elif status.rank > seen.best_rank or status.terminal:
+        elif status.rank > seen.best_rank or status.terminal or _late_distribution(seen, rules, status):
             seen = dataclasses.replace(seen, best_rank=status.rank)
             stages.append(Stage(build.raw_status))
         else:
@@ -122,13 +141,23 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
         seen = dataclasses.replace(seen, last_raw=build.raw_status)
     if status is not None and not status.terminal:
         seen = dataclasses.replace(seen, seen_moving=True)
+    if status is BuildStatus.DISTRIBUTE or live_label(build.raw_status):
+        seen = dataclasses.replace(seen, distributed=True)
     seen = dataclasses.replace(seen, interval=rules.interval) if changed else _slower(seen, rules)
     recorded = build.raw_status if changed else None
     if status is BuildStatus.REJECT:
         return Decision(seen, Verdict.REJECTED, tuple(stages), recorded, build.objection, note)
+    if status is BuildStatus.APPROVED and rules.expect_distribution and not seen.distributed:
+        since = seen.approved_since if seen.approved_since is not None else now
+        seen = dataclasses.replace(seen, approved_since=since)
+        if now - since < rules.distribution_grace:
+            return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
+        note = f"Approved, but no Distribute stage seen in {now - since:.0f}s: whether it is live is unknown."
+        return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=None)
     if status is BuildStatus.APPROVED:
         if not rules.after_distribute or seen.seen_moving:
-            return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note)
+            distributed = True if rules.expect_distribution else None
+            return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=distributed)
         stale_since = seen.stale_since if seen.stale_since is not None else now
         seen = dataclasses.replace(seen, settle_polls=seen.settle_polls + 1, stale_since=stale_since)
         waited = now - stale_since
@@ -136,6 +165,11 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
             stages.append(Stage(build.raw_status, f"no Distribute stage observed in {waited:.0f}s"))
             return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note)
     return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
+
+
+def _late_distribution(seen: Seen, rules: Rules, status: BuildStatus) -> bool:
+    """Distribute after an Approved that no Distribute preceded: the other documented order, so progress."""
+    return rules.expect_distribution and status is BuildStatus.DISTRIBUTE and not seen.distributed
 
 
 def poll_failed(seen: Seen, rules: Rules) -> Decision:
@@ -147,10 +181,13 @@ def _slower(seen: Seen, rules: Rules) -> Seen:
     return dataclasses.replace(seen, interval=min(rules.max_interval, seen.interval * 1.25))
 
 
-def follow(run: Run, upload_id: str, after_distribute: bool = False) -> Build:
-    """Poll Get Project until the build is Approved or Reject; WaitTimeout when timeout-minutes runs out."""
+def follow(run: Run, upload_id: str, after_distribute: bool = False, expect_distribution: bool = False) -> Build:
+    """Poll Get Project until the build is Approved or Reject; WaitTimeout when timeout-minutes runs out.
+
+    With ``expect_distribution`` (deploy with autoRelease), ``run.distributed`` says afterwards whether the build
+    was seen distributed (None: unknown)."""
     s, r, clock = run.settings, run.result, run.clock
-    rules = Rules.for_run(s.poll_interval_seconds, s.timeout_seconds, after_distribute)
+    rules = Rules.for_run(s.poll_interval_seconds, s.timeout_seconds, after_distribute, expect_distribution)
     seen = start(rules)
     while True:
         if clock.remaining() <= 0:
@@ -175,6 +212,7 @@ def follow(run: Run, upload_id: str, after_distribute: bool = False) -> Build:
         if decision.note:
             run.reporter.debug(decision.note)
         if decision.verdict is Verdict.APPROVED and build is not None:
+            run.distributed = decision.distributed
             return build
         if decision.verdict is Verdict.REJECTED:
             r.objection = decision.objection
