@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--port", type=int, default=0, help="Port (default 0: a free port).")
             p.add_argument("--config", help="YAML file with users, projects and timings.")
             p.add_argument(
+                "--profile",
+                help="A reading of the disputed docs: default, strict or legacy (see docs/emulator.md); "
+                "replaces the config file's profile, whose explicit settings still win.",
+            )
+            p.add_argument(
                 "--control",
                 action=argparse.BooleanOptionalAction,
                 default=None,
@@ -217,13 +222,15 @@ def _emulator(args: argparse.Namespace) -> int:
     from streampixel_deploy.emulator import Emulator, load_config
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, profile=args.profile)
     except (OSError, ValueError) as exc:
-        print(f"InputError: --config {args.config!r} could not be loaded: {exc}", file=sys.stderr)
+        given = f"--config {args.config!r}" if args.config else f"--profile {args.profile!r}"
+        print(f"InputError: {given} could not be loaded: {exc}", file=sys.stderr)
         return EXIT_INPUT
     emu = Emulator(config, host=args.host, port=args.port, control=args.control).start()
     print(f"Streampixel emulator listening on {emu.url}", flush=True)
     print(f"  api-url: {emu.api_url}", flush=True)
+    print(f"  profile: {config.profile}", flush=True)
     if emu.control_enabled:  # /_emulator/* wants it: curl -H "Authorization: Bearer $token" .../_emulator/state
         print(f"  control-token: {emu.control_token}", flush=True)
     for user in config.users:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -161,3 +163,20 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def start_cli(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """``streampixel-deploy emulator --port 0 ARGS`` as a runner starts it; its output up to the first user line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streampixel_deploy", "emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "user-id" in line:
+            break
+    return proc, lines

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from streampixel_deploy.emulator import DEFAULT_API_KEY, Emulator
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.emulator import EmulatorHost
 
-from .helpers import TIMEOUT, fast_config
+from .helpers import TIMEOUT, fast_config, start_cli
 
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (the case under test)
 
@@ -119,24 +117,8 @@ def test_the_control_surface_can_be_asked_for_on_a_non_loopback_address(exposed:
     assert requests.get(f"{local}/_emulator/state", timeout=TIMEOUT).status_code == 401
 
 
-def _start_cli(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streampixel_deploy", "emulator", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if "user-id" in line:
-            break
-    return proc, lines
-
-
 def test_the_emulator_command_prints_its_control_token() -> None:
-    proc, lines = _start_cli()
+    proc, lines = start_cli()
     try:
         text = "".join(lines)
         url = next(line.split()[-1] for line in lines if "listening on" in line)
@@ -151,7 +133,7 @@ def test_the_emulator_command_prints_its_control_token() -> None:
 
 
 def test_the_emulator_command_warns_on_a_non_loopback_host() -> None:
-    proc, lines = _start_cli("--host", "0.0.0.0")  # noqa: S104
+    proc, lines = start_cli("--host", "0.0.0.0")  # noqa: S104
     try:
         text = "".join(lines)
         assert "Warning" in text and ALL_INTERFACES in text and "--control" in text

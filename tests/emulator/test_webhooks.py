@@ -64,7 +64,9 @@ def test_test_webhook_times_out(make_emulator: Callable[..., Emulator], make_cli
     stub.routes["/slow"] = Route(200, b"{}", delay=0.6)
     emu = emulator_with_hook(make_emulator, stub.url + "/slow", webhook_timeout_seconds=0.2)
     response = make_client(emu).post("/projects/test-webhook")
-    assert response.json() == {"success": False, "message": "Could not connect to webhook endpoint", "statusCode": 0}
+    message = "Webhook endpoint timed out: it received the test webhook but did not answer within 0.2 s"
+    assert response.json() == {"success": False, "message": message, "statusCode": 0}
+    assert stub.received[0]["json"]["event"] == "webhook.test"  # it did arrive: a timeout, not "could not connect"
     assert emu.webhook_deliveries()[-1]["event"] == "webhook.test"
 
 

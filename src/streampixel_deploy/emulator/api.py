@@ -15,6 +15,13 @@ Checks run in this order, and the first failure answers (all errors are ``{"mess
 7. field values (``autoRelease`` type, ``fileUrl`` format, build state);
 8. rate limit (429), the very last gate, so only accepted requests use the slot (see ``state``).
 
+The profile settings (:mod:`.profiles`) change some of this: ``rate_limit_counts: every-request`` makes the
+rate limit the first gate after routing (any request naming a ``userId`` uses the slot, whatever its answer);
+``endpoints: g1-g2`` answers 404 on every route but upload-file and distribute-file; ``forbidden_message``
+picks one 403 wording for all; ``get_project_auth: user-id-only`` makes the key optional on Get Project;
+``status_labels: dashboard`` shows §8.2 labels in ``files[].status``; ``distribute_lag_seconds`` leaves the
+build ``Approved`` for that long after distribute-file answers.
+
 Where the reference is silent: ``GET /projects`` and ``liveStats`` accept an optional key
 (``apikey`` or ``apiKey``) and validate it when given; ``GET /projects/{id}`` requires ``apikey``;
 a missing ``page``/``limit`` is 1/20, ``limit`` is capped at 100 and ``totalPages`` is at least 1;
@@ -35,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE
 from streampixel_deploy.emulator.faults import FaultSet
 from streampixel_deploy.emulator.pipeline import Pipeline
+from streampixel_deploy.emulator.profiles import FORBIDDEN_MESSAGES, dashboard_label
 from streampixel_deploy.emulator.state import ProjectRecord, Store, UserRecord
 from streampixel_deploy.emulator.webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
 
@@ -86,6 +94,11 @@ class Api:
         self._faults = faults
         self._pipeline = pipeline
         self._sender = sender
+        #: upload-file and distribute-file: the only endpoints of the older docs, and the rate-limited ones
+        self._limited: dict[Handler, str] = {
+            self.upload_file: "upload-file",
+            self.distribute_file: "distribute-file",
+        }
         table: list[tuple[str, dict[str, Handler]]] = [
             (r"/projects/upload-file", {"POST": self.upload_file}),
             (r"/project/upload-file", {"POST": self.upload_file}),
@@ -105,11 +118,17 @@ class Api:
             if match is None:
                 continue
             handler = methods.get(req.method)
+            settings = self._store.settings
+            if settings.endpoints == "g1-g2" and not any(h in self._limited for h in methods.values()):
+                break
             if handler is None:
                 allow = ", ".join(methods)
                 return ApiResponse(405, {"message": "Method not allowed"}, {"Allow": allow})
             params = {k: unquote(v) for k, v in match.groupdict(default="").items()}
             try:
+                bucket = self._limited.get(handler)
+                if bucket is not None and settings.rate_limit_counts == "every-request":
+                    self._rate_limit_any(req, bucket)
                 return handler(req, params)
             except Fail as fail:
                 return fail.response
@@ -149,9 +168,10 @@ class Api:
             raise Fail(400, NOT_PROCESSED)
         self._rate_limit(user, "distribute-file")
         generation = self._store.generation
-        notice = self._store.transition(upload_id, DISTRIBUTE, generation=generation)
-        self._sender.notify(notice)
-        self._pipeline.submit_distribute(upload_id, generation)
+        lag = self._store.settings.distribute_lag_seconds
+        if not lag:
+            self._sender.notify(self._store.transition(upload_id, DISTRIBUTE, generation=generation))
+        self._pipeline.submit_distribute(upload_id, generation, lag)
         if self._store.settings.distribute_response == "g2":
             return ApiResponse(
                 200,
@@ -169,7 +189,8 @@ class Api:
         if not project.webhook_url:
             raise Fail(404, NO_WEBHOOK)
         payload = envelope(TEST_EVENT, project.id, None, None, TEST_STATUS, None)
-        result = deliver(project.webhook_url, payload, self._store.settings.webhook_timeout_seconds)
+        timeout = self._store.settings.webhook_timeout_seconds
+        result = deliver(project.webhook_url, payload, timeout)
         self._store.log_webhook(
             {
                 "event": TEST_EVENT,
@@ -180,7 +201,7 @@ class Api:
                 "payload": payload,
             }
         )
-        return ApiResponse(200, probe_result(result))
+        return ApiResponse(200, probe_result(result, timeout))
 
     # -- GET -------------------------------------------------------------------------------------
 
@@ -231,9 +252,14 @@ class Api:
         )
 
     def get_project(self, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
-        user = self._authenticate(req.query.get("userId"), req.query.get("apikey"))
+        settings = self._store.settings
+        key_required = settings.get_project_auth == "apikey"
+        user = self._authenticate(req.query.get("userId"), req.query.get("apikey"), key_required=key_required)
         p = self._owned_project(params["id"], user, not_owner=NOT_OWNER)
         files = [b.api_view() for b in p.builds]
+        if settings.status_labels == "dashboard":
+            for entry in files:
+                entry["status"] = dashboard_label(entry["status"], live=entry["_id"] == p.live_upload_id)
         if self._store.settings.files_order == "newest-first":
             files.reverse()
         self._faults.filter_files(req.method, req.path, files)
@@ -288,7 +314,7 @@ class Api:
         user = self._authenticate(body["userId"], key)
         project = self._owned_project(body["projectId"], user, not_owner=not_owner)
         if not project.enabled or project.readonly:
-            raise Fail(403, ACCESS_DENIED)
+            raise Fail(403, self._forbidden(ACCESS_DENIED))
         return body, user, project
 
     def _authenticate(self, user_id: str | None, key: str | None, *, key_required: bool = True) -> UserRecord:
@@ -308,11 +334,29 @@ class Api:
         if project is None:
             raise Fail(404, PROJECT_NOT_FOUND)
         if project.owner != user.user_id:
-            raise Fail(403, not_owner)
+            raise Fail(403, self._forbidden(not_owner))
         return project
 
+    def _forbidden(self, per_page: str) -> str:
+        """The 403 message: the endpoint's page wording, or the one the ``forbidden_message`` setting picks."""
+        return FORBIDDEN_MESSAGES.get(self._store.settings.forbidden_message, per_page)
+
+    def _rate_limit_any(self, req: ApiRequest, bucket: str) -> None:
+        """``every-request``: a request naming a ``userId`` takes (or is refused) the slot before any check."""
+        try:
+            data = json.loads(req.body)
+        except (ValueError, UnicodeDecodeError):
+            return
+        user_id = data.get("userId") if isinstance(data, dict) else None
+        if isinstance(user_id, str) and user_id:
+            self._acquire(user_id, bucket)
+
     def _rate_limit(self, user: UserRecord, bucket: str) -> None:
-        remaining = self._store.try_acquire(user.user_id, bucket)
+        if self._store.settings.rate_limit_counts == "accepted":
+            self._acquire(user.user_id, bucket)
+
+    def _acquire(self, user_id: str, bucket: str) -> None:
+        remaining = self._store.try_acquire(user_id, bucket)
         if remaining is None:
             return
         headers = {}

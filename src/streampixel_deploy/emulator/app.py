@@ -78,6 +78,7 @@ class Emulator:
         self._sender = WebhookSender(
             timeout=lambda: self._store.settings.webhook_timeout_seconds,
             record=self._store.log_webhook,
+            readings=lambda: (self._store.settings.webhook_order, self._store.settings.webhook_duplicates),
         )
         self._pipeline = Pipeline(self._store, self._sender.notify)
         self._api = Api(self._store, self._faults, self._pipeline, self._sender)

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from streampixel_deploy.emulator.profiles import CHOICES, PROFILES
+
 DEFAULT_USER_ID = "663d0a1b2c3e4f5a6b7c8d9e"
 DEFAULT_API_KEY = "sp-emulator-0000000000000000"
 DEFAULT_PROJECT_ID = "67944b8a3f323be4b89a2272"
@@ -59,6 +61,9 @@ RUNTIME_SETTINGS = (
     "upload_status_code",
     "distribute_response",
     "files_order",
+    "distribute_lag_seconds",
+    "webhook_duplicates",
+    *CHOICES,
 )
 
 _DEFAULTS_RESOURCE = "defaults.yaml"
@@ -109,11 +114,25 @@ class EmulatorConfig:
     upload_status_code: int = 201
     distribute_response: str = "g3"
     files_order: str = "oldest-first"
+    # Readings of the docs where they disagree (see profiles.py and docs/emulator.md).
+    approval_order: str = "distribute-then-approved"
+    status_labels: str = "raw"
+    distribute_lag_seconds: float = 0.0
+    rate_limit_counts: str = "accepted"
+    reject_at: str = "where-found"
+    webhook_order: str = "in-order"
+    webhook_duplicates: bool = False
+    webhook_file_url: str = "always"
+    endpoints: str = "all"
+    forbidden_message: str = "per-page"
+    get_project_auth: str = "apikey"
+    #: The profile the settings started from (explicit settings win over it).
+    profile: str = "default"
 
     @classmethod
-    def default(cls) -> EmulatorConfig:
-        """The built-in defaults (``defaults.yaml``)."""
-        return load_config(None)
+    def default(cls, profile: str | None = None) -> EmulatorConfig:
+        """The built-in defaults (``defaults.yaml``), under ``profile`` when given."""
+        return load_config(None, profile=profile)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EmulatorConfig:
@@ -124,8 +143,12 @@ class EmulatorConfig:
             _check_unique(users)
         else:
             users = load_config(None).users
-        settings = validate_settings({k: v for k, v in data.items() if k != "users"})
-        return cls(users=users, **settings)
+        profile = data.get("profile", "default")
+        if profile not in PROFILES:
+            raise EmulatorConfigError(f"profile must be one of {list(PROFILES)}")
+        given = {k: v for k, v in data.items() if k not in ("users", "profile")}
+        settings = validate_settings({**PROFILES[profile], **given})
+        return cls(users=users, profile=profile, **settings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain snake_case data, the same shape ``from_dict`` and the YAML file accept."""
@@ -136,8 +159,11 @@ class EmulatorConfig:
         return copy.deepcopy({name: getattr(self, name) for name in RUNTIME_SETTINGS})
 
 
-def load_config(path: str | Path | None) -> EmulatorConfig:
-    """Load a YAML config file, or the built-in defaults when ``path`` is None."""
+def load_config(path: str | Path | None, profile: str | None = None) -> EmulatorConfig:
+    """Load a YAML config file, or the built-in defaults when ``path`` is None.
+
+    ``profile`` (the ``--profile`` flag) replaces the file's ``profile:``; settings the file gives still win.
+    """
     if path is None:
         text = resources.files(__package__).joinpath(_DEFAULTS_RESOURCE).read_text("utf-8")
         where = _DEFAULTS_RESOURCE
@@ -155,6 +181,10 @@ def load_config(path: str | Path | None) -> EmulatorConfig:
         data = {}
     if not isinstance(data, dict):
         raise EmulatorConfigError(f"{where} must hold a mapping at the top level")
+    if profile is not None:
+        data["profile"] = profile
+    if path is None:  # the shipped defaults spell out every setting: under a profile, the profile's win
+        data = {k: v for k, v in data.items() if k not in PROFILES.get(data.get("profile", "default"), {})}
     try:
         return EmulatorConfig.from_dict(data)
     except EmulatorConfigError as exc:
@@ -169,7 +199,7 @@ def validate_settings(patch: dict[str, Any], base: EmulatorConfig | None = None)
     for key, value in patch.items():
         if key == "stage_delays":
             out[key] = _stage_delays(value, base.stage_delays)
-        elif key in ("send_retry_after", "strict_file_url", "require_exe"):
+        elif key in ("send_retry_after", "strict_file_url", "require_exe", "webhook_duplicates"):
             out[key] = _bool(value, key)
         elif key == "upload_status_code":
             if not _is_int(value) or not 200 <= value <= 299:
@@ -179,8 +209,10 @@ def validate_settings(patch: dict[str, Any], base: EmulatorConfig | None = None)
             out[key] = _choice(value, key, DISTRIBUTE_RESPONSES)
         elif key == "files_order":
             out[key] = _choice(value, key, FILES_ORDERS)
+        elif key in CHOICES:
+            out[key] = _choice(value, key, CHOICES[key])
         else:
-            out[key] = _seconds(value, key, positive=key != "rate_limit_window_seconds")
+            out[key] = _seconds(value, key, positive=key not in ("rate_limit_window_seconds", "distribute_lag_seconds"))
     return out
 
 

@@ -2,9 +2,12 @@
 
 One thread per build walks ``pending -> Downloading Files -> Extracting & Scanning -> Saving to
 Repository``, then ``Distribute -> Approved`` (autoRelease true: the build goes live) or straight
-to ``Approved`` (autoRelease false: kept, not live; reference §8.4). Any failure ends in ``Reject``
-with an ``objection``. Each stage does its work first, then waits its configured delay; all waits
-use the stop event, so ``Emulator.stop()`` ends the threads promptly.
+to ``Approved`` (autoRelease false: kept, not live; reference §8.4). With ``approval_order:
+approved-then-distribute`` an auto-released build is ``Approved`` (not live) for the Distribute delay
+first. Any failure ends in ``Reject`` with an ``objection``: at once (``reject_at: where-found``) or,
+with ``reject_at: distribute``, after the build walked on through the remaining stages to ``Distribute``.
+Each stage does its work first, then waits its configured delay; all waits use the stop event, so
+``Emulator.stop()`` ends the threads promptly.
 
 Downloads never follow redirects, stream to a temporary file in 1 MiB chunks and delete it once the
 archive has been checked.
@@ -13,6 +16,7 @@ archive has been checked.
 from __future__ import annotations
 
 import http.client
+import itertools
 import logging
 import os
 import tempfile
@@ -111,9 +115,12 @@ class Pipeline:
     def submit_upload(self, upload_id: str, generation: int) -> None:
         self._spawn(self._run_upload, upload_id, generation)
 
-    def submit_distribute(self, upload_id: str, generation: int) -> None:
-        """The build is already in ``Distribute`` (set by the request); finish it."""
-        self._spawn(self._run_distribute, upload_id, generation)
+    def submit_distribute(self, upload_id: str, generation: int, lag: float = 0.0) -> None:
+        """Without ``lag`` the build is already in ``Distribute`` (set by the request); finish it.
+
+        With ``lag`` (seconds) it stays ``Approved`` that long, then enters ``Distribute``.
+        """
+        self._spawn(lambda uid, gen: self._run_distribute(uid, gen, lag), upload_id, generation)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
@@ -144,19 +151,39 @@ class Pipeline:
             self._enter(upload_id, generation, REJECT, objection="Internal server error")
 
     def _wait(self, stage: str) -> None:
-        if self.stop_event.wait(self._store.settings.stage_delays.get(stage, 0.0)):
+        self._sleep(self._store.settings.stage_delays.get(stage, 0.0))
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop_event.wait(seconds):
             raise Stopped
 
-    def _enter(self, upload_id: str, generation: int, status: str, *, objection: str | None = None) -> None:
-        """Move the build to ``status`` and fire its webhook; stop if the store was reset."""
+    def _enter(
+        self, upload_id: str, generation: int, status: str, *, objection: str | None = None, live: bool = False
+    ) -> None:
+        """Move the build to ``status`` (``live``: and make it the live build) and fire its webhook.
+
+        Stops the thread if the store was reset meanwhile.
+        """
         if self.stop_event.is_set():
             raise Stopped
-        build = self._store.build(upload_id)
-        live = status == APPROVED and build is not None and build.auto_release
         notice = self._store.transition(upload_id, status, generation=generation, objection=objection, make_live=live)
         if notice is None:
             raise Stopped
         self._notify(notice)
+
+    def _check(self, upload_id: str, generation: int, url: str) -> tuple[str | None, str]:
+        """Download and scan; returns the objection (None: fine) and the stage the build is in."""
+        fd, path = tempfile.mkstemp(prefix="streampixel-emulator-", suffix=".zip")
+        os.close(fd)
+        try:
+            objection = download(url, path, self._store.settings.download_timeout_seconds, self.stop_event)
+            if objection:
+                return objection, DOWNLOADING
+            self._wait(DOWNLOADING)
+            self._enter(upload_id, generation, EXTRACTING)
+            return scan(path, self._store.settings.require_exe, self.stop_event), EXTRACTING
+        finally:
+            os.unlink(path)
 
     def _run_upload(self, upload_id: str, generation: int) -> None:
         self._wait(PENDING)
@@ -164,32 +191,32 @@ class Pipeline:
         build = self._store.build(upload_id)
         if build is None:
             return
-        settings = self._store.settings
-        fd, path = tempfile.mkstemp(prefix="streampixel-emulator-", suffix=".zip")
-        os.close(fd)
-        try:
-            objection = download(build.url, path, settings.download_timeout_seconds, self.stop_event)
-            if objection:
-                self._enter(upload_id, generation, REJECT, objection=objection)
-                return
-            self._wait(DOWNLOADING)
-            self._enter(upload_id, generation, EXTRACTING)
-            objection = scan(path, self._store.settings.require_exe, self.stop_event)
-        finally:
-            os.unlink(path)
+        objection, stage = self._check(upload_id, generation, build.url)
         if objection:
+            if self._store.settings.reject_at == "distribute":  # walk on; the failure shows at Distribute
+                stages = (DOWNLOADING, EXTRACTING, SAVING, DISTRIBUTE)
+                for current, following in itertools.pairwise(stages[stages.index(stage) :]):
+                    self._wait(current)
+                    self._enter(upload_id, generation, following)
+                self._wait(DISTRIBUTE)
             self._enter(upload_id, generation, REJECT, objection=objection)
             return
         self._wait(EXTRACTING)
         self._enter(upload_id, generation, SAVING)
         self._wait(SAVING)
-        if build.auto_release:
-            self._enter(upload_id, generation, DISTRIBUTE)
+        if not build.auto_release:
+            self._enter(upload_id, generation, APPROVED)
+            return
+        if self._store.settings.approval_order == "approved-then-distribute":
+            self._enter(upload_id, generation, APPROVED)
             self._wait(DISTRIBUTE)
-        self._enter(upload_id, generation, APPROVED)
-
-    def _run_distribute(self, upload_id: str, generation: int) -> None:
+        self._enter(upload_id, generation, DISTRIBUTE)
         self._wait(DISTRIBUTE)
-        notice = self._store.transition(upload_id, APPROVED, generation=generation, make_live=True)
-        if notice is not None:
-            self._notify(notice)
+        self._enter(upload_id, generation, APPROVED, live=True)
+
+    def _run_distribute(self, upload_id: str, generation: int, lag: float) -> None:
+        if lag:
+            self._sleep(lag)
+            self._enter(upload_id, generation, DISTRIBUTE)
+        self._wait(DISTRIBUTE)
+        self._enter(upload_id, generation, APPROVED, live=True)

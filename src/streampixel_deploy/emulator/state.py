@@ -8,7 +8,8 @@ Rate limits (reference §5): upload-file (both paths) and distribute-file each h
 budget of one request per window (120 s by default) **per userId**, so two projects of one
 account share it. The reference does not say whether rejected requests count; the emulator
 consumes the slot only when a request is accepted (2xx), after every validation has passed.
-A request that is answered with 4xx therefore never burns the slot. The window is fixed: it starts
+A request that is answered with 4xx therefore never burns the slot (``rate_limit_counts: every-request``
+reads the docs the other way: see ``api``). The window is fixed: it starts
 at the accepted request and ends ``rate_limit_window_seconds`` later.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from streampixel_deploy.emulator.config import (
     APPROVED,
+    DOWNLOADING,
     EVENT_FOR_STATUS,
     PENDING,
     REJECT,
@@ -227,11 +229,12 @@ class Store:
             return None
 
     def _notice(self, project: ProjectRecord, build: BuildRecord) -> Notice:
+        early = build.status in (PENDING, DOWNLOADING)  # before the build's file is in hand (reference §9.3)
         payload = envelope(
             EVENT_FOR_STATUS[build.status],
             project.id,
             build.id,
-            build.url,
+            None if early and self.settings.webhook_file_url == "null-early" else build.url,
             build.status,
             build.objection,
         )

@@ -1,0 +1,111 @@
+"""Readings of Streampixel's self-contradicting docs, as settings, and profiles: named bundles of them.
+
+Each setting below picks one documented reading (implementer reference §12 lists the disagreements);
+the first choice of each is the emulator's default, the tidy reading it has always modelled. A profile
+sets several of them at once; anything a config file or ``EmulatorConfig`` field sets explicitly wins
+over its profile.
+
+=======================  ====================================================  ===================
+setting                  choices (default first)                               reference
+=======================  ====================================================  ===================
+``approval_order``       ``distribute-then-approved``: … Saving → Distribute    §8.1, §8.4, §12 #9
+                         → Approved; ``approved-then-distribute``: … Saving →
+                         Approved (not live) → Distribute → Approved (live)
+``status_labels``        ``raw`` (§8.1 strings) or ``dashboard`` (§8.2 labels)  §8.1, §8.2, §12 #21
+                         in Get Project ``files[].status``
+``distribute_lag_seconds``  0: distribute-file moves the build to Distribute    §6.2, §12 #10
+                         before it answers; > 0: Get Project shows the stale
+                         Approved that long after the answer
+``rate_limit_counts``    ``accepted`` (only a 2xx uses the slot) or             §5, §12 #6, §13
+                         ``every-request`` (any upload-file/distribute-file
+                         request with a userId does, even one answered 4xx)
+``reject_at``            ``where-found`` (the stage that finds the problem:     §8.3, §12 #8
+                         Downloading Files or Extracting & Scanning) or
+                         ``distribute`` (the build walks on; Reject only from
+                         Distribute)
+``webhook_order``        ``in-order`` or ``roughly`` (adjacent events of a      §9.4, §12 #11
+                         project may arrive swapped)
+``webhook_duplicates``   false, or true: every event is delivered twice         §9.4, §13
+``webhook_file_url``     ``always`` or ``null-early`` (``fileUrl`` null on      §9.3
+                         build.uploaded and build.downloading)
+``endpoints``            ``all`` (G3) or ``g1-g2`` (only upload-file and        §12 #1, #20
+                         distribute-file; every GET and test-webhook 404)
+``forbidden_message``    ``per-page`` (distribute-file, userStats and disabled  §2, §6.2, §6.5, §12 #18
+                         projects ``Access denied``; elsewhere ``Forbidden:
+                         project does not belong to this user``), or one
+                         wording for every 403: ``not-owner``, ``forbidden``,
+                         ``access-denied``
+``get_project_auth``     ``apikey`` (required) or ``user-id-only`` (the         §2, §6.4, §12 #3
+                         example: a key is checked only when sent)
+=======================  ====================================================  ===================
+
+Profiles: ``default`` (all defaults), ``strict`` (the most demanding reading of each for a client that polls
+Get Project and receives webhooks; why each, in docs/emulator.md) and ``legacy`` (the older G1/G2 pages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Each profile setting's choices; the first is the default.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "approval_order": ("distribute-then-approved", "approved-then-distribute"),
+    "status_labels": ("raw", "dashboard"),
+    "rate_limit_counts": ("accepted", "every-request"),
+    "reject_at": ("where-found", "distribute"),
+    "webhook_order": ("in-order", "roughly"),
+    "webhook_file_url": ("always", "null-early"),
+    "endpoints": ("all", "g1-g2"),
+    "forbidden_message": ("per-page", "not-owner", "forbidden", "access-denied"),
+    "get_project_auth": ("apikey", "user-id-only"),
+}
+
+#: The 403 message of each ``forbidden_message`` choice but ``per-page``.
+FORBIDDEN_MESSAGES = {
+    "not-owner": "Forbidden: project does not belong to this user",
+    "forbidden": "Forbidden",
+    "access-denied": "Access denied",
+}
+
+#: Dashboard label of each raw status (reference §8.2); ``Approved`` depends on whether the build is live.
+DASHBOARD_LABELS = {
+    "pending": "Queued",
+    "Downloading Files": "Downloading",
+    "Extracting & Scanning": "Extracting and Scanning",
+    "Saving to Repository": "Saving to Repository",
+    "Distribute": "Distributing to the Servers",
+    "Reject": "Validation Failed",
+}
+LIVE_LABEL = "Current Live Build"
+ARCHIVED_LABEL = "Archived"
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "strict": {
+        "approval_order": "approved-then-distribute",
+        "status_labels": "dashboard",
+        "distribute_lag_seconds": 5.0,
+        "rate_limit_counts": "every-request",
+        "reject_at": "where-found",
+        "webhook_order": "roughly",
+        "webhook_duplicates": True,
+        "webhook_file_url": "null-early",
+        "forbidden_message": "forbidden",
+        "files_order": "newest-first",
+        "distribute_response": "g2",
+    },
+    "legacy": {
+        "endpoints": "g1-g2",
+        "distribute_response": "g2",
+        "upload_status_code": 200,
+        "strict_file_url": True,
+        "forbidden_message": "access-denied",
+    },
+}
+
+
+def dashboard_label(status: str, *, live: bool) -> str:
+    """The dashboard's name for a raw status; an ``Approved`` build is live or archived."""
+    if status == "Approved":
+        return LIVE_LABEL if live else ARCHIVED_LABEL
+    return DASHBOARD_LABELS.get(status, status)
