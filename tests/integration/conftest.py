@@ -44,8 +44,8 @@ class Run:
     err: str
 
 
-@pytest.fixture
-def base_env(emu: Emulator) -> dict[str, str]:
+def emulator_env(emu: Emulator) -> dict[str, str]:
+    """The STREAMPIXEL_* settings of a run against ``emu`` (fast polling, a one-minute deadline)."""
     return {
         "STREAMPIXEL_API_KEY": DEFAULT_API_KEY,
         "STREAMPIXEL_USER_ID": DEFAULT_USER_ID,
@@ -54,6 +54,11 @@ def base_env(emu: Emulator) -> dict[str, str]:
         "STREAMPIXEL_POLL_INTERVAL_SECONDS": "0.1",
         "STREAMPIXEL_TIMEOUT_MINUTES": "1",
     }
+
+
+@pytest.fixture
+def base_env(emu: Emulator) -> dict[str, str]:
+    return emulator_env(emu)
 
 
 @pytest.fixture

@@ -186,6 +186,12 @@ _ACTIONS = {
 _DOMAIN_404 = ("project not found", "file not found in project", "no webhook url configured")
 
 
+def endpoint_missing(exc: ApiError) -> bool:
+    """A 404 that is not one of the API's own answers ("Project not found", …): the endpoint does not exist,
+    as on a server that only has the older docs' endpoints (upload-file and distribute-file, reference §12 #20)."""
+    return isinstance(exc, NotFound) and not _is_domain_404(exc)
+
+
 def _is_domain_404(exc: ApiError) -> bool:
     return (exc.server_message or "").strip().lower() in _DOMAIN_404
 

@@ -12,8 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streampixel_deploy.core.client import StreampixelClient
-from streampixel_deploy.core.errors import ApiError, BadResponse, RateLimited, StreampixelDeployError, TransportError
+from streampixel_deploy.core.client import StreampixelClient, endpoint_missing
+from streampixel_deploy.core.errors import (
+    ApiError,
+    BadResponse,
+    NotFound,
+    RateLimited,
+    StreampixelDeployError,
+    TransportError,
+)
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Outcome, Project, Result, StageEvent
 from streampixel_deploy.core.reporter import Reporter
@@ -37,6 +44,8 @@ class Run:
     temp_dirs: list[Path] = field(default_factory=list)
     #: after following with autoRelease: whether the build was seen distributed (None: not known)
     distributed: bool | None = None
+    #: False on a server without the read endpoints: builds are submitted but not followed
+    can_follow: bool = True
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -71,6 +80,21 @@ class Run:
             else:
                 shutil.rmtree(folder, ignore_errors=True)
         self.temp_dirs.clear()
+
+    def read_project_if_possible(self, action: str) -> Project | None:
+        """:meth:`read_project`, or None (with a warning) on a server without Get Project (the older docs)."""
+        try:
+            return self.read_project(action)
+        except NotFound as exc:
+            if not endpoint_missing(exc):
+                raise
+        self.reporter.warning(
+            "This Streampixel API has no Get Project endpoint (only the older docs' upload-file and "
+            "distribute-file): the credentials are checked by the request itself, and the build cannot be followed.",
+            "Cannot follow builds",
+        )
+        self.can_follow = False
+        return None
 
     def read_project(self, action: str) -> Project:
         """The first read of the project: transient failures are retried for a while (two minutes at most)."""

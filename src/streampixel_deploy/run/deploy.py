@@ -21,9 +21,10 @@ def deploy(run: Run) -> Result:
         zip_path = s.zip_path
         if zip_path is not None:  # instant (central directory only): before any request
             _verify(run, zip_path, SPEC_BY_NAME["zip-path"].label())
-        project = run.read_project("check credentials and project")
-        known_ids = {b.id for b in project.files}
-        run.note_previous(project)
+        project = run.read_project_if_possible("check credentials and project")
+        known_ids = {b.id for b in project.files} if project is not None else set()
+        if project is not None:
+            run.note_previous(project)
         if s.build_dir is not None:
             _check_folder(run, s.build_dir)  # seconds, before the minutes of packaging
             if not s.dry_run:  # minutes for a big build: only once the credentials are known good
@@ -53,6 +54,12 @@ def deploy(run: Run) -> Result:
         run.submitted()
     if not s.wait:
         return run.ends(Outcome.SUBMITTED, f"Build {upload_id} submitted; not waiting for processing (wait: false).")
+    if not run.can_follow:
+        return run.ends(
+            Outcome.SUBMITTED,
+            f"Build {upload_id} submitted. This Streampixel API cannot report its progress (no Get Project "
+            "endpoint), so it was not followed: watch it in the Streampixel dashboard or with the project's webhook.",
+        )
 
     with reporter.group("follow"):
         build = follow(run, upload_id, expect_distribution=s.auto_release)
@@ -115,14 +122,15 @@ def _verify(run: Run, zip_path: Path, setting: str) -> None:
         run.reporter.warning(warning, "Large archive")
 
 
-def _dry_run(run: Run, project: Project) -> Result:
+def _dry_run(run: Run, project: Project | None) -> Result:
     s = run.settings
     source = f"file-url {s.file_url}" if s.file_url else f"zip {s.zip_path or s.build_dir}"
     return run.ends(
         Outcome.DRY_RUN,
         (
             f"Dry run: would host {source} via {run.host.name if run.host else 'nothing'} and submit it to project "
-            f"{project.name or project.id} with autoRelease={str(s.auto_release).lower()}"
+            f"{(project.name or project.id) if project else s.project_id} with "
+            f"autoRelease={str(s.auto_release).lower()}"
             f"{', then wait for approval' if s.wait else ''}. Nothing was uploaded or submitted."
         ),
     )

@@ -14,7 +14,9 @@ from streampixel_deploy.run.targets import resolve_upload_id
 def distribute(run: Run) -> Result:
     s, r, reporter = run.settings, run.result, run.reporter
     with reporter.group("validate"):
-        project = run.read_project("read the project's builds")
+        project = run.read_project_if_possible("read the project's builds")
+        if project is None:
+            return _blind(run)
         target, why = resolve_upload_id(project, s.upload_id or "latest")
         run.note_previous(project, exclude=target.id)
         r.upload_id, r.status = target.id, target.raw_status
@@ -46,3 +48,27 @@ def distribute(run: Run) -> Result:
     label = live_label(build.raw_status)
     r.live = True if label is None else label
     return run.ends(Outcome.APPROVED, f"Build {target.id} distributed and live.")
+
+
+def _blind(run: Run) -> Result:
+    """A server without Get Project (the older docs): distribute an explicit upload ID; nothing can be followed."""
+    s, reporter = run.settings, run.reporter
+    wanted = s.upload_id or "latest"
+    if wanted in ("latest", "previous"):
+        raise InputError(
+            f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r}, which needs the project's builds, and this "
+            "Streampixel API does not list them (no Get Project endpoint). Give the build's upload ID.",
+            "upload-id",
+        )
+    run.result.upload_id = wanted
+    if s.dry_run:
+        return run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {wanted}; nothing was sent.")
+    with reporter.group("distribute"):
+        accepted = run.client.distribute_file(s.project_id, wanted)
+        reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}.")
+        run.submitted()
+    return run.ends(
+        Outcome.SUBMITTED,
+        f"Distribution of build {wanted} triggered. This Streampixel API cannot report its progress (no Get "
+        "Project endpoint), so it was not followed: check the Streampixel dashboard.",
+    )

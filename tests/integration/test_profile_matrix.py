@@ -1,0 +1,98 @@
+"""The core scenarios under every emulator profile (issue 11): deploy, rollback, a rejected build.
+
+``default`` is the tidy reading, ``strict`` the most demanding reading of each disputed point (Approved before
+Distribute, dashboard labels, a distribution lag, every request using the rate-limit slot, Reject found late,
+bare ``Forbidden``), ``legacy`` the older docs' API (upload-file and distribute-file only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streampixel_deploy.emulator import DEFAULT_PROJECT_ID, Emulator, EmulatorConfig
+from tests.integration.conftest import emulator_env
+
+PROFILES = ("default", "strict", "legacy")
+
+
+@pytest.fixture(params=PROFILES)
+def profiled(request: pytest.FixtureRequest) -> Iterator[tuple[str, Emulator]]:
+    cfg = EmulatorConfig.default(profile=request.param)
+    cfg.stage_delays = dict.fromkeys(cfg.stage_delays, 0.05)
+    cfg.stage_delays["Distribute"] = 0.4
+    cfg.rate_limit_window_seconds = 0.3
+    cfg.send_retry_after = True
+    with Emulator(cfg) as emu:
+        yield request.param, emu
+
+
+def _cli(emu: Emulator, *args: str) -> tuple[int, dict[str, Any], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "GITHUB_", "INPUT_"))}
+    env.update(emulator_env(emu))
+    proc = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def _live(emu: Emulator) -> str | None:
+    """The build the server has live right now (the truth a client can only infer)."""
+    project = next(p for p in emu.state.dump()["projects"] if p["id"] == DEFAULT_PROJECT_ID)
+    live: str | None = project["live_upload_id"]
+    return live
+
+
+def test_deploy(profiled: tuple[str, Emulator], build_zip: Path) -> None:
+    profile, emu = profiled
+    code, result, err = _cli(emu, "deploy", "--zip-path", str(build_zip))
+    assert code == 0, err
+    if profile == "legacy":
+        assert result["result"] == "submitted" and "cannot report its progress" in result["message"]
+    else:
+        assert result["result"] == "approved" and result["live"] is True, result
+        assert "approved and live" in result["message"]
+        assert _live(emu) == result["uploadId"], "said live before the server made it live"
+
+
+def test_rollback_to_previous(profiled: tuple[str, Emulator], build_zip: Path) -> None:
+    profile, emu = profiled
+    code, first, err = _cli(emu, "deploy", "--zip-path", str(build_zip))
+    assert code == 0, err
+    code, result, err = _cli(emu, "distribute", "--upload-id", "previous")
+    if profile == "legacy":
+        assert code == 2 and "Give the build's upload ID" in result["message"]
+        emu.wait_for_status(first["uploadId"], "Approved")  # nothing to follow here: the test waits instead
+        code, result, err = _cli(emu, "distribute", "--upload-id", first["uploadId"])
+        assert code == 0 and result["result"] == "submitted", result["message"]
+        return
+    assert code == 0, err
+    assert result["result"] == "approved" and result["live"] is True
+    assert result["uploadId"] != first["uploadId"]
+    assert _live(emu) == result["uploadId"], "said live before the server made it live"
+
+
+def test_rejected_build(profiled: tuple[str, Emulator], tmp_path: Path) -> None:
+    profile, emu = profiled
+    bad = tmp_path / "NoExe.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("Game/Content/Paks/Game.pak", b"x" * 100)
+    code, result, err = _cli(emu, "deploy", "--zip-path", str(bad), "--verify-archive", "off")
+    if profile == "legacy":
+        assert code == 0 and result["result"] == "submitted"  # nothing to follow: the dashboard will say
+        return
+    assert code == 1, err
+    assert result["result"] == "rejected" and result["objection"]
