@@ -91,3 +91,50 @@ def test_without_token_nothing_changes(tmp_path: Path, emu: Emulator, build_zip:
     assert run.code == 0
     assert github.requests == []
     assert "set both to record a GitHub deployment" in run.stdout
+
+
+def _zip(tmp_path: Path, version: str) -> str:
+    from streampixel_deploy.build.sample import make_build_zip
+
+    return str(make_build_zip(tmp_path / f"MyGame-{version}.zip", pak_bytes=4096 + len(version)))
+
+
+def test_previous_is_the_build_that_was_live_before(tmp_path: Path, emu: Emulator, github: FakeGitHub) -> None:
+    """Issue 11, case 3: deploy v1, deploy v2, roll back to v1, deploy v3: the build live before v3 is v1 (by
+    date the newest approved build before v3 is v2, which was not live)."""
+    env = _runner_env(github)
+    emu.configure(rate_limit_window_seconds=0)
+
+    def deploy(version: str) -> dict[str, str]:
+        inputs = action_inputs(emu, zip_path=_zip(tmp_path, version), github_token=TOKEN, environment="prod")
+        run = run_action(tmp_path, inputs, env)
+        assert run.code == 0, run.stdout[-1500:]
+        return run.outputs
+
+    v1 = deploy("1")["upload-id"]
+    v2 = deploy("2")["upload-id"]
+    back = run_action(
+        tmp_path,
+        action_inputs(emu, command="distribute", upload_id="previous", github_token=TOKEN, environment="prod"),
+        env,
+    )
+    assert back.code == 0 and back.outputs["upload-id"] == v1, back.stdout[-1500:]
+    third = run_action(
+        tmp_path, action_inputs(emu, zip_path=_zip(tmp_path, "3"), github_token=TOKEN, environment="prod"), env
+    )
+    assert third.code == 0, third.stdout[-1500:]
+    assert third.outputs["previous-upload-id"] == v1 != v2
+    assert "was live before this run (GitHub deployment history)" in third.summary
+    # and a rollback now goes back to v1, the build live before v3
+    again = run_action(
+        tmp_path,
+        action_inputs(emu, command="distribute", upload_id="previous", github_token=TOKEN, environment="prod"),
+        env,
+    )
+    assert again.code == 0 and again.outputs["upload-id"] == v1, again.stdout[-1500:]
+
+
+def test_without_deployments_the_hint_says_what_it_is(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(build_zip)))
+    assert run.code == 0
+    assert "newest approved build before this one (by date" in run.summary

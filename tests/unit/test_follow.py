@@ -180,3 +180,13 @@ def test_approved_never_distributed_ends_after_the_grace_with_live_unknown() -> 
 def test_without_auto_release_approved_ends_at_once() -> None:
     decisions = _feed(RULES, ["Saving to Repository", "Approved"])
     assert decisions[-1].verdict is Verdict.APPROVED and decisions[-1].distributed is None
+
+
+def test_a_distribution_never_seen_is_said_so() -> None:
+    """Issue 11: distribute follows until the distribution is visible; a run that never sees it says so."""
+    rules = AFTER_DISTRIBUTE
+    decisions = _feed(rules, ["Approved"] * 20, step=5.0)
+    final = next(d for d in decisions if d.verdict is Verdict.APPROVED)
+    assert final.distributed is None
+    seen = _feed(rules, ["Approved", "Distribute", "Approved"])
+    assert seen[-1].verdict is Verdict.APPROVED and seen[-1].distributed is True

@@ -206,6 +206,9 @@ class Result:
     sha256: str | None = None
     size_bytes: int | None = None
     previous_upload_id: str | None = None
+    #: True when previous_upload_id came from GitHub's deployment history (the build that was live before);
+    #: False when it is the newest approved build before this one by date (Streampixel does not say which was live)
+    previous_was_live: bool = False
     duration_seconds: float = 0.0
     live: bool | None = None
     auto_release: bool | None = None

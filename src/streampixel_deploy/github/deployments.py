@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -93,6 +94,34 @@ class GitHubDeployments:
             return None
         return answer.data if isinstance(answer.data, dict) else {}
 
+    def previous_live(self, project_id: str, exclude: str | None = None) -> str | None:
+        """The build that was live before this run: the newest deployment of this project to the environment
+        that reached ``success`` (a deploy or a rollback), from GitHub's history. None when GitHub cannot say."""
+        base = self.rest.repo_url(self.target.repository, "deployments")
+        listing = self._get(f"{base}?environment={quote(self.target.environment, safe='')}&per_page=30")
+        for deployment in listing if isinstance(listing, list) else []:
+            build = _payload_build(deployment, project_id)
+            if build is None or build == exclude or not isinstance(deployment.get("id"), int):
+                continue
+            statuses = self._get(f"{base}/{deployment['id']}/statuses?per_page=100")
+            if isinstance(statuses, list) and any(
+                isinstance(x, dict) and x.get("state") == "success" for x in statuses
+            ):
+                return build
+        return None
+
+    def _get(self, url: str) -> Any:
+        try:
+            answer = self.rest.call("GET", url, doing="read the GitHub deployment history", repeatable=True)
+        except (WaitTimeout, Cancelled):
+            return None
+        if not answer.ok:
+            self.reporter.warning(
+                f"Could not read the GitHub deployment history: {answer.detail}.", "GitHub deployment"
+            )
+            return None
+        return answer.data
+
     def submitted(self, result: Result) -> None:
         """The build (or rollback) was accepted by Streampixel: create the deployment, mark it in progress."""
         if self.deployment_id is not None:
@@ -146,3 +175,13 @@ class GitHubDeployments:
         if self.target.environment_url:
             body["environment_url"] = self.target.environment_url
         self._call(f"deployments/{self.deployment_id}/statuses", body, clock, hurry)
+
+
+def _payload_build(deployment: Any, project_id: str) -> str | None:
+    """The Streampixel upload ID a deployment we created carries for ``project_id``."""
+    payload = deployment.get("payload") if isinstance(deployment, dict) else None
+    ours = payload.get("streampixel") if isinstance(payload, dict) else None
+    if not isinstance(ours, dict) or ours.get("projectId") != project_id:
+        return None
+    build = ours.get("uploadId")
+    return build if isinstance(build, str) and build else None

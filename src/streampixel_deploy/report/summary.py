@@ -78,7 +78,12 @@ def render_summary(result: Result) -> str:
     rollback = ""
     command = rollback_command(result)
     if command:
-        rollback = _template("rollback.md").substitute(previous=result.previous_upload_id, command=command)
+        which = (
+            "The build that was live before this run (GitHub deployment history) is"
+            if result.previous_was_live
+            else "The newest approved build before this one (by date: Streampixel does not say which build was live) is"
+        )
+        rollback = _template("rollback.md").substitute(which=which, previous=result.previous_upload_id, command=command)
     text = _template("summary.md").substitute(
         icon=_ICON[result.outcome],
         command=result.command,

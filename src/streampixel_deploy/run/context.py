@@ -46,6 +46,8 @@ class Run:
     distributed: bool | None = None
     #: False on a server without the read endpoints: builds are submitted but not followed
     can_follow: bool = True
+    #: the build that was live before, other than the given one, from GitHub's deployment history (when recorded)
+    live_history: Callable[[str | None], str | None] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -121,9 +123,15 @@ class Run:
         return project
 
     def note_previous(self, project: Project, exclude: str | None = None) -> None:
-        """The rollback target: the newest approved build other than the one this run makes live."""
+        """The rollback target: the build that was live before, from GitHub's deployment history when the run
+        records deployments; else the newest approved build other than the one this run makes live (by date)."""
+        live = self.live_history(exclude) if self.live_history is not None else None
+        if live is not None and project.find(live) is not None:
+            self.result.previous_upload_id, self.result.previous_was_live = live, True
+            return
         approved = [b for b in project.approved_newest_first() if b.id != exclude]
         self.result.previous_upload_id = approved[0].id if approved else None
+        self.result.previous_was_live = False
 
 
 def transient(exc: StreampixelDeployError) -> bool:

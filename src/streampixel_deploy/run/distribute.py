@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.core.models import BuildStatus, Outcome, Result, live_label
+from streampixel_deploy.core.models import Build, BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.run.context import Run
@@ -17,7 +17,7 @@ def distribute(run: Run) -> Result:
         project = run.read_project_if_possible("read the project's builds")
         if project is None:
             return _blind(run)
-        target, why = resolve_upload_id(project, s.upload_id or "latest")
+        target, why = _from_history(run, project) or resolve_upload_id(project, s.upload_id or "latest")
         run.note_previous(project, exclude=target.id)
         r.upload_id, r.status = target.id, target.raw_status
         r.file_url = redact_url(target.url) if target.url else None
@@ -46,8 +46,26 @@ def distribute(run: Run) -> Result:
     with reporter.group("follow"):
         build = follow(run, target.id, after_distribute=True)
     label = live_label(build.raw_status)
-    r.live = True if label is None else label
-    return run.ends(Outcome.APPROVED, f"Build {target.id} distributed and live.")
+    r.live = run.distributed if label is None else label
+    if r.live:
+        return run.ends(Outcome.APPROVED, f"Build {target.id} distributed and live.")
+    return run.ends(
+        Outcome.APPROVED,
+        f"Distribution of build {target.id} was triggered, but Streampixel never showed it being distributed "
+        "(it still lists the build as Approved, as before): whether it is live is unknown. Check the dashboard.",
+    )
+
+
+def _from_history(run: Run, project: Project) -> tuple[Build, str] | None:
+    """``previous`` from GitHub's deployment history: the build live before the one live now (when recorded)."""
+    if (run.settings.upload_id or "latest") != "previous" or run.live_history is None:
+        return None
+    current = run.live_history(None)
+    before = run.live_history(current) if current else None
+    build = project.find(before) if before else None
+    if build is None or build.status is not BuildStatus.APPROVED:
+        return None
+    return build, f"the build that was live before {current} (GitHub deployment history)"
 
 
 def _blind(run: Run) -> Result:

@@ -137,6 +137,8 @@ def execute(
             tracker = GitHubDeployments(target, reporter, session, clock)
         host = select_host(settings, session)
         run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
+        if tracker is not None:
+            run.live_history = lambda exclude: tracker.previous_live(settings.project_id, exclude)
         result = run.result
         if track is not None:
             track(result)

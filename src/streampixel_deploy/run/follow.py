@@ -156,14 +156,14 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
         return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=None)
     if status is BuildStatus.APPROVED:
         if not rules.after_distribute or seen.seen_moving:
-            distributed = True if rules.expect_distribution else None
+            distributed = True if rules.expect_distribution or rules.after_distribute else None
             return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=distributed)
         stale_since = seen.stale_since if seen.stale_since is not None else now
         seen = dataclasses.replace(seen, settle_polls=seen.settle_polls + 1, stale_since=stale_since)
         waited = now - stale_since
         if seen.settle_polls >= rules.settle_polls and waited >= rules.settle_seconds:
             stages.append(Stage(build.raw_status, f"no Distribute stage observed in {waited:.0f}s"))
-            return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note)
+            return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=None)
     return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
 
 
