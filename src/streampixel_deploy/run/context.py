@@ -22,7 +22,7 @@ from streampixel_deploy.core.errors import (
     TransportError,
 )
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Outcome, Project, Result, StageEvent
+from streampixel_deploy.core.models import Build, Outcome, Project, Result, StageEvent, live_label
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import Settings
 from streampixel_deploy.hosting import Host
@@ -68,6 +68,12 @@ class Run:
         """The run reached its outcome: record it and finish."""
         self.result.outcome, self.result.message = outcome, message
         return self.finish()
+
+    def approved(self, build: Build, live: str, unknown: str) -> Result:
+        """Approved: live when the dashboard's words say so or the distribution was seen; the message to match."""
+        label = live_label(build.raw_status)  # Current Live Build / Archived say it outright
+        self.result.live = self.distributed if label is None else label
+        return self.ends(Outcome.APPROVED, live if self.result.live else unknown)
 
     def submitted(self) -> None:
         if self.on_submitted is not None:

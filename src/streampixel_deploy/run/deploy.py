@@ -71,11 +71,9 @@ def deploy(run: Run) -> Result:
             f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
             f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})",
         )
-    r.live = label if label is not None else run.distributed
-    if r.live:
-        return run.ends(Outcome.APPROVED, f"Build {build.id} approved and live.")
-    return run.ends(
-        Outcome.APPROVED,
+    return run.approved(
+        build,
+        f"Build {build.id} approved and live.",
         f"Build {build.id} approved; Streampixel did not show it being distributed, so whether it is live yet is "
         "unknown. Check the project in the Streampixel dashboard.",
     )

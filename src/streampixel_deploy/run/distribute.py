@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.core.models import Build, BuildStatus, Outcome, Project, Result, live_label
+from streampixel_deploy.core.models import Build, BuildStatus, Outcome, Project, Result
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.run.context import Run
@@ -45,12 +45,9 @@ def distribute(run: Run) -> Result:
         return run.ends(Outcome.SUBMITTED, f"Distribution of build {target.id} triggered; not waiting (wait: false).")
     with reporter.group("follow"):
         build = follow(run, target.id, after_distribute=True)
-    label = live_label(build.raw_status)
-    r.live = run.distributed if label is None else label
-    if r.live:
-        return run.ends(Outcome.APPROVED, f"Build {target.id} distributed and live.")
-    return run.ends(
-        Outcome.APPROVED,
+    return run.approved(
+        build,
+        f"Build {target.id} distributed and live.",
         f"Distribution of build {target.id} was triggered, but Streampixel never showed it being distributed "
         "(it still lists the build as Approved, as before): whether it is live is unknown. Check the dashboard.",
     )
