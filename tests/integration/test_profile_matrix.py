@@ -96,3 +96,30 @@ def test_rejected_build(profiled: tuple[str, Emulator], tmp_path: Path) -> None:
         return
     assert code == 1, err
     assert result["result"] == "rejected" and result["objection"]
+
+
+def test_rollback_target_is_the_build_that_was_live(profiled: tuple[str, Emulator], tmp_path: Path) -> None:
+    """Case 3 under each profile: v1, v2, roll back to v1, v3 -> the build live before v3 is v1, not v2."""
+    from streampixel_deploy.build.sample import make_build_zip
+    from tests.fakegithub import FakeGitHub
+    from tests.integration.conftest import action_inputs, run_action
+
+    profile, emu = profiled
+    if profile == "legacy":
+        pytest.skip("no build list on the older API: rollbacks name an explicit upload ID (test_rollback_to_previous)")
+    token = "ghs_FAKE_matrix_token_0123456789"
+    with FakeGitHub(token=token) as github:
+        env = {"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "acme/showroom", "GITHUB_SHA": "f" * 40}
+
+        def step(**inputs: str) -> dict[str, str]:
+            run = run_action(tmp_path, action_inputs(emu, github_token=token, environment="prod", **inputs), env)
+            assert run.code == 0, run.stdout[-1500:]
+            return run.outputs
+
+        def version(name: str) -> str:
+            return str(make_build_zip(tmp_path / f"MyGame-{name}.zip", pak_bytes=4096 + len(name)))
+
+        v1 = step(zip_path=version("1"))["upload-id"]
+        v2 = step(zip_path=version("22"))["upload-id"]
+        assert step(command="distribute", upload_id="previous")["upload-id"] == v1
+        assert step(zip_path=version("333"))["previous-upload-id"] == v1 != v2
