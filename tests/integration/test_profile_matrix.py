@@ -123,3 +123,16 @@ def test_rollback_target_is_the_build_that_was_live(profiled: tuple[str, Emulato
         v2 = step(zip_path=version("22"))["upload-id"]
         assert step(command="distribute", upload_id="previous")["upload-id"] == v1
         assert step(zip_path=version("333"))["previous-upload-id"] == v1 != v2
+
+
+def test_an_undocumented_failure_ends_the_run(profiled: tuple[str, Emulator], build_zip: Path) -> None:
+    """Case 5 under each profile: an undocumented ``Failed`` is a rejection now, not a wait for the timeout."""
+    profile, emu = profiled
+    if profile == "legacy":
+        pytest.skip("no Get Project on the older API: nothing to follow")
+    emu.configure(stage_delays={"pending": 30.0})
+    code, submitted, err = _cli(emu, "deploy", "--zip-path", str(build_zip), "--wait", "false")
+    assert code == 0, err
+    emu.add_fault({"action": "status_sequence", "upload_id": submitted["uploadId"], "statuses": ["Failed"] * 50})
+    code, result, err = _cli(emu, "status", "--upload-id", submitted["uploadId"])
+    assert code == 1 and result["result"] == "rejected", err
