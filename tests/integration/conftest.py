@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +56,21 @@ def emulator_env(emu: Emulator) -> dict[str, str]:
         "STREAMPIXEL_POLL_INTERVAL_SECONDS": "0.1",
         "STREAMPIXEL_TIMEOUT_MINUTES": "1",
     }
+
+
+def cli_process(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
+    """``python -m streampixel_deploy ARGS --json`` as a subprocess with only ``env``'s settings (no runner, no
+    STREAMPIXEL_* of ours): the exit code, the JSON result and everything it printed besides."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "GITHUB_", "INPUT_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", *args, "--json"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, json.loads(proc.stdout or "{}"), proc.stderr + proc.stdout
 
 
 @pytest.fixture

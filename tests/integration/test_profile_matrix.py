@@ -7,10 +7,6 @@ bare ``Forbidden``), ``legacy`` the older docs' API (upload-file and distribute-
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +15,7 @@ from typing import Any
 import pytest
 
 from streampixel_deploy.emulator import DEFAULT_PROJECT_ID, Emulator, EmulatorConfig
-from tests.integration.conftest import emulator_env
+from tests.integration.conftest import cli_process, emulator_env
 
 PROFILES = ("default", "strict", "legacy")
 
@@ -36,17 +32,7 @@ def profiled(request: pytest.FixtureRequest) -> Iterator[tuple[str, Emulator]]:
 
 
 def _cli(emu: Emulator, *args: str) -> tuple[int, dict[str, Any], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "GITHUB_", "INPUT_"))}
-    env.update(emulator_env(emu))
-    proc = subprocess.run(
-        [sys.executable, "-m", "streampixel_deploy", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
+    return cli_process(emulator_env(emu), *args)
 
 
 def _live(emu: Emulator) -> str | None:

@@ -39,6 +39,7 @@ from streampixel_deploy.build.zipformat import (
     name_problem,
 )
 from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.fileio import read_at, usable_cpus
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 
@@ -165,10 +166,7 @@ def package_dir(
 
 
 def _cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    return usable_cpus()
 
 
 def _scan(build_dir: Path) -> list[Member]:
@@ -296,14 +294,14 @@ def _work(job: list[_Piece], level: int) -> list[tuple[int, bytes, int]]:
 
 def _chunk(fd: int, entry: Member, offset: int, length: int, level: int, last: bool) -> tuple[int, bytes, int]:
     """(crc32 of the raw bytes, what to write, zip method) for one chunk of one file."""
-    data = os.pread(fd, length, offset)
+    data = read_at(fd, length, offset)
     if len(data) != length:
         raise _Changed(entry)
     crc = zlib.crc32(data)
     if entry.stored:
         return crc, data, STORED
     if offset:
-        zdict = os.pread(fd, min(_WINDOW, offset), offset - min(_WINDOW, offset))
+        zdict = read_at(fd, min(_WINDOW, offset), offset - min(_WINDOW, offset))
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, zdict)
     else:
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import gc
-import os
 import re
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NoReturn
@@ -37,6 +35,7 @@ from streampixel_deploy.build.zipformat import (
     name_problem,
 )
 from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.fileio import reader_at
 
 #: An entry is reported as a possible zip bomb past this compression ratio, from this uncompressed size on
 #: (deflate's own ceiling is about 1032:1: only long runs of one byte get there; real UE content stays far below).
@@ -214,7 +213,7 @@ def _check_local_headers(fd: int, entries: _Entries, cd_offset: int, path: Path,
     Extractors that stream the zip read the local header, not the directory: a different name there would be
     written where this check never looked. One small read per entry (page cache), none of the data.
     """
-    read = _pread_function(fd)
+    read = reader_at(fd)
     fixed = LOCAL.size
     for index, (raw, offset) in enumerate(zip(entries.raw_names, entries.offsets, strict=True)):
         head = read(fixed + len(raw), offset)
@@ -231,18 +230,6 @@ def _check_local_headers(fd: int, entries: _Entries, cd_offset: int, path: Path,
                 f"is not a valid zip archive: the local header of {name!r} (at byte {offset:,}) does not match "
                 "its directory entry, so an unzip tool could write another name. Rebuild the zip from the folder.",
             )
-
-
-def _pread_function(fd: int) -> Callable[[int, int], bytes]:
-    """``os.pread`` where it exists (POSIX), else seek + read on a duplicate of the descriptor (Windows)."""
-    if hasattr(os, "pread"):
-        return functools.partial(os.pread, fd)
-
-    def read(length: int, offset: int) -> bytes:  # pragma: no cover - Windows
-        os.lseek(fd, offset, os.SEEK_SET)
-        return os.read(fd, length)
-
-    return read
 
 
 def _decode_names(raw_names: list[bytes], utf8: set[int]) -> list[str]:

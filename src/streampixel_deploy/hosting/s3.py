@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError
+from streampixel_deploy.core.fileio import advise_sequential
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
@@ -272,7 +273,7 @@ class S3Host:
         view = memoryview(buffer)
         reporter.progress(0, stat.st_size, "sha256")
         with zip_path.open("rb", buffering=0) as fh:
-            _advise_sequential(fh.fileno())
+            advise_sequential(fh.fileno())
             while count := fh.readinto(buffer):
                 if ready.done() and ready.exception() is not None:
                     return ""
@@ -372,10 +373,3 @@ class S3Host:
             return f"bucket {self.s.bucket!r} at {self.s.endpoint_url}"
         region = self._bucket_region or self.s.region
         return f"bucket {self.s.bucket!r}" + (f" (AWS region {region})" if region else " (AWS)")
-
-
-def _advise_sequential(fd: int) -> None:
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is not None:
-        with contextlib.suppress(OSError):
-            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)

@@ -1,0 +1,55 @@
+"""The few POSIX-only file calls, each behind one small function with a portable fallback (Windows' Python has no
+``os.pread``, ``os.posix_fadvise`` or ``os.sched_getaffinity``). tests/windows_os removes them to run the rest."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Callable
+
+
+def read_at(fd: int, length: int, offset: int) -> bytes:
+    """``length`` bytes at ``offset`` (fewer only at the end of the file).
+
+    ``os.pread`` where it exists; else seek and read, which moves the descriptor's position: use a descriptor of
+    your own (one per thread), as packaging and the archive checks do.
+    """
+    pread = getattr(os, "pread", None)
+    if pread is not None:
+        data: bytes = pread(fd, length, offset)
+        return data
+    os.lseek(fd, offset, os.SEEK_SET)
+    parts: list[bytes] = []
+    left = length
+    while left > 0:
+        piece = os.read(fd, left)
+        if not piece:
+            break
+        parts.append(piece)
+        left -= len(piece)
+    return b"".join(parts)
+
+
+def reader_at(fd: int) -> Callable[[int, int], bytes]:
+    """``read(length, offset)`` for many small reads of one descriptor: ``os.pread`` bound once where it exists."""
+    pread = getattr(os, "pread", None)
+    if pread is not None:
+        return functools.partial(pread, fd)
+    return functools.partial(read_at, fd)
+
+
+def advise_sequential(fd: int) -> None:
+    """Tell the kernel the file is read front to back (bigger read-ahead); a no-op where that is not offered."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        with contextlib.suppress(OSError):
+            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS says, else all of them)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,28 @@
+"""The portable file calls, with and without the POSIX-only functions (as on Windows)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from streampixel_deploy.core import fileio
+
+
+@pytest.mark.parametrize("posix", [True, False], ids=["posix", "windows-os"])
+def test_positioned_reads_and_cpus(posix: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not posix:
+        for name in ("pread", "posix_fadvise", "sched_getaffinity"):
+            monkeypatch.delattr(os, name, raising=False)
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 4)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert fileio.read_at(fd, 4, 10) == bytes([10, 11, 12, 13])
+        assert fileio.read_at(fd, 100, 1020) == bytes([252, 253, 254, 255])  # short only at the end
+        assert fileio.reader_at(fd)(3, 256) == bytes([0, 1, 2])
+        fileio.advise_sequential(fd)
+    finally:
+        os.close(fd)
+    assert fileio.usable_cpus() >= 1
