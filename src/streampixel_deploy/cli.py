@@ -82,7 +82,14 @@ def _add_setting_flags(p: argparse.ArgumentParser, command: str) -> None:
         if command in ("projects", "test-webhook") and spec.name not in _ACCOUNT_SETTINGS:
             continue
         default_text = f" (default {spec.default})" if spec.default is not None else ""
-        p.add_argument(spec.flag, dest=spec.attr, help=f"{spec.help}{default_text} [env {spec.env}]")
+        text = f"{spec.help}{default_text} [env {spec.env}]"
+        if spec.kind == "bool":  # --dry-run, --dry-run=false, --dry-run false, --no-dry-run
+            p.add_argument(spec.flag, dest=spec.attr, nargs="?", const="true", metavar="true|false", help=text)
+            p.add_argument(
+                f"--no-{spec.name}", dest=spec.attr, action="store_const", const="false", help=argparse.SUPPRESS
+            )
+        else:
+            p.add_argument(spec.flag, dest=spec.attr, help=text)
     for spec in SPECS:
         if spec.kind == "secret" and any(a.dest == spec.attr for a in p._actions):
             p.add_argument(spec.file_flag, dest=f"{spec.attr}_file", help=f"Read {spec.name} from this file.")
