@@ -11,6 +11,7 @@ import pytest
 from streampixel_deploy.build.archive import verify, verify_quick
 from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.core.errors import ArchiveError
+from tests.zipcraft import zip64_entry
 
 
 def _zip(path: Path, names: list[str]) -> Path:
@@ -58,36 +59,11 @@ def test_exe_in_top_folder_ok(tmp_path: Path) -> None:
 
 def _sparse_zip64(path: Path, data_size: int, name: bytes = b"Game/Game.exe") -> Path:
     """A ZIP64 archive whose one stored entry is a hole of ``data_size`` bytes (no disk used, no data read)."""
-    sizes = struct.pack("<HHQQ", 1, 16, data_size, data_size)
-    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, 0, 0xFFFFFFFF, 0xFFFFFFFF, len(name), 20)
+    local, cd = zip64_entry(name, 0, data_size, data_size, 0)
     with path.open("wb") as fh:
-        fh.write(local + name + sizes)
+        fh.write(local)
         fh.seek(data_size, os.SEEK_CUR)
         cd_offset = fh.tell()
-        cd = (
-            struct.pack(
-                "<IHHHHHHIIIHHHHHII",
-                0x02014B50,
-                0x032D,
-                45,
-                0,
-                0,
-                0,
-                0x21,
-                0,
-                0xFFFFFFFF,
-                0xFFFFFFFF,
-                len(name),
-                len(sizes),
-                0,
-                0,
-                0,
-                0o100644 << 16,
-                0,
-            )
-            + name
-            + sizes
-        )
         fh.write(cd)
         end64 = fh.tell()
         fh.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, 1, 1, len(cd), cd_offset))

@@ -12,6 +12,7 @@ import pytest
 
 from streampixel_deploy.build.archive import verify, verify_quick
 from streampixel_deploy.core.errors import ArchiveError
+from tests.zipcraft import zip64_entry
 
 LABEL = "'zip-path' (--zip-path)"
 
@@ -144,35 +145,10 @@ def _declared_zip(path: Path, entries: list[tuple[bytes, int, int]]) -> Path:
     with path.open("wb") as fh:
         central = b""
         for name, csize, usize in entries:
-            offset = fh.tell()
-            extra = struct.pack("<HHQQ", 1, 16, usize, csize)
-            local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 8, 0, 0x21, 0, 0xFFFFFFFF, 0xFFFFFFFF, len(name), 20)
-            fh.write(local + name + extra)
+            local, record = zip64_entry(name, 8, csize, usize, fh.tell())
+            fh.write(local)
             fh.write(zlib.compress(b"", 1)[2:-4].ljust(csize, b"\0"))
-            central += (
-                struct.pack(
-                    "<IHHHHHHIIIHHHHHII",
-                    0x02014B50,
-                    0x032D,
-                    45,
-                    0,
-                    8,
-                    0,
-                    0x21,
-                    0,
-                    0xFFFFFFFF,
-                    0xFFFFFFFF,
-                    len(name),
-                    20,
-                    0,
-                    0,
-                    0,
-                    0o100644 << 16,
-                    offset,
-                )
-                + name
-                + extra
-            )
+            central += record
         cd_offset = fh.tell()
         fh.write(central)
         n = len(entries)

@@ -12,6 +12,7 @@ from requests.structures import CaseInsensitiveDict
 
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.github.rest import GITHUB_POLICY, GitHubRest, classify, reset_wait
+from tests.fakeclock import FakeTime
 
 
 @pytest.mark.parametrize(
@@ -103,27 +104,13 @@ class _Session(requests.Session):
         return _Response(status, headers, body, str(url))
 
 
-class _FakeTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.waits: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def pause(self, seconds: float) -> bool:
-        self.waits.append(seconds)
-        self.t += seconds
-        return False
-
-
-def _rest(session: _Session, fake: _FakeTime) -> GitHubRest:
+def _rest(session: _Session, fake: FakeTime) -> GitHubRest:
     clock = Clock(600.0, now=fake.now, pause=fake.pause)
     return GitHubRest("https://ghe.example.com/api/v3/", "ghs_token_0000", session, clock)
 
 
 def test_calls_carry_githubs_headers_and_build_quoted_urls() -> None:
-    session, fake = _Session([(201, {}, b'{"id": 5}')]), _FakeTime()
+    session, fake = _Session([(201, {}, b'{"id": 5}')]), FakeTime()
     rest = _rest(session, fake)
     url = rest.repo_url("octo-org/game", "deployments", "5", "statuses")
     assert url == "https://ghe.example.com/api/v3/repos/octo-org/game/deployments/5/statuses"
@@ -137,13 +124,13 @@ def test_calls_carry_githubs_headers_and_build_quoted_urls() -> None:
 
 
 def test_a_429_without_retry_after_waits_githubs_window_then_repeats() -> None:
-    session, fake = _Session([(429, {}, b'{"message": "slow down"}'), (204, {}, b"")]), _FakeTime()
+    session, fake = _Session([(429, {}, b'{"message": "slow down"}'), (204, {}, b"")]), FakeTime()
     answer = _rest(session, fake).call("POST", "https://ghe.example.com/api/v3/x", doing="post")
     assert answer.ok and fake.waits == [60.0] and len(session.sent) == 2
 
 
 def test_retry_false_is_one_attempt_and_no_answer_is_a_retry_without_the_token() -> None:
-    session, fake = _Session([(503, {}, b"")]), _FakeTime()
+    session, fake = _Session([(503, {}, b"")]), FakeTime()
     rest = _rest(session, fake)
     answer = rest.call("POST", "https://ghe.example.com/api/v3/x", doing="post", repeatable=True, retry=False)
     assert answer.kind == "retry" and answer.status == 503 and fake.waits == []
@@ -155,6 +142,6 @@ def test_retry_false_is_one_attempt_and_no_answer_is_a_retry_without_the_token()
 
 
 def test_a_small_budget_bounds_each_request() -> None:
-    session, fake = _Session([(204, {}, b"")]), _FakeTime()
+    session, fake = _Session([(204, {}, b"")]), FakeTime()
     _rest(session, fake).call("POST", "https://ghe.example.com/api/v3/x", doing="post", budget=2.0, retry=False)
     assert session.sent[0]["timeout"] == (2.0, 2.0)

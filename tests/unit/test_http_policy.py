@@ -17,22 +17,9 @@ from streampixel_deploy.core.http import (
     Policy,
     parse_retry_after,
 )
+from tests.fakeclock import FakeTime
 
 NOW = datetime(2026, 12, 2, 8, 0, 0, tzinfo=timezone.utc)
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.t = 100.0
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def pause(self, seconds: float) -> bool:
-        self.slept.append(seconds)
-        self.t += seconds
-        return False
 
 
 @pytest.mark.parametrize(
@@ -76,27 +63,27 @@ def test_backoff_is_exponential_with_equal_jitter_and_capped() -> None:
 
 
 def test_a_wait_past_the_deadline_times_out_at_once() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     clock = Clock(10.0, now=fake.now, pause=fake.pause)
     clock.sleep(4.0, "waiting")
-    assert fake.slept == [4.0]
+    assert fake.waits == [4.0]
     with pytest.raises(WaitTimeout, match=r"timeout-minutes \(0\.166667 minutes\) ran out while waiting"):
         clock.sleep(7.0, "waiting")
-    assert fake.slept == [4.0], "no sleep that ends after the deadline"
+    assert fake.waits == [4.0], "no sleep that ends after the deadline"
 
 
 def test_sleep_at_most_stops_at_the_deadline() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     clock = Clock(3.0, now=fake.now, pause=fake.pause)
     clock.sleep_at_most(10.0)
-    assert fake.slept == [3.0]
+    assert fake.waits == [3.0]
     assert clock.remaining() == 0.0
     with pytest.raises(WaitTimeout):
         clock.check("polling")
 
 
 def test_cancel_ends_a_wait() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     clock = Clock(60.0, now=fake.now, pause=lambda seconds: True)  # the cancel event fired during the wait
     with pytest.raises(Cancelled):
         clock.sleep(5.0, "waiting")
@@ -106,7 +93,7 @@ def test_cancel_ends_a_wait() -> None:
 
 
 def test_time_for_another_attempt() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     clock = Clock(2.0, now=fake.now, pause=fake.pause)
     assert clock.has_time_for(1.0)
     assert not clock.has_time_for(1.6)

@@ -62,8 +62,3 @@ class Publisher:
             gha.set_output(name, value)
         if markdown is not None:
             self._summary_start = gha.write_summary(markdown, self._summary_start)
-
-
-def publish(result: Result, summary: bool = True) -> None:
-    """Write the outputs and the summary once (see :class:`Publisher`)."""
-    Publisher(summary).publish(result)
