@@ -15,13 +15,16 @@ import os
 import sys
 import time
 import zipfile
+from contextlib import nullcontext
 from pathlib import Path
+from unittest import mock
 
 from _common import MIB, Row, drop_from_page_cache, median, print_rows, run, workdir
 
 ENTRIES = int(os.environ.get("BENCH_VERIFY_ENTRIES", "60000"))
 ENTRY_BYTES = 36_000  # 60,000 x 36 kB = 2.16 GB
 RUNS = 5
+RUNS_CALL = 9
 
 OURS = (
     "import sys; from pathlib import Path; from streampixel_deploy.build.archive import verify_quick; "
@@ -38,6 +41,32 @@ def make_zip(path: Path, entries: int, entry_bytes: int) -> Path:
             start = i % 4096
             zf.writestr(f"MyGame/Content/Chunk{i // 1000:03}/Asset_{i:06}.uasset", pool[start : start + entry_bytes])
     return path
+
+
+def _cross_check_cost(path: Path) -> tuple[float, float, float]:
+    """verify_quick() with and without the local-header cross-check (turns taken), and the bare reads it makes."""
+    from streampixel_deploy.build import archive, zipwalk
+
+    with_check: list[float] = []
+    without_check: list[float] = []
+    for _ in range(RUNS_CALL):
+        for times, skip in ((with_check, False), (without_check, True)):
+            with mock.patch.object(archive, "_check_local_headers", lambda *_: None) if skip else nullcontext():
+                started = time.perf_counter()
+                archive.verify_quick(path)
+                times.append(time.perf_counter() - started)
+    with path.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        _count, cd_offset, cd_size = zipwalk._find_central_directory(fh, size, path, "zip-path")
+        fh.seek(cd_offset)
+        entries = zipwalk._read_entries(fh.read(cd_size), _count, path, "zip-path")
+        reads: list[float] = []
+        for _ in range(RUNS_CALL):
+            started = time.perf_counter()
+            for raw, offset in zip(entries.raw_names, entries.offsets, strict=True):
+                os.pread(fh.fileno(), 30 + len(raw), offset)
+            reads.append(time.perf_counter() - started)
+    return median(with_check), median(without_check), median(reads)
 
 
 def main() -> list[Row]:
@@ -58,6 +87,7 @@ def main() -> list[Row]:
                 verify_quick(z)
                 times.append(time.perf_counter() - started)
             ours_call[z] = median(times)
+        cross_check = _cross_check_cost(small)
         peer = {z: run([sys.executable, "-m", "zipfile", "-t", str(z)]).seconds for z in sizes}
         # Cold: the zip's pages dropped from the cache first (a zip bigger than RAM, or read the next day).
         drop_from_page_cache(small)
@@ -71,6 +101,11 @@ def main() -> list[Row]:
                 f"(function {ours_call[z] * 1000:.0f} ms), python -m zipfile -t {peer[z]:.2f} s"
             )
 
+    with_check, without_check, floor = cross_check
+    print(
+        f"  cross-checks: verify_quick {with_check * 1000:.0f} ms, without the local headers "
+        f"{without_check * 1000:.0f} ms, the {ENTRIES:,} header reads alone {floor * 1000:.0f} ms"
+    )
     gib = {z: sizes[z] / 1024**3 for z in sizes}
     label = f"2 quick check, {ENTRIES:,} entries"
     return [
@@ -91,6 +126,15 @@ def main() -> list[Row]:
             f"{peer[small] / ours_call[small]:.0f}x",
             "-",
             None,
+        ),
+        Row(
+            label,
+            f"cost of the local-header cross-check (verify_quick() with it minus without it, median of {RUNS_CALL})",
+            f"{(with_check - without_check) * 1000:.0f} ms",
+            f"{floor * 1000:.0f} ms ({ENTRIES:,} bare os.pread calls of the same headers: the floor)",
+            f"{(with_check - without_check) / floor:.2f}x the floor",
+            "< 100 ms",
+            with_check - without_check < 0.1,
         ),
         Row(
             label,

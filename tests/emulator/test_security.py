@@ -15,7 +15,7 @@ from streampixel_deploy.emulator import DEFAULT_API_KEY, Emulator
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.emulator import EmulatorHost
 
-from .helpers import TIMEOUT, fast_config, start_cli
+from .helpers import TIMEOUT, Client, fast_config, showroom, start_cli
 
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (the case under test)
 
@@ -83,6 +83,19 @@ def test_no_state_view_shows_api_keys(emu: Emulator) -> None:
         assert DEFAULT_API_KEY not in control(emu, "GET", name).text, name
     assert DEFAULT_API_KEY not in repr(emu.state.dump())
     assert emu.state.dump()["users"][0]["api_key"] == "***"
+
+
+def test_state_views_hide_a_webhook_urls_token() -> None:
+    cfg = fast_config()
+    showroom(cfg).webhook_url = "http://relay:s3cret-pass@127.0.0.1:9/hook?token=relay-token-123&x=1"
+    with Emulator(cfg) as emu:
+        client = Client(emu.api_url)
+        client.post("/projects/test-webhook", projectId=showroom(cfg).id)
+        shown = control(emu, "GET", "state").json()
+        assert shown["projects"][0]["webhook_url"] == "http://***@127.0.0.1:9/hook?token=***&x=***"
+        for name in ("state", "webhooks"):
+            text = control(emu, "GET", name).text
+            assert "relay-token-123" not in text and "s3cret-pass" not in text, name
 
 
 @pytest.fixture

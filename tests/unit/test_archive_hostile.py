@@ -60,6 +60,28 @@ def test_local_header_offset_must_point_at_a_local_header(tmp_path: Path) -> Non
         verify_quick(path)
 
 
+def test_local_header_name_length_must_match_its_directory_entry(tmp_path: Path) -> None:
+    # The local name starts with the directory's name but the header says it is longer: a streaming extractor
+    # would read 'Game/aaa.dll' plus the next bytes as the name.
+    path = _zip(tmp_path / "x.zip", ["Game/Game.exe", "Game/aaa.dll"])
+    data = bytearray(path.read_bytes())
+    local = data.rfind(b"PK\x03\x04")  # the last entry's local header
+    struct.pack_into("<H", data, local + 26, 14)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=re.escape("local header of 'Game/aaa.dll'")):
+        verify_quick(path)
+
+
+def test_local_header_must_lie_before_the_directory(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "x.zip", ["Game/Game.exe", "Game/aaa.dll"])
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")  # the last entry's directory record: point its offset at itself
+    struct.pack_into("<I", data, central + 42, central)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=re.escape("local header of 'Game/aaa.dll'")):
+        verify_quick(path)
+
+
 def test_symlink_entries_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.zip"
     with zipfile.ZipFile(path, "w") as zf:

@@ -26,3 +26,24 @@ def test_positioned_reads_and_cpus(posix: bool, tmp_path: Path, monkeypatch: pyt
     finally:
         os.close(fd)
     assert fileio.usable_cpus() >= 1
+
+
+@pytest.mark.parametrize("posix", [True, False], ids=["posix", "windows-os"])
+@pytest.mark.parametrize("from_disk", [False, True], ids=["cached", "from-disk"])
+def test_read_many_answers_in_order_whichever_way_it_reads(
+    posix: bool, from_disk: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not posix:
+        monkeypatch.delattr(os, "pread", raising=False)
+    if from_disk:  # every probe read counts as slow: the rest go many in flight (where os.pread exists)
+        monkeypatch.setattr(fileio, "_CACHED_READ_SECONDS", -1.0)
+    path = tmp_path / "f.bin"
+    data = os.urandom(64 * 1024)
+    path.write_bytes(data)
+    spans = [(1 + i % 7, (i * 37) % len(data)) for i in range(2000)]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert fileio.read_many(fd, spans) == [data[offset : offset + length] for length, offset in spans]
+        assert fileio.read_many(fd, []) == []
+    finally:
+        os.close(fd)

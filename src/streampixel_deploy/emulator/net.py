@@ -12,7 +12,7 @@ import http.client
 import ipaddress
 import urllib.request
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -38,6 +38,17 @@ def is_loopback(url: str) -> bool:
     with contextlib.suppress(ValueError):  # a name that is not an IP address
         return ipaddress.ip_address(host).is_loopback
     return False
+
+
+def shown_url(url: str | None) -> str | None:
+    """``url`` for a state view: user info and query values replaced (a relay's token may sit in either)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    query = "&".join(f"{pair.partition('=')[0]}=***" for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def http_request(

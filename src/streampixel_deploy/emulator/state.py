@@ -33,6 +33,7 @@ from streampixel_deploy.emulator.config import (
     EmulatorConfig,
     validate_settings,
 )
+from streampixel_deploy.emulator.net import shown_url
 from streampixel_deploy.emulator.webhooks import Notice, envelope, iso_now
 
 _LOG_LIMIT = 10_000
@@ -255,8 +256,9 @@ class Store:
             self._requests.clear()
 
     def log_webhook(self, entry: dict[str, Any]) -> None:
+        """Keep a delivery for the state views, its URL shown without a token (``net.shown_url``)."""
         with self._lock:
-            self._webhooks.append(entry)
+            self._webhooks.append({**entry, "url": shown_url(entry.get("url"))})
             self._changed.notify_all()
 
     def webhook_deliveries(self) -> list[dict[str, Any]]:
@@ -298,7 +300,7 @@ class Store:
             "status": p.status,
             "enabled": p.enabled,
             "readonly": p.readonly,
-            "webhook_url": p.webhook_url,
+            "webhook_url": shown_url(p.webhook_url),
             "webhook_events": list(p.webhook_events),
             "live_upload_id": p.live_upload_id,
             "created_at": p.created_at,
