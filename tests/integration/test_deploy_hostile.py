@@ -36,3 +36,29 @@ def test_zip_whose_end_record_hides_an_entry_is_refused(cli: Any, emu: Emulator,
     assert run.code == 2, run.err
     assert "'zip-path' (--zip-path) 'Game.zip'" in run.err and "directory holds more" in run.err
     assert emu.requests() == []
+
+
+def test_build_dir_names_that_collide_on_windows_are_refused_before_upload(
+    cli: Any, emu: Emulator, tmp_path: Path
+) -> None:
+    # Streampixel extracts on Windows: 'Config.ini' and 'config.INI' would be one file there.
+    folder = make_build_dir(tmp_path / "build", pak_bytes=1024)
+    (folder / "MyGame/Config.ini").write_text("a")
+    (folder / "MyGame/config.INI").write_text("b")
+    emu.clear_requests()
+    run = cli("deploy", "--build-dir", str(folder))
+    assert run.code == 2, run.err
+    assert "'build-dir' (--build-dir)" in run.err
+    assert "'MyGame/Config.ini'" in run.err and "'MyGame/config.INI'" in run.err and "case" in run.err
+    assert all(r["method"] == "GET" for r in emu.requests())
+
+
+def test_build_dir_name_with_a_backslash_is_refused_before_upload(cli: Any, emu: Emulator, tmp_path: Path) -> None:
+    # A Linux file name may hold '\'; unzipped on Windows it becomes a folder separator.
+    folder = make_build_dir(tmp_path / "build", pak_bytes=1024)
+    (folder / "MyGame/Saved\\Config.ini").write_text("a")
+    emu.clear_requests()
+    run = cli("deploy", "--build-dir", str(folder))
+    assert run.code == 2, run.err
+    assert "'build-dir' (--build-dir)" in run.err and "backslash" in run.err
+    assert all(r["method"] == "GET" for r in emu.requests())

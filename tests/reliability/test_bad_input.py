@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.build.sample import make_build_zip
+from streampixel_deploy.build.sample import make_build_dir, make_build_zip
 from streampixel_deploy.emulator import Emulator
 from tests.localhttp import QuietHandler, serve
 
@@ -48,6 +48,17 @@ def _file(tmp: Path, name: str, data: bytes) -> str:
 def _truncated(tmp: Path) -> str:
     data = Path(_good(tmp)).read_bytes()
     return _file(tmp, "cut.zip", data[: len(data) // 2])
+
+
+def _build_dir(tmp: Path, *extra: str, link_to: Path | None = None) -> str:
+    """A packaged build folder plus the files named in ``extra`` (or a link to ``link_to``)."""
+    folder = make_build_dir(tmp / "build", pak_bytes=1024)
+    for name in extra:
+        (folder / "MyGame" / name).write_text(name)
+    if link_to is not None:
+        link_to.write_text("secret")
+        (folder / "MyGame" / "Saved.ini").symlink_to(link_to)
+    return str(folder)
 
 
 def _two(tmp: Path) -> str:
@@ -98,6 +109,10 @@ CASES = [
     Case("nothing-to-deploy", "zip-path", lambda t, w: []),
     Case("build-dir-missing", "build-dir", lambda t, w: ["--build-dir", str(t / "nope")]),
     Case("build-dir-is-file", "build-dir", lambda t, w: ["--build-dir", _good(t)]),
+    Case("build-dir-link-outside", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, link_to=t / "creds")]),
+    Case("build-dir-case-twins", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, "A.ini", "a.INI")]),
+    Case("build-dir-backslash-name", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, "Saved\\a.ini")]),
+    Case("build-dir-reserved-name", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, "aux.ini")]),
     Case("file-url-http", "file-url", lambda t, w: ["--file-url", "http://cdn.example.com/b.zip"]),
     Case("file-url-query", "file-url", lambda t, w: ["--file-url", "https://cdn.example.com/b.zip?sig=abc"]),
     Case("file-url-not-zip", "file-url", lambda t, w: ["--file-url", "https://drive.google.com/file/d/x/view"]),

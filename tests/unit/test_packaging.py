@@ -13,7 +13,7 @@ import pytest
 
 from streampixel_deploy.build import packaging, zipformat
 from streampixel_deploy.build.archive import verify_quick
-from streampixel_deploy.build.packaging import package_dir
+from streampixel_deploy.build.packaging import native_path, package_dir
 from streampixel_deploy.build.sample import make_build_dir
 from streampixel_deploy.core.errors import ArchiveError
 from streampixel_deploy.core.reporter import NullReporter
@@ -225,3 +225,11 @@ def test_names_windows_cannot_create_are_refused(tmp_path: Path, name: str) -> N
     with pytest.raises(ArchiveError, match=r"Windows|control character") as info:
         package_dir(top, tmp_path / "out.zip", NullReporter())
     assert repr(f"MyGame/{name}") in str(info.value)
+
+
+def test_native_path_gives_windows_the_long_path_form() -> None:
+    assert native_path("C:\\b\\MyGame", windows=True) == "\\\\?\\C:\\b\\MyGame"
+    assert native_path("C:/b/MyGame", windows=True) == "\\\\?\\C:\\b\\MyGame"
+    assert native_path("\\\\server\\share\\b", windows=True) == "\\\\?\\UNC\\server\\share\\b"
+    assert native_path("\\\\?\\C:\\b", windows=True) == "\\\\?\\C:\\b"
+    assert native_path("build/MyGame", windows=False) == "build/MyGame"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import ntpath
 import os
 import zlib
 from collections import deque
@@ -37,6 +38,7 @@ from streampixel_deploy.build.zipformat import (
     end_records,
     local_header,
     name_problem,
+    windows_key,
 )
 from streampixel_deploy.core.errors import ArchiveError
 from streampixel_deploy.core.fileio import read_at, usable_cpus
@@ -177,9 +179,10 @@ def _scan(build_dir: Path) -> list[Member]:
     has been read or uploaded yet.
     """
     label = SPEC_BY_NAME["build-dir"].label()
-    root = os.path.realpath(build_dir)
+    top = native_path(str(build_dir))
+    root = os.path.realpath(top)  # with the long-path prefix on Windows, like every path compared with it
     entries: list[Member] = []
-    stack: list[tuple[str, str, frozenset[str]]] = [("", str(build_dir), frozenset({root}))]
+    stack: list[tuple[str, str, frozenset[str]]] = [("", top, frozenset({root}))]
     while stack:
         prefix, folder, above = stack.pop()
         try:
@@ -212,7 +215,36 @@ def _scan(build_dir: Path) -> list[Member]:
             "build-dir",
         )
     entries.sort(key=lambda e: e.name)
+    _refuse_windows_collisions(entries, label)
     return entries
+
+
+def _refuse_windows_collisions(entries: list[Member], label: str) -> None:
+    """Names that Windows, where Streampixel extracts the build, would write to one file (case ignored)."""
+    seen: dict[str, str] = {}
+    for entry in entries:
+        rel = entry.name.decode("utf-8")
+        other = seen.setdefault(windows_key(rel), rel)
+        if other != rel:
+            raise ArchiveError(
+                f"{label}: {other!r} and {rel!r} differ only in case; Windows, where Streampixel extracts the "
+                "build, would keep one of them. Rename or remove one.",
+                "build-dir",
+            )
+
+
+def native_path(path: str, windows: bool = os.name == "nt") -> str:
+    r"""``path`` as Windows opens it past 260 characters (absolute, with the ``\\?\`` prefix); unchanged elsewhere.
+
+    Packaged UE builds nest deep (``Game/Content/Paks/...``, plugin folders): without the prefix, a Windows
+    runner without long-path support enabled fails to open files past 260 characters.
+    """
+    if not windows or path.startswith("\\\\?\\"):
+        return path
+    full = ntpath.abspath(path)
+    if full.startswith("\\\\"):  # a share: \\server\share -> \\?\UNC\server\share
+        return "\\\\?\\UNC\\" + full[2:]
+    return "\\\\?\\" + full
 
 
 def _link_target(link: str, rel: str, root: str, label: str) -> str:
@@ -237,6 +269,12 @@ def _link_target(link: str, rel: str, root: str, label: str) -> str:
 
 
 def _member(item: os.DirEntry[str], rel: str, label: str) -> Member:
+    if "\\" in item.name:
+        raise ArchiveError(
+            f"{label}: {rel!r} has a backslash in its name, which Windows (where Streampixel extracts the build) "
+            "reads as a folder separator. Rename it.",
+            "build-dir",
+        )
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:

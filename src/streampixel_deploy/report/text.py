@@ -58,8 +58,8 @@ def render_result(result: Result) -> str:
             took = f"{spent:6.1f}s" if spent is not None else "      -"
             lines.append(f"    +{at:7.1f}s  {took}  {status}")
     hint = rollback_command(result)
-    if hint:
-        lines.append(f"  roll back:   {hint}")
+    if hint:  # the inputs for a workflow step, the command for a terminal
+        lines.append(f"  roll back:   command: distribute, upload-id: {result.previous_upload_id} (CLI: {hint})")
     return "\n".join(lines)
 
 

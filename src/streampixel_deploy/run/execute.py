@@ -179,8 +179,8 @@ def execute(
 def unexpected(exc: BaseException) -> StreampixelDeployError:
     """An error we did not foresee, as one of ours (its text scrubbed by ``fail``)."""
     return StreampixelDeployError(
-        f"Unexpected error ({type(exc).__name__}: {exc}). Run again with RUNNER_DEBUG=1 (or --debug) for a "
-        "traceback and report it at the project's issue tracker."
+        f"Unexpected error ({type(exc).__name__}: {exc}). For a traceback, re-run the job with debug "
+        "logging enabled (or the CLI with --debug), and report it at the project's issue tracker."
     )
 
 
