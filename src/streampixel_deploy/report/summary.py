@@ -43,6 +43,34 @@ def _code(value: str) -> str:
     return f"`{value}`" if _PLAIN_CODE.fullmatch(value) else _cell(value)
 
 
+_CHART_UNSAFE = re.compile(r"[^\w &'()./,+-]+")
+
+
+def _chart_text(value: str) -> str:
+    """Text for a Mermaid chart: what could end a task, a line or the code block (``:``, ``;``, ``#``, backticks,
+    line breaks, HTML) becomes a space; the table below the chart keeps the exact string."""
+    return " ".join(_CHART_UNSAFE.sub(" ", value).split()) or "?"
+
+
+def gantt(stages: list[tuple[str, float, float | None]]) -> str:
+    """The pipeline timeline as a Mermaid gantt chart (job summaries render Mermaid), one bar per stage.
+
+    Times are milliseconds from the run's start (``dateFormat x``); the last stage, still current when the run
+    ended, is a milestone. Each bar is numbered, so no status can start a line with a Mermaid keyword
+    (``section``, ``click``, ``title``...).
+    """
+    lines = ["```mermaid", "gantt", "    dateFormat x", "    axisFormat %M:%S", "    section Pipeline"]
+    for index, (status, at, spent) in enumerate(stages):
+        start = round(at * 1000)
+        name = f"{index + 1}. {_chart_text(status)}"
+        if spent is None:
+            lines.append(f"    {name} :milestone, s{index}, {start}, {start}")
+        else:
+            lines.append(f"    {name} :s{index}, {start}, {start + max(1, round(spent * 1000))}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
 def render_summary(result: Result) -> str:
     rows: list[str] = []
 
@@ -73,7 +101,7 @@ def render_summary(result: Result) -> str:
             f"| {_cell(status)} | +{at:.1f} s | {f'{spent:.1f} s' if spent is not None else '—'} |"
             for status, at, spent in stages
         ]
-        timeline = _template("timeline.md").substitute(rows="\n".join(lines))
+        timeline = _template("timeline.md").substitute(chart=gantt(stages), rows="\n".join(lines))
     objection = _template("objection.md").substitute(objection=_cell(result.objection)) if result.objection else ""
     rollback = ""
     command = rollback_command(result)
