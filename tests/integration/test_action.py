@@ -42,6 +42,19 @@ def test_success_writes_every_output_and_summary(tmp_path: Path, emu: Emulator, 
     assert "gh workflow run rollback.yml -f upload-id=665a2b3c4d5e6f7a8b9c0e1f" in run.summary
     _assert_masked_before_use(run.stdout, DEFAULT_API_KEY)
     assert DEFAULT_API_KEY not in run.summary and DEFAULT_API_KEY not in "".join(run.outputs.values())
+    assert "```mermaid\ngantt" in run.summary and "### Build size" in run.summary
+
+
+def test_debug_symbols_in_the_build_are_flagged(tmp_path: Path, emu: Emulator, build_zip: Path) -> None:
+    with_symbols = tmp_path / "symbols.zip"
+    with zipfile.ZipFile(build_zip) as src, zipfile.ZipFile(with_symbols, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("MyGame/Binaries/Win64/MyGame-Win64-Shipping.pdb", b"\0" * 4096)
+    run = run_action(tmp_path, action_inputs(emu, zip_path=str(with_symbols)))
+    assert run.code == 0, run.stdout + run.stderr
+    assert "::warning title=Build size::" in run.stdout and "MyGame-Win64-Shipping.pdb" in run.stdout
+    assert "> [!WARNING]" in run.summary and "debug symbols" in run.summary
 
 
 def test_rejected_build(tmp_path: Path, emu: Emulator) -> None:

@@ -41,6 +41,8 @@ def test_deploy_walks_every_stage(cli: Any, emu: Emulator, build_zip: Path) -> N
         assert f"stage: {stage}" in run.err
     assert result["sha256"] and result["sizeBytes"] == build_zip.stat().st_size
     assert result["previousUploadId"] == "665a2b3c4d5e6f7a8b9c0e1f"  # the seeded approved build
+    sizes = result["buildSize"]  # issue 14: the size report, from the zip's directory
+    assert sizes["folders"][0]["name"] == "MyGame/" and sizes["largestFiles"] and sizes["suspects"] == []
     project = _project(emu)
     assert project["live_upload_id"] == result["uploadId"]
 

@@ -42,12 +42,12 @@ def test_no_timeline_no_chart() -> None:
 
 
 def test_api_strings_cannot_break_out_of_the_chart() -> None:
-    hostile = "Approved :crit, 0, 9\n```\n## injected <img src=x onerror=alert(1)>; click s0 href \"javascript:x\" #"
+    hostile = 'Approved :crit, 0, 9\n```\n## injected <img src=x onerror=alert(1)>; click s0 href "javascript:x" #'
     chart = _chart(render_summary(_result(("Uploaded", 0.0), (hostile, 1.0))))
     task = chart[-1]
     assert task.startswith("    2. Approved crit, 0, 9 ") and task.endswith(":milestone, s1, 1000, 1000")
     name = task[7 : task.rindex(" :milestone")]
-    assert not set(name) & set(":;#`<>\"\n")
+    assert not set(name) & set(':;#`<>"\n')
     assert len(chart) == 6  # gantt, dateFormat, axisFormat, section, two tasks: nothing else got in
     section = _chart(render_summary(_result(("section Evil", 0.0), ("click s0 call alert()", 1.0))))
     assert [line.split()[0] for line in section[4:]] == ["1.", "2."]  # no status starts a keyword line

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    pass
+    from streampixel_deploy.build.sizes import SizeReport
 
 from streampixel_deploy.build.zipformat import (
     DEFLATED,
@@ -62,6 +62,13 @@ class ArchiveReport:
         self.entries = entries
         self.executables = executables
         self.warnings = warnings if warnings is not None else []
+        self.listing: tuple[list[str], list[int]] = ([], [])  # (entry names, their bytes in the zip)
+
+    def size_report(self) -> SizeReport:
+        """Bytes by top-level folder, the largest files and likely mistakes (build/sizes.py), on demand."""
+        from streampixel_deploy.build.sizes import size_report
+
+        return size_report(*self.listing)
 
     def __repr__(self) -> str:
         return f"ArchiveReport(path={self.path!r}, entries={self.entries}, executables={self.executables!r})"
@@ -161,6 +168,7 @@ def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> 
             "'Package Project -> Windows', not the project sources.",
         )
     report = ArchiveReport(path=path, size_bytes=size, entries=files, executables=exes)
+    report.listing = (names, entries.sizes)
     for method, name in sorted(odd_methods.items()):
         report.warnings.append(
             f"{path.name!r}: entries such as {name!r} use compression method {method} "

@@ -128,6 +128,7 @@ class _Entries:
     def __init__(self) -> None:
         self.raw_names: list[bytes] = []
         self.offsets: list[int] = []
+        self.sizes: list[int] = []  # compressed: the bytes each entry takes in the zip
         self.unusual: list[tuple[int, int, int]] = []  # (index, flags, method) of UTF-8, encrypted, odd methods
         self.links: list[int] = []
         self.bombs: list[tuple[int, int, int]] = []  # (index, compressed, uncompressed)
@@ -143,7 +144,7 @@ def _read_entries(directory: bytes, count: int, path: Path, setting: str) -> _En
     """
     found = _Entries()
     names, offsets, unusual = found.raw_names, found.offsets, found.unusual
-    append, add_offset = names.append, offsets.append
+    append, add_offset, add_size = names.append, offsets.append, found.sizes.append
     unpack = CENTRAL.unpack_from
     header = CENTRAL.size
     pos = 0
@@ -163,6 +164,7 @@ def _read_entries(directory: bytes, count: int, path: Path, setting: str) -> _En
                     directory[start + nlen : start + nlen + xlen], csize, usize, offset
                 )
             add_offset(offset)
+            add_size(csize)
             total += usize
             if flags & (FLAG_UTF8 | FLAG_ENCRYPTED) or method & ~DEFLATED:
                 unusual.append((index, flags, method))

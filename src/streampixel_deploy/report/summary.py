@@ -6,6 +6,7 @@ import re
 from functools import cache
 from importlib.resources import files
 from string import Template
+from typing import Any
 
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.redact import scrub
@@ -71,6 +72,31 @@ def gantt(stages: list[tuple[str, float, float | None]]) -> str:
     return "\n".join(lines)
 
 
+def _build_size(report: dict[str, Any] | None) -> str:
+    """The archive by top-level folder, its largest files and the likely mistakes (``buildSize`` of --json)."""
+    if not report or not report["folders"]:
+        return ""
+    total = max(1, report["totalBytes"])
+    folders = "\n".join(
+        f"| {_cell(f['name'])} | {f['files']:,} | {_size(f['bytes'])} | {100 * f['bytes'] / total:.0f}% |"
+        for f in report["folders"]
+    )
+    largest = "\n".join(f"| {_cell(f['name'])} | {_size(f['bytes'])} |" for f in report["largestFiles"])
+    flagged = "".join(
+        f"\n> [!WARNING]\n> {s['files']:,} file(s) of {_cell(s['kind'])} ({_size(s['bytes'])}, such as "
+        f"{_cell(s['example'])}): {_cell(s['fix'])}.\n"
+        for s in report["suspects"]
+    )
+    return _template("sizes.md").substitute(folders=folders, largest=largest, flagged=flagged)
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count:,} bytes"
+
+
 def render_summary(result: Result) -> str:
     rows: list[str] = []
 
@@ -113,6 +139,7 @@ def render_summary(result: Result) -> str:
         )
         rollback = _template("rollback.md").substitute(which=which, previous=result.previous_upload_id, command=command)
     text = _template("summary.md").substitute(
+        sizes=_build_size(result.extra.get("buildSize")),
         icon=_ICON[result.outcome],
         command=result.command,
         headline=HEADLINE[result.outcome].lower(),

@@ -118,6 +118,14 @@ def _verify(run: Run, zip_path: Path, setting: str) -> None:
     )
     for warning in report.warnings:
         run.reporter.warning(warning, "Large archive")
+    sizes = report.size_report()
+    run.result.extra["buildSize"] = sizes.to_json()
+    for suspect in sizes.suspects:
+        run.reporter.warning(
+            f"{zip_path.name!r} holds {suspect.files:,} file(s) of {suspect.kind} ({suspect.bytes:,} bytes, such as "
+            f"{suspect.example!r}): {suspect.why}. To ship less, {suspect.fix}.",
+            "Build size",
+        )
 
 
 def _dry_run(run: Run, project: Project | None) -> Result:
