@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import zipfile
 from pathlib import Path
@@ -62,3 +63,20 @@ def test_build_dir_name_with_a_backslash_is_refused_before_upload(cli: Any, emu:
     assert run.code == 2, run.err
     assert "'build-dir' (--build-dir)" in run.err and "backslash" in run.err
     assert all(r["method"] == "GET" for r in emu.requests())
+
+
+def test_build_dir_exclude_leaves_debug_symbols_out(cli: Any, emu: Emulator, tmp_path: Path) -> None:
+    folder = make_build_dir(tmp_path / "build", pak_bytes=1024)
+    (folder / "MyGame/MyGame-Win64-Shipping.pdb").write_bytes(b"\0" * 8192)
+    (folder / "MyGame/Saved/Logs").mkdir(parents=True)
+    (folder / "MyGame/Saved/Logs/MyGame.log").write_text("log")
+    with_symbols = cli("deploy", "--build-dir", str(folder), "--wait", "false", "--json")
+    assert with_symbols.code == 0, with_symbols.err
+    kinds = [s["kind"] for s in json.loads(with_symbols.out)["buildSize"]["suspects"]]
+    assert kinds == ["debug symbols", "logs"] and "**/*.pdb" in with_symbols.err
+    exclude = "**/*.pdb\nMyGame/Saved/**"  # newline-separated, as a multi-line action input
+    run = cli("deploy", "--build-dir", str(folder), "--wait", "false", "--build-dir-exclude", exclude, "--json")
+    assert run.code == 0, run.err
+    result = json.loads(run.out)
+    assert result["buildSize"]["suspects"] == [] and "2 path(s) left out by build-dir-exclude" in run.err
+    assert result["sha256"] != json.loads(with_symbols.out)["sha256"]

@@ -113,6 +113,16 @@ CASES = [
     Case("build-dir-case-twins", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, "A.ini", "a.INI")]),
     Case("build-dir-backslash-name", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, "Saved\\a.ini")]),
     Case("build-dir-reserved-name", "build-dir", lambda t, w: ["--build-dir", _build_dir(t, "aux.ini")]),
+    Case(
+        "build-dir-exclude-outside",
+        "build-dir-exclude",
+        lambda t, w: ["--build-dir", _build_dir(t), "--build-dir-exclude", "../*.pdb"],
+    ),
+    Case(
+        "build-dir-exclude-without-dir",
+        "build-dir-exclude",
+        lambda t, w: [ZIP, _good(t), "--build-dir-exclude", "*.pdb"],
+    ),
     Case("file-url-http", "file-url", lambda t, w: ["--file-url", "http://cdn.example.com/b.zip"]),
     Case("file-url-query", "file-url", lambda t, w: ["--file-url", "https://cdn.example.com/b.zip?sig=abc"]),
     Case("file-url-not-zip", "file-url", lambda t, w: ["--file-url", "https://drive.google.com/file/d/x/view"]),

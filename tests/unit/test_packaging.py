@@ -13,6 +13,7 @@ import pytest
 
 from streampixel_deploy.build import packaging, zipformat
 from streampixel_deploy.build.archive import verify_quick
+from streampixel_deploy.build.crc import crc32_combine
 from streampixel_deploy.build.packaging import native_path, package_dir
 from streampixel_deploy.build.sample import make_build_dir
 from streampixel_deploy.core.errors import ArchiveError
@@ -145,7 +146,7 @@ def test_crc32_combine_matches_zlib() -> None:
 
     rng = random.Random(5)  # noqa: S311 - test data
     a, b = rng.randbytes(100_000), rng.randbytes(77_777)
-    combined = packaging._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b))
+    combined = crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b))
     assert combined == zlib.crc32(a + b)
 
 

@@ -22,12 +22,12 @@ import ntpath
 import os
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
+from streampixel_deploy.build.crc import crc32_combine
 from streampixel_deploy.build.zipformat import (
     DEFLATED,
     STORED,
@@ -42,6 +42,7 @@ from streampixel_deploy.build.zipformat import (
 )
 from streampixel_deploy.core.errors import ArchiveError
 from streampixel_deploy.core.fileio import read_at, usable_cpus
+from streampixel_deploy.core.patterns import path_matcher
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 
@@ -65,6 +66,7 @@ class Packed:
     sha256: str
     size_bytes: int
     entries: int
+    excluded: int = 0  # files and folders left out by exclude patterns
 
 
 # -- the packer ---------------------------------------------------------------------------------------------
@@ -90,9 +92,16 @@ def package_dir(
     level: int = LEVEL,
     workers: int | None = None,
     chunk_size: int = CHUNK,
+    exclude: Sequence[str] = (),
 ) -> Packed:
-    """Zip the files under ``build_dir`` (paths relative to it) into ``dest``; return its sha256 and size."""
-    entries = _scan(build_dir)
+    """Zip the files under ``build_dir`` (paths relative to it) into ``dest``; return its sha256 and size.
+
+    ``exclude``: patterns of files to leave out (core/patterns.py), for example ``**/*.pdb``.
+    """
+    skipped: list[str] = []
+    entries = _scan(
+        build_dir, path_matcher(exclude, "build-dir-exclude", SPEC_BY_NAME["build-dir-exclude"].label()), skipped
+    )
     total = sum(e.size for e in entries)
     workers = workers or _cpu_count()
     window = 2 * workers + 2
@@ -148,7 +157,7 @@ def package_dir(
                         emit(local_header(entry))
                         entry.crc, entry.csize = crc, len(payload)
                     else:
-                        entry.crc = _crc32_combine(entry.crc, crc, length)
+                        entry.crc = crc32_combine(entry.crc, crc, length)
                         entry.csize += len(payload)
                     emit(payload)
                     if last and entry.descriptor:
@@ -164,19 +173,20 @@ def package_dir(
         raise
     pool.shutdown(wait=True)
     sha = digest.hexdigest()
-    return Packed(sha, written, len(entries))
+    return Packed(sha, written, len(entries), excluded=len(skipped))
 
 
 def _cpu_count() -> int:
     return usable_cpus()
 
 
-def _scan(build_dir: Path) -> list[Member]:
+def _scan(build_dir: Path, excluded: Callable[[str], bool], skipped: list[str]) -> list[Member]:
     """Every regular file under ``build_dir``, sorted by name; links inside the folder are followed.
 
     A link (to a file or a folder) that leads outside ``build_dir``, a dangling link and a link loop are
     refused (ArchiveError, exit 2), as are names Windows cannot extract and names that are not UTF-8: nothing
-    has been read or uploaded yet.
+    has been read or uploaded yet. Files and folders that ``excluded`` names are left out first (links too), and
+    their names added to ``skipped``.
     """
     label = SPEC_BY_NAME["build-dir"].label()
     top = native_path(str(build_dir))
@@ -189,6 +199,9 @@ def _scan(build_dir: Path) -> list[Member]:
             with os.scandir(folder) as listing:
                 for item in listing:
                     rel = prefix + item.name
+                    if excluded(rel) or excluded(rel + "/"):  # a file, or a folder (or link) and all it holds
+                        skipped.append(rel)
+                        continue
                     if item.is_symlink():
                         real = _link_target(item.path, rel, root, label)
                         if os.path.isdir(real):
@@ -347,49 +360,3 @@ def _chunk(fd: int, entry: Member, offset: int, length: int, level: int, last: b
     if offset == 0 and last and len(packed) >= length:
         return crc, data, STORED  # a small file that does not compress: store it
     return crc, packed, DEFLATED
-
-
-# -- crc32_combine (zlib's algorithm: CRC of A+B from crc(A), crc(B) and len(B)) ----------------------------
-
-
-def _gf2_times(matrix: tuple[int, ...], vector: int) -> int:
-    total = 0
-    i = 0
-    while vector:
-        if vector & 1:
-            total ^= matrix[i]
-        vector >>= 1
-        i += 1
-    return total
-
-
-def _gf2_square(matrix: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(_gf2_times(matrix, matrix[n]) for n in range(32))
-
-
-@lru_cache(maxsize=64)
-def _zeros_operator(length: int) -> tuple[int, ...]:
-    """The GF(2) matrix that turns crc(A) into crc(A followed by ``length`` zero bytes) (before the final xor)."""
-    odd = (0xEDB88320, *(1 << n for n in range(31)))  # one zero bit
-    even = _gf2_square(odd)  # two zero bits
-    odd = _gf2_square(even)  # four zero bits
-    result = tuple(1 << n for n in range(32))  # identity
-    while True:
-        even = _gf2_square(odd)  # apply zeros: 1, 4, 16... bytes
-        if length & 1:
-            result = tuple(_gf2_times(even, column) for column in result)
-        length >>= 1
-        if not length:
-            return result
-        odd = _gf2_square(even)
-        if length & 1:
-            result = tuple(_gf2_times(odd, column) for column in result)
-        length >>= 1
-        if not length:
-            return result
-
-
-def _crc32_combine(crc1: int, crc2: int, length2: int) -> int:
-    if length2 <= 0:
-        return crc1
-    return _gf2_times(_zeros_operator(length2), crc1) ^ crc2

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.patterns import path_matcher
+from streampixel_deploy.core.s3_settings import S3Settings, s3_settings
 from streampixel_deploy.core.spec import (
     Spec,
     by_name,
@@ -63,6 +65,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("command", "What the action does.", "deploy", "choice", COMMANDS),
     Spec("zip-path", "Path or glob of the packaged build .zip (exactly one match)."),
     Spec("build-dir", "A packaged build folder to zip (deterministic, parallel) instead of zip-path.", kind="path"),
+    Spec(
+        "build-dir-exclude",
+        "Files to leave out of build-dir: patterns relative to it, comma- or newline-separated (** spans folders).",
+        kind="list",
+    ),
     Spec("file-url", "A public direct-download URL of the .zip that Streampixel can fetch."),
     Spec("auto-release", "Make the build live as soon as it is approved.", "true", "bool"),
     Spec("wait", "Follow the build until Approved/Reject or the timeout.", "true", "bool"),
@@ -108,21 +115,6 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
-class S3Settings:
-    bucket: str
-    prefix: str
-    region: str | None
-    endpoint_url: str | None
-    public_url_base: str | None
-    presign_seconds: int
-    access_key_id: str | None
-    secret_access_key: str | None
-
-    def __repr__(self) -> str:
-        return f"S3Settings(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
-
-
-@dataclass(frozen=True)
 class Settings:
     command: str
     api_key: str
@@ -142,6 +134,7 @@ class Settings:
     github_token: str | None = None
     environment: str | None = None
     build_dir: Path | None = None
+    build_dir_exclude: tuple[str, ...] = ()
     verify_archive: str = "quick"
     s3: S3Settings | None = None
 
@@ -197,7 +190,13 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
             build_dir = _build_dir(dir_raw)
         if file_url:
             file_url = validate_file_url(file_url)
-    s3 = _s3_settings(values)
+    exclude = tuple(values["build-dir-exclude"])
+    path_matcher(exclude, "build-dir-exclude", _label("build-dir-exclude"))  # refuses patterns that cannot match
+    if exclude and build_dir is None and command == "deploy":
+        raise InputError(
+            f"{_label('build-dir-exclude')} applies to {_label('build-dir')} only; set that too.", "build-dir-exclude"
+        )
+    s3 = s3_settings(values, SPEC_BY_NAME)
 
     poll: float = values["poll-interval-seconds"]
     floor = MIN_POLL_SECONDS_LOOPBACK if is_loopback_url(api_url) else MIN_POLL_SECONDS
@@ -244,6 +243,7 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         environment=values["environment"],
         http_timeout_seconds=values["http-timeout-seconds"],
         build_dir=build_dir,
+        build_dir_exclude=exclude,
         verify_archive=values["verify-archive"],
         s3=s3,
     )
@@ -261,50 +261,6 @@ def _build_dir(path: Path) -> Path:
             "build-dir",
         )
     return path
-
-
-def _s3_settings(values: Mapping[str, Any]) -> S3Settings | None:
-    bucket = values["s3-bucket"]
-    others = [n for n in ("s3-endpoint-url", "s3-public-url-base", "s3-access-key-id") if values[n]]
-    if not bucket:
-        if others:
-            raise InputError(
-                f"{_label(others[0])} is set but {_label('s3-bucket')} is not; set the bucket to host the build on S3.",
-                "s3-bucket",
-            )
-        return None
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$", bucket):
-        raise InputError(f"{_label('s3-bucket')} {show(bucket)} is not a valid bucket name.", "s3-bucket")
-    key_id, secret = values["s3-access-key-id"], values["s3-secret-access-key"]
-    if bool(key_id) != bool(secret):
-        raise InputError(
-            f"Set both {_label('s3-access-key-id')} and {_label('s3-secret-access-key')}, "
-            "or neither (to use boto3's credential chain, e.g. OIDC).",
-            "s3-access-key-id" if not key_id else "s3-secret-access-key",
-        )
-    endpoint = values["s3-endpoint-url"]
-    if endpoint:
-        parts = split_url(SPEC_BY_NAME["s3-endpoint-url"], endpoint)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise InputError(f"{_label('s3-endpoint-url')} must be an https:// URL.", "s3-endpoint-url")
-        if parts.scheme == "http" and not is_loopback_url(endpoint):
-            raise InputError(
-                f"{_label('s3-endpoint-url')} must use https (http only for a loopback host).",
-                "s3-endpoint-url",
-            )
-    base = values["s3-public-url-base"]
-    if base and split_url(SPEC_BY_NAME["s3-public-url-base"], base).scheme not in ("https", "http"):
-        raise InputError(f"{_label('s3-public-url-base')} must be an https:// URL.", "s3-public-url-base")
-    return S3Settings(
-        bucket=bucket,
-        prefix=(values["s3-prefix"] or "").strip("/"),
-        region=values["s3-region"],
-        endpoint_url=endpoint,
-        public_url_base=base.rstrip("/") if base else None,
-        presign_seconds=int(values["s3-presign-seconds"]),
-        access_key_id=key_id,
-        secret_access_key=secret,
-    )
 
 
 def _required(values: Mapping[str, Any], name: str) -> str:

@@ -193,10 +193,10 @@ def parse_choice(spec: Spec, raw: object) -> str:
 
 
 def parse_list(raw: object) -> list[str]:
-    """A comma-separated string or a YAML list, blanks dropped."""
+    """A comma- or newline-separated string (a multi-line action input) or a YAML list, blanks dropped."""
     if raw is None:
         return []
-    items = raw if isinstance(raw, list) else str(raw).split(",")
+    items = raw if isinstance(raw, list) else str(raw).replace("\n", ",").split(",")
     return [str(i).strip() for i in items if str(i).strip()]
 
 

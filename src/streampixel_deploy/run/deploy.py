@@ -96,11 +96,12 @@ def _package(run: Run, build_dir: Path) -> Path:
     out_dir = Path(tempfile.mkdtemp(prefix="streampixel-build-"))
     run.temp_dirs.append(out_dir)
     zip_path = out_dir / f"{build_dir.resolve().name or 'build'}.zip"
-    packed = package_dir(build_dir, zip_path, run.reporter)
+    packed = package_dir(build_dir, zip_path, run.reporter, exclude=run.settings.build_dir_exclude)
     run.result.sha256 = packed.sha256
     run.result.size_bytes = packed.size_bytes
+    left_out = f", {packed.excluded:,} path(s) left out by build-dir-exclude" if packed.excluded else ""
     run.reporter.info(
-        f"Packaged {build_dir} into {zip_path.name}: {packed.size_bytes:,} bytes, sha256 {packed.sha256}."
+        f"Packaged {build_dir} into {zip_path.name}: {packed.size_bytes:,} bytes, sha256 {packed.sha256}{left_out}."
     )
     return zip_path
 
