@@ -11,6 +11,7 @@ import copy
 import os
 import tempfile
 
+from streampixel_deploy import rehearsal
 from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError
 from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.settings import SPEC_BY_NAME, SPECS, build_settings, collect_env
@@ -60,7 +61,11 @@ def run_action() -> int:
     publisher = Publisher(summary)
     publisher.track(result)
 
+    rehearsing = rehearsal.wanted(raw)
+
     def ended(final: Result) -> None:
+        if rehearsing:
+            rehearsal.mark(final)
         if final.exit_code:
             reporter.error(final.message, title=final.error_title)
             if debug and "traceback" in final.extra:
@@ -77,9 +82,10 @@ def run_action() -> int:
     with cancellation(first_signal) as cancel:
         try:
             try:
-                settings = build_settings(raw, command)
-                publisher.summary = settings.summary
-                result, _ = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
+                with rehearsal.rehearsal(raw, reporter) as given:
+                    settings = build_settings(given, command)
+                    publisher.summary = settings.summary
+                    result, _ = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
             except StreampixelDeployError as exc:  # input errors, or a cancel that landed outside execute()
                 result = fail(result, exc, debug)
                 ended(result)

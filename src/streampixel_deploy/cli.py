@@ -24,6 +24,7 @@ from streampixel_deploy.core.spec import read_secret_file
 from streampixel_deploy.signals import GRACE, cancellation
 
 if TYPE_CHECKING:
+    from streampixel_deploy.core.models import Result
     from streampixel_deploy.report.outputs import Publisher
 
 _RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
@@ -187,11 +188,16 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
     reporter = TerminalReporter(sys.stderr, debug=debug)
     if args.cmd == "projects":
         return _account_command(args, raw, render_projects, cancel)
-    settings = build_settings(raw, args.cmd)
-    publisher.summary = settings.summary
+    from streampixel_deploy import rehearsal
     from streampixel_deploy.run.execute import execute
 
-    result, project = execute(settings, reporter, cancel, debug, os.environ, publisher.track, publisher.publish)
+    def ended(final: Result) -> None:
+        publisher.publish(rehearsal.mark(final) if rehearsal.wanted(raw) else final)
+
+    with rehearsal.rehearsal(raw, reporter) as given:
+        settings = build_settings(given, args.cmd)
+        publisher.summary = settings.summary
+        result, project = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
     if args.json:
         _print_json(result.to_json())
     elif project is not None and not settings.upload_id:

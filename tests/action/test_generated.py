@@ -32,7 +32,7 @@ def test_table_has_a_row_per_input_and_output() -> None:
         assert f"| `{spec.name}` | " in table
     for name in OUTPUT_NAMES:
         assert f"| `{name}` | " in table
-    assert "| `api-key` | yes |" in table and "| `command` | no | `deploy` |" in table
+    assert "| `api-key` | no |" in table and "| `command` | no | `deploy` |" in table
 
 
 def test_check_fails_with_a_diff_when_action_yml_changes(tmp_path: Path) -> None:

@@ -218,6 +218,7 @@ class Result:
     timeline: list[StageEvent] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    rehearsal: bool = False  # api-url: emulator (an embedded emulator took the run)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -236,5 +237,6 @@ class Result:
             "live": self.live,
             "message": self.message,
             "timeline": [{"status": e.status, "elapsedSeconds": round(e.elapsed, 3)} for e in self.timeline],
+            **({"rehearsal": True} if self.rehearsal else {}),
             **self.extra,
         }

@@ -56,7 +56,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("project-id", "Streampixel project ID (dashboard: project page, Project ID)."),
     Spec(
         "api-url",
-        "Streampixel API base URL.",
+        "Streampixel API base URL, or 'emulator' to rehearse against an embedded emulator.",
         DEFAULT_API_URL,
         "url",
         sent="the API key",

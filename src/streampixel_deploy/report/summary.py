@@ -72,6 +72,12 @@ def gantt(stages: list[tuple[str, float, float | None]]) -> str:
     return "\n".join(lines)
 
 
+_REHEARSAL = (
+    "> [!NOTE]\n> A rehearsal: `api-url: emulator` ran the whole pipeline against an embedded Streampixel emulator "
+    "on the runner. Nothing was sent to Streampixel, S3 or GitHub Deployments; the outputs are the emulator's.\n\n"
+)
+
+
 def _build_size(report: dict[str, Any] | None) -> str:
     """The archive by top-level folder, its largest files and the likely mistakes (``buildSize`` of --json)."""
     if not report or not report["folders"]:
@@ -141,9 +147,9 @@ def render_summary(result: Result) -> str:
     text = _template("summary.md").substitute(
         sizes=_build_size(result.extra.get("buildSize")),
         icon=_ICON[result.outcome],
-        command=result.command,
+        command=result.command + (" (rehearsal)" if result.rehearsal else ""),
         headline=HEADLINE[result.outcome].lower(),
-        message=_cell(result.message) or "",
+        message=(_REHEARSAL if result.rehearsal else "") + (_cell(result.message) or ""),
         rows="\n".join(rows),
         timeline=timeline,
         objection=objection,

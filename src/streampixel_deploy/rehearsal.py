@@ -1,0 +1,85 @@
+"""``api-url: emulator``: rehearse a workflow before any Streampixel account exists.
+
+The face (action or CLI) starts an embedded emulator that knows the given user, project and key (or the
+emulator's defaults when they are not set), points ``api-url`` at it and lets it host the zip itself; the real
+pipeline then runs with short stages, every output is set, and the summary says plainly that it was a rehearsal.
+Nothing reaches Streampixel, S3 or GitHub Deployments: the s3-* settings and the deployment are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from streampixel_deploy.core.models import Result
+from streampixel_deploy.core.reporter import Reporter
+
+#: The api-url value that asks for a rehearsal.
+EMULATOR = "emulator"
+STAGE_SECONDS = 0.5
+POLL_SECONDS = "0.2"
+NOTE = "Rehearsal: an embedded Streampixel emulator took this run; nothing was sent to Streampixel."
+#: Settings a rehearsal leaves out: they would reach real storage or GitHub.
+_LEFT_OUT = (
+    "s3-bucket",
+    "s3-prefix",
+    "s3-region",
+    "s3-endpoint-url",
+    "s3-public-url-base",
+    "s3-presign-seconds",
+    "s3-access-key-id",
+    "s3-secret-access-key",
+    "github-token",
+    "environment",
+)
+
+
+def wanted(raw: dict[str, str | None]) -> bool:
+    return (raw.get("api-url") or "").strip().lower() == EMULATOR
+
+
+@contextmanager
+def rehearsal(raw: dict[str, str | None], reporter: Reporter) -> Iterator[dict[str, str | None]]:
+    """``raw`` as it is, or, for ``api-url: emulator``, pointed at an embedded emulator running meanwhile."""
+    if not wanted(raw):
+        yield raw
+        return
+    from streampixel_deploy.emulator import (
+        DEFAULT_API_KEY,
+        DEFAULT_PROJECT_ID,
+        DEFAULT_USER_ID,
+        Emulator,
+        EmulatorConfig,
+    )
+
+    config = EmulatorConfig.default()
+    config.stage_delays = dict.fromkeys(config.stage_delays, STAGE_SECONDS)
+    user, project = config.users[0], config.users[0].projects[0]
+    user.user_id = (raw.get("user-id") or "").strip() or DEFAULT_USER_ID
+    user.api_key = (raw.get("api-key") or "").strip() or DEFAULT_API_KEY
+    project.id = (raw.get("project-id") or "").strip() or DEFAULT_PROJECT_ID
+    project.name = "Rehearsal"
+    left_out = [name for name in _LEFT_OUT if (raw.get(name) or "").strip()]
+    with Emulator(config) as emu:
+        reporter.info(f"{NOTE} Emulator at {emu.api_url}.")
+        if left_out:
+            reporter.info(f"Left out in a rehearsal (they would reach real services): {', '.join(left_out)}.")
+        changed: dict[str, str | None] = {name: value for name, value in raw.items() if name not in _LEFT_OUT}
+        changed.update(
+            {
+                "api-url": emu.api_url,
+                "user-id": user.user_id,
+                "api-key": user.api_key,
+                "project-id": project.id,
+                "poll-interval-seconds": POLL_SECONDS,
+            }
+        )
+        yield changed
+
+
+def mark(result: Result) -> Result:
+    """Say in the result (and so in the summary, the log and --json) that it was a rehearsal."""
+    result.rehearsal = True
+    if not result.message.startswith("Rehearsal"):
+        result.message = f"Rehearsal (embedded emulator): {result.message}"
+    return result

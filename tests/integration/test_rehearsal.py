@@ -1,0 +1,69 @@
+"""Rehearsal (issue 14, part 2): ``api-url: emulator`` runs the real pipeline against an embedded emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from streampixel_deploy.report.outputs import OUTPUT_NAMES
+
+from .conftest import run_action
+
+
+def test_the_action_rehearses_without_an_account(tmp_path: Path, build_zip: Path) -> None:
+    # What a new user's workflow gives before any account exists: no key, no IDs, no hosting.
+    run = run_action(tmp_path, {"api-url": "emulator", "zip-path": str(build_zip), "timeout-minutes": "2"})
+    assert run.code == 0, run.stdout + run.stderr
+    assert set(run.outputs) == set(OUTPUT_NAMES) and all(
+        run.outputs[name] for name in OUTPUT_NAMES if name != "objection"
+    )
+    assert run.outputs["result"] == "approved" and run.outputs["status"] == "Approved"
+    assert "(rehearsal)" in run.summary and "Nothing was sent to Streampixel" in run.summary
+    assert "Rehearsal" in run.stdout and "127.0.0.1" in run.outputs["file-url"]
+
+
+def test_a_rehearsal_keeps_the_given_ids_and_leaves_real_services_out(tmp_path: Path, build_zip: Path) -> None:
+    inputs = {
+        "api-url": "emulator",
+        "api-key": "sk_live_not_a_real_key_0123456789",
+        "user-id": "663d0a1b2c3e4f5a6b7c8d9e",
+        "project-id": "6790aaaabbbbccccddddeeee",
+        "zip-path": str(build_zip),
+        "s3-bucket": "my-real-bucket",
+        "github-token": "ghp_notreal0123456789",
+        "environment": "production",
+    }
+    run = run_action(tmp_path, inputs)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "Left out in a rehearsal" in run.stdout and "s3-bucket" in run.stdout and "github-token" in run.stdout
+    assert "my-real-bucket" not in run.outputs["file-url"]
+    key = "sk_live_not_a_real_key_0123456789"
+    assert [line for line in run.stdout.splitlines() if key in line] == [f"::add-mask::{key}"]  # masked like any key
+    assert key not in run.summary
+
+
+def test_the_cli_rehearses_too(tmp_path: Path, build_zip: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streampixel_deploy",
+            "deploy",
+            "--api-url",
+            "emulator",
+            "--zip-path",
+            str(build_zip),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["rehearsal"] is True and result["result"] == "approved"
+    assert result["message"].startswith("Rehearsal (embedded emulator): ")
