@@ -222,7 +222,9 @@ def test_a_failing_uv_install_falls_back_to_pip(action: Path, tmp_path: Path) ->
 
 def test_installer_uv_allows_no_fallback(action: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(setup_env.SetupError, match="uv exited with 3"):
-        setup_env.install(action, tmp_path / "a", installer="uv", run=Installers(["uv"]), make_venv=fake_venv, say=quiet)
+        setup_env.install(
+            action, tmp_path / "a", installer="uv", run=Installers(["uv"]), make_venv=fake_venv, say=quiet
+        )
     monkeypatch.setattr(setup_env, "pip_launcher", lambda platform: None)
     with pytest.raises(setup_env.SetupError, match="SP_INSTALLER=uv allows no fallback"):
         setup_env.install(action, tmp_path / "b", installer="uv", run=Installers(), make_venv=fake_venv, say=quiet)
