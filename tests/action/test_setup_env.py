@@ -6,6 +6,7 @@ pip, uv and venv creation are recorders in most tests (no network); the venv lay
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -285,10 +286,12 @@ def test_prune_removes_what_was_unused_for_30_days(tmp_path: Path) -> None:
 
 def test_pip_launcher_prefers_the_module_then_the_bundled_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     assert setup_env.pip_launcher() == [sys.executable, "-m", "pip"]
-    real = setup_env.importlib.util.find_spec
-    monkeypatch.setattr(setup_env.importlib.util, "find_spec", lambda name: None if name == "pip" else real(name))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "pip" else real(name))
     launcher = setup_env.pip_launcher("win32")
-    bundled = sorted((Path(real("ensurepip").origin).parent / "_bundled").glob("pip-*.whl"))  # type: ignore[arg-type]
+    spec = real("ensurepip")
+    assert spec is not None and spec.origin is not None
+    bundled = sorted((Path(spec.origin).parent / "_bundled").glob("pip-*.whl"))
     if not bundled:
         pytest.skip("this Python's ensurepip bundles no pip wheel")
     assert launcher == [sys.executable, str(bundled[-1] / "pip")]
