@@ -185,8 +185,9 @@ def uv_install_command(pip: Sequence[str], action: Path, target: Path) -> list[s
 
 
 def uv_executable(folder: Path, platform: str = sys.platform) -> Path:
-    """Where ``pip install --target`` puts uv's binary."""
-    return folder / ("Scripts/uv.exe" if platform == "win32" else "bin/uv")
+    """Where ``pip install --target`` put uv's binary (``Scripts`` or ``bin`` on Windows, ``bin`` elsewhere)."""
+    names = ["Scripts/uv.exe", "bin/uv.exe"] if platform == "win32" else ["bin/uv"]
+    return next((folder / n for n in names if (folder / n).is_file()), folder / names[0])
 
 
 def run_checked(argv: Sequence[str]) -> None:

@@ -116,6 +116,12 @@ def test_paths_per_platform(tmp_path: Path, platform: str, python: str, uv: str,
     assert setup_env.site_packages(tmp_path, platform) == tmp_path / site
 
 
+def test_on_windows_uv_is_found_in_bin_too(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "uv.exe").write_bytes(b"")
+    assert setup_env.uv_executable(tmp_path, "win32") == tmp_path / "bin" / "uv.exe"
+
+
 def test_cold_install_with_uv(action: Path, tmp_path: Path) -> None:
     run, said = Installers(), list[str]()
     home = tmp_path / "home"
