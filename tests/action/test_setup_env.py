@@ -1,22 +1,23 @@
-"""action/setup_env.py, the composite action's install step: venv key, reuse, the pip commands, failures.
+"""action/setup_env.py, the installer the composite action's run step calls: key, reuse, uv and pip, fallbacks.
 
-pip and venv creation are replaced by recorders here (no network, no 20 s install); the real install runs in
-test_act.py's act run of the self-test workflow.
+pip, uv and venv creation are recorders in most tests (no network); the venv layout tests make real venvs
+(without pip, no network), and the real installs run in test_launch.py's slow test and under act (test_act.py).
 """
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 import setup_env
-from streampixel_deploy import _version
 
 from .conftest import ROOT
 
@@ -26,7 +27,7 @@ def action(tmp_path: Path) -> Path:
     """A copy of what the script reads from the action's folder, so that tests may change it."""
     dest = tmp_path / "action"
     (dest / "requirements").mkdir(parents=True)
-    for name in ("runtime.txt", "build.txt"):
+    for name in ("runtime.txt", "build.txt", "uv.txt"):
         shutil.copy2(ROOT / "requirements" / name, dest / "requirements" / name)
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in setup_env.BUILD_FILES:
@@ -34,44 +35,65 @@ def action(tmp_path: Path) -> Path:
     return dest
 
 
-class Pip:
-    """Records the commands; fails the command whose index is ``fail_at`` with exit code 3."""
+class Installers:
+    """Records the commands. ``pip install --target`` leaves a uv binary; ``fail`` names the commands (by their
+    first words: "uv", "pip", "pip-uv") that exit with 3."""
 
-    def __init__(self, fail_at: int | None = None) -> None:
+    def __init__(self, fail: Sequence[str] = ()) -> None:
         self.calls: list[list[str]] = []
-        self.fail_at = fail_at
+        self.fail = set(fail)
+
+    def kind(self, argv: Sequence[str]) -> str:
+        if Path(argv[0]).name.startswith("uv"):
+            return "uv"
+        return "pip-uv" if "--target" in argv else "pip"
 
     def __call__(self, argv: Sequence[str]) -> None:
         self.calls.append(list(argv))
-        if len(self.calls) - 1 == self.fail_at:
+        if self.kind(argv) in self.fail:
             raise subprocess.CalledProcessError(3, list(argv))
+        if "--target" in argv:
+            exe = setup_env.uv_executable(Path(argv[argv.index("--target") + 1]))
+            exe.parent.mkdir(parents=True)
+            exe.write_text("", encoding="utf-8")
+
+    def kinds(self) -> list[str]:
+        return [self.kind(argv) for argv in self.calls]
 
 
-def fake_venv(env_dir: Path) -> None:
+def fake_venv(env_dir: Path, with_pip: bool) -> None:
     python = setup_env.venv_python(env_dir)
     python.parent.mkdir(parents=True)
-    python.write_text("", encoding="utf-8")
+    python.write_text("pip" if with_pip else "", encoding="utf-8")
+    setup_env.site_packages(env_dir).mkdir(parents=True)
 
 
-def test_the_script_lives_where_action_yml_calls_it() -> None:
+def quiet(_: str) -> None:
+    pass
+
+
+def test_the_scripts_live_where_action_yml_calls_them() -> None:
     assert setup_env.ACTION_ROOT == ROOT
     assert Path(setup_env.__file__).resolve() == ROOT / "action" / "setup_env.py"
 
 
-def test_key_is_the_version_and_the_sha256_of_both_locks() -> None:
-    lock = (ROOT / "requirements" / "runtime.txt").read_bytes() + (ROOT / "requirements" / "build.txt").read_bytes()
-    assert setup_env.venv_key(ROOT) == f"{_version.__version__}-{hashlib.sha256(lock).hexdigest()[:16]}"
-
-
-def test_a_changed_lock_or_version_gets_a_new_key(action: Path) -> None:
+def test_key_names_the_version_and_python_and_changes_with_locks_sources_and_interpreter(action: Path) -> None:
     before = setup_env.venv_key(action)
+    version = setup_env.read_version(action)
+    assert before.startswith(f"{version}-py{sys.version_info[0]}{sys.version_info[1]}-")
+    (action / "src" / "streampixel_deploy" / "__pycache__").mkdir(exist_ok=True)
+    (action / "src" / "streampixel_deploy" / "__pycache__" / "x.pyc").write_bytes(b"cache")
+    assert setup_env.venv_key(action) == before, "caches are not sources"
+    keys = {before, setup_env.venv_key(action, "cpython-3.12.0-/opt/other")}
+    with (action / "src" / "streampixel_deploy" / "cli.py").open("a", encoding="utf-8") as fh:
+        fh.write("# changed\n")
+    keys.add(setup_env.venv_key(action))
     with (action / "requirements" / "build.txt").open("a", encoding="utf-8") as fh:
         fh.write("# relocked\n")
-    after_lock = setup_env.venv_key(action)
+    keys.add(setup_env.venv_key(action))
     (action / "src" / "streampixel_deploy" / "_version.py").write_text('__version__ = "9.9.9"\n', encoding="utf-8")
-    after_version = setup_env.venv_key(action)
-    assert len({before, after_lock, after_version}) == 3
-    assert after_version.startswith("9.9.9-")
+    keys.add(setup_env.venv_key(action))
+    assert len(keys) == 5
 
 
 def test_a_version_file_without_a_version_is_a_setup_error(action: Path) -> None:
@@ -81,102 +103,232 @@ def test_a_version_file_without_a_version_is_a_setup_error(action: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("platform", "expected"), [("win32", "Scripts/python.exe"), ("linux", "bin/python"), ("darwin", "bin/python")]
+    ("platform", "python", "uv", "site"),
+    [
+        ("win32", "Scripts/python.exe", "Scripts/uv.exe", "Lib/site-packages"),
+        ("linux", "bin/python", "bin/uv", f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"),
+        ("darwin", "bin/python", "bin/uv", f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"),
+    ],
 )
-def test_venv_python_per_platform(tmp_path: Path, platform: str, expected: str) -> None:
-    assert setup_env.venv_python(tmp_path, platform) == tmp_path / expected
+def test_paths_per_platform(tmp_path: Path, platform: str, python: str, uv: str, site: str) -> None:
+    assert setup_env.venv_python(tmp_path, platform) == tmp_path / python
+    assert setup_env.uv_executable(tmp_path, platform) == tmp_path / uv
+    assert setup_env.site_packages(tmp_path, platform) == tmp_path / site
 
 
-def test_cold_install_creates_the_venv_installs_locked_then_package_and_marks_it_ready(
-    action: Path, tmp_path: Path
-) -> None:
-    pip, said = Pip(), list[str]()
-    python = setup_env.install(action, tmp_path / "temp", run=pip, make_venv=fake_venv, say=said.append)
+def test_on_windows_uv_is_found_in_bin_too(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "uv.exe").write_bytes(b"")
+    assert setup_env.uv_executable(tmp_path, "win32") == tmp_path / "bin" / "uv.exe"
+
+
+def test_cold_install_with_uv(action: Path, tmp_path: Path) -> None:
+    run, said = Installers(), list[str]()
+    home = tmp_path / "home"
+    python = setup_env.install(action, home, run=run, make_venv=fake_venv, say=said.append)
     key = setup_env.venv_key(action)
-    root = tmp_path / "temp" / "streampixel-deploy" / key
-    assert python == setup_env.venv_python(root / "venv")
-    stage = root / "source"
-    runtime, build = action / "requirements" / "runtime.txt", action / "requirements" / "build.txt"
-    pip_install = [str(python), "-m", "pip", "install", "--quiet"]
-    assert pip.calls == [
-        [*pip_install, "--require-hashes", "-r", str(runtime), "-r", str(build)],
-        [*pip_install, "--no-deps", "--no-build-isolation", str(stage)],
-    ]
-    # The package is built from a copy: the sources and the files pyproject.toml names, without caches.
-    assert (stage / "src" / "streampixel_deploy" / "__main__.py").is_file()
-    assert all((stage / name).is_file() for name in setup_env.BUILD_FILES)
-    assert not list(stage.rglob("__pycache__"))
-    assert (root / "ready").read_text(encoding="utf-8") == key + "\n"
-    assert said[0].startswith(f"Creating the venv {root / 'venv'} (key {key}) with Python ")
-    assert said[-1].startswith("Installed in ")
+    assert python == setup_env.venv_python(home / key / "venv")
+    assert python.read_text(encoding="utf-8") == "", "uv's venv is made without pip"
+    uv = home / setup_env.uv_key(action)
+    assert run.kinds() == ["pip-uv", "uv"]
+    pip_uv, uv_pip = run.calls
+    assert pip_uv[:3] == [sys.executable, "-m", "pip"]
+    assert pip_uv[3:] == [
+        "install", "--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes", "--target", pip_uv[9],
+        "-r", str(action / "requirements" / "uv.txt"),
+    ]  # fmt: skip
+    assert Path(pip_uv[9]).parent == home and Path(pip_uv[9]).name.startswith(f".{uv.name}.tmp-")
+    assert uv_pip[0] == str(setup_env.uv_executable(uv)), "uv runs from its published folder"
+    assert uv_pip[1:] == [
+        "pip", "install", "--quiet", "--no-config", "--python", uv_pip[6], "--require-hashes",
+        "-r", str(action / "requirements" / "runtime.txt"),
+    ]  # fmt: skip
+    assert Path(uv_pip[6]).parent.parent.parent.name.startswith(f".{key}.tmp-"), "made aside, then renamed"
+    assert sorted(p.name for p in home.iterdir()) == sorted([key, uv.name])
+    assert (home / key / "ready").read_text(encoding="utf-8") == key + "\n"
+    assert (uv / "ready").is_file() and setup_env.uv_executable(uv).is_file()
+    site = setup_env.site_packages(home / key / "venv")
+    assert (site / "streampixel_deploy.pth").read_text(encoding="utf-8").strip() == os.path.relpath(
+        home / key / "source" / "src", site
+    )
+    assert (home / key / "source" / "src" / "streampixel_deploy" / "__main__.py").is_file()
+    assert said[-1].startswith("Installed with uv in ")
 
 
-def test_a_finished_venv_is_reused_without_running_pip(action: Path, tmp_path: Path) -> None:
-    first = setup_env.install(action, tmp_path, run=Pip(), make_venv=fake_venv, say=lambda _: None)
-    pip, said = Pip(), list[str]()
+def test_a_finished_venv_is_reused_and_its_mark_touched(action: Path, tmp_path: Path) -> None:
+    first = setup_env.install(action, tmp_path, run=Installers(), make_venv=fake_venv, say=quiet)
+    mark = first.parent.parent.parent / "ready"
+    os.utime(mark, (1, 1))
+    run, said = Installers(), list[str]()
 
-    def no_venv(env_dir: Path) -> None:
+    def no_venv(env_dir: Path, with_pip: bool) -> None:
         raise AssertionError(f"a finished venv was made again: {env_dir}")
 
-    again = setup_env.install(action, tmp_path, run=pip, make_venv=no_venv, say=said.append)
-    assert again == first
-    assert pip.calls == []
+    assert setup_env.install(action, tmp_path, run=run, make_venv=no_venv, say=said.append) == first
+    assert run.calls == []
     assert said == [f"Reusing the venv {first.parent.parent} (key {setup_env.venv_key(action)})"]
+    assert mark.stat().st_mtime > time.time() - 60, "a reuse counts as a use for pruning"
 
 
-def test_a_half_made_venv_is_removed_and_made_again(action: Path, tmp_path: Path) -> None:
-    root = tmp_path / "streampixel-deploy" / setup_env.venv_key(action)
-    fake_venv(root / "venv")  # a Python but no ready mark: an earlier install died half-way
+def test_a_new_key_reuses_uv_from_the_cache(action: Path, tmp_path: Path) -> None:
+    setup_env.install(action, tmp_path, run=Installers(), make_venv=fake_venv, say=quiet)
+    with (action / "src" / "streampixel_deploy" / "cli.py").open("a", encoding="utf-8") as fh:
+        fh.write("# next commit of the action\n")
+    run, said = Installers(), list[str]()
+    setup_env.install(action, tmp_path, run=run, make_venv=fake_venv, say=said.append)
+    assert run.kinds() == ["uv"]
+    assert run.calls[0][0] == str(setup_env.uv_executable(tmp_path / setup_env.uv_key(action)))
+    assert said[0] == f"Using uv from {tmp_path / setup_env.uv_key(action)}"
+
+
+def _pip_path_calls(action: Path, home: Path, python: Path) -> list[list[str]]:
+    """Today's pip path: the locks with hashes, then the package built from the staged copy."""
+    key = setup_env.venv_key(action)
+    work = Path(str(python).split(os.sep + "venv" + os.sep)[0])
+    assert work.parent == home and work.name.startswith(f".{key}.tmp-")
+    return setup_env.pip_commands(python, action, work / "source")
+
+
+@pytest.mark.parametrize("why", ["uv's wheel fails", "no pip for uv", "forced"])
+def test_pip_is_the_fallback_when_uv_cannot_be_had(
+    action: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    run = Installers(fail=["pip-uv"] if why == "uv's wheel fails" else [])
+    if why == "no pip for uv":
+        monkeypatch.setattr(setup_env, "pip_launcher", lambda platform: None)
+    installer = "pip" if why == "forced" else "auto"
+    home = tmp_path / "home"
+    python = setup_env.install(action, home, installer=installer, run=run, make_venv=fake_venv, say=quiet)
+    final = setup_env.venv_python(home / setup_env.venv_key(action) / "venv")
+    assert python == final and python.read_text(encoding="utf-8") == "pip", "pip's venv has pip"
+    pip_calls = [argv for argv in run.calls if run.kind(argv) == "pip"]
+    runtime, build = action / "requirements" / "runtime.txt", action / "requirements" / "build.txt"
+    assert pip_calls[0][1:] == [
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--require-hashes",
+        "-r",
+        str(runtime),
+        "-r",
+        str(build),
+    ]
+    assert pip_calls[1][1:6] == ["-m", "pip", "install", "--quiet", "--no-deps"]
+    assert pip_calls == _pip_path_calls(action, home, Path(pip_calls[0][0]))
+    assert not (setup_env.site_packages(final.parent.parent) / "streampixel_deploy.pth").exists()
+    assert [p.name for p in home.iterdir()] == [setup_env.venv_key(action)]
+
+
+def test_a_failing_uv_install_falls_back_to_pip(action: Path, tmp_path: Path) -> None:
+    run, said = Installers(fail=["uv"]), list[str]()
+    setup_env.install(action, tmp_path, run=run, make_venv=fake_venv, say=said.append)
+    assert run.kinds() == ["pip-uv", "uv", "pip", "pip"]
+    assert "uv exited with 3 while installing the action's locked dependencies; trying pip instead" in said
+
+
+def test_installer_uv_allows_no_fallback(action: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(setup_env.SetupError, match="uv exited with 3"):
+        setup_env.install(
+            action, tmp_path / "a", installer="uv", run=Installers(["uv"]), make_venv=fake_venv, say=quiet
+        )
+    monkeypatch.setattr(setup_env, "pip_launcher", lambda platform: None)
+    with pytest.raises(setup_env.SetupError, match="SP_INSTALLER=uv allows no fallback"):
+        setup_env.install(action, tmp_path / "b", installer="uv", run=Installers(), make_venv=fake_venv, say=quiet)
+
+
+def test_an_unknown_installer_is_refused(action: Path, tmp_path: Path) -> None:
+    with pytest.raises(setup_env.SetupError, match="SP_INSTALLER must be one of auto, uv, pip, not 'conda'"):
+        setup_env.install(action, tmp_path, installer="conda", run=Installers(), make_venv=fake_venv, say=quiet)
+
+
+@pytest.mark.parametrize("fail", [["pip"], ["uv", "pip"]])
+def test_when_every_installer_fails_nothing_half_made_is_left(action: Path, tmp_path: Path, fail: list[str]) -> None:
+    home = tmp_path / "home"
+    with pytest.raises(setup_env.SetupError, match="pip exited with 3 while installing"):
+        setup_env.install(action, home, installer="pip" if fail == ["pip"] else "auto",
+                          run=Installers(fail), make_venv=fake_venv, say=quiet)  # fmt: skip
+    left = sorted(p.name for p in home.iterdir())
+    assert left == ([] if fail == ["pip"] else [setup_env.uv_key(action)]), "only a finished uv may stay"
+
+
+def test_a_half_made_venv_of_an_older_action_is_made_again(action: Path, tmp_path: Path) -> None:
+    root = tmp_path / setup_env.venv_key(action)
+    fake_venv(root / "venv", True)  # a Python but no ready mark
     (root / "leftover").write_text("from the earlier attempt", encoding="utf-8")
-    pip = Pip()
-    setup_env.install(action, tmp_path, run=pip, make_venv=fake_venv, say=lambda _: None)
-    assert len(pip.calls) == 2
+    setup_env.install(action, tmp_path, run=Installers(), make_venv=fake_venv, say=quiet)
     assert not (root / "leftover").exists()
     assert (root / "ready").is_file()
 
 
-@pytest.mark.parametrize("fail_at", [0, 1])
-def test_a_pip_failure_removes_the_venv_and_raises(action: Path, tmp_path: Path, fail_at: int) -> None:
-    with pytest.raises(setup_env.SetupError, match="pip exited with 3 while installing"):
-        setup_env.install(action, tmp_path, run=Pip(fail_at), make_venv=fake_venv, say=lambda _: None)
-    assert list((tmp_path / "streampixel-deploy").iterdir()) == []
+def test_when_another_runner_finishes_first_its_venv_is_kept(action: Path, tmp_path: Path) -> None:
+    key = setup_env.venv_key(action)
+
+    def racing_venv(env_dir: Path, with_pip: bool) -> None:
+        fake_venv(env_dir, with_pip)
+        if not (tmp_path / key).exists():  # the other runner publishes while we install
+            fake_venv(tmp_path / key / "venv", with_pip)
+            (tmp_path / key / "theirs").write_text("", encoding="utf-8")
+            (tmp_path / key / "ready").write_text(key, encoding="utf-8")
+
+    python = setup_env.install(action, tmp_path, run=Installers(), make_venv=racing_venv, say=quiet)
+    assert python == setup_env.venv_python(tmp_path / key / "venv")
+    assert (tmp_path / key / "theirs").is_file()
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
 
-def test_main_writes_the_venv_python_to_github_output(action: Path, tmp_path: Path) -> None:
-    output = tmp_path / "github_output"
-    output.write_text("earlier=1\n", encoding="utf-8")
-    environ = {"SP_VENV_ROOT": str(tmp_path / "temp"), "GITHUB_OUTPUT": str(output)}
-    assert setup_env.main(environ, action, run=Pip(), make_venv=fake_venv) == 0
-    python = setup_env.venv_python(tmp_path / "temp" / "streampixel-deploy" / setup_env.venv_key(action) / "venv")
-    assert output.read_text(encoding="utf-8") == f"earlier=1\npython={python}\n"
+def test_prune_removes_what_was_unused_for_30_days(tmp_path: Path) -> None:
+    now = time.time()
+    for name, age_days, ready in [("old", 31, True), ("recent", 2, True), ("kept", 90, True), (".x.tmp-1", 40, False)]:
+        (tmp_path / name).mkdir()
+        mark = tmp_path / name / ("ready" if ready else "partial")
+        mark.write_text("", encoding="utf-8")
+        os.utime(mark, (now - age_days * 86400,) * 2)
+        os.utime(tmp_path / name, (now - age_days * 86400,) * 2)
+    assert setup_env.prune(tmp_path, keep={"kept"}, now=now) == [".x.tmp-1", "old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "recent"]
+    assert setup_env.prune(tmp_path / "missing", keep=set()) == []
 
 
-def test_main_reports_a_failed_install_in_the_log_and_the_job_summary(
-    action: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    output, summary = tmp_path / "github_output", tmp_path / "summary.md"
-    environ = {"SP_VENV_ROOT": str(tmp_path), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
-    assert setup_env.main(environ, action, run=Pip(fail_at=0), make_venv=fake_venv) == 1
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == (
-        "::error title=streampixel-deploy could not be installed::pip exited with 3 while installing the action's"
-        " locked dependencies; see the log above."
+def test_pip_launcher_prefers_the_module_then_the_bundled_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert setup_env.pip_launcher() == [sys.executable, "-m", "pip"]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "pip" else real(name))
+    launcher = setup_env.pip_launcher("win32")
+    spec = real("ensurepip")
+    assert spec is not None and spec.origin is not None
+    bundled = sorted((Path(spec.origin).parent / "_bundled").glob("pip-*.whl"))
+    if not bundled:
+        pytest.skip("this Python's ensurepip bundles no pip wheel")
+    assert launcher == [sys.executable, str(bundled[-1] / "pip")]
+
+
+@pytest.fixture
+def real_venv(tmp_path: Path) -> Path:
+    root = tmp_path / "home" / "key"
+    setup_env.create_venv(root / "venv", False)
+    return root
+
+
+def test_site_packages_is_the_real_venvs(real_venv: Path) -> None:
+    python = setup_env.venv_python(real_venv / "venv")
+    ask = [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    reported = subprocess.run(ask, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(reported) == setup_env.site_packages(real_venv / "venv")
+
+
+def test_linked_sources_import_with_metadata_even_after_the_folder_is_renamed(action: Path, real_venv: Path) -> None:
+    setup_env.stage_source(action, real_venv / "source")
+    setup_env.link_source(action, real_venv)
+    moved = real_venv.rename(real_venv.parent / "renamed")
+    code = (
+        "import importlib.metadata as m, importlib.resources as r, streampixel_deploy._version as v;"
+        "print(m.version('streampixel-deploy'), v.__version__, v.__file__,"
+        " r.files('streampixel_deploy').joinpath('templates/summary.md').is_file())"
     )
-    assert summary.read_text(encoding="utf-8").startswith("## ❌ Streampixel deploy: not run\n\npip exited with 3")
-    assert not output.exists()
-
-
-def test_main_without_the_runner_environment_says_what_is_missing(
-    action: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert setup_env.main({"GITHUB_OUTPUT": "unused"}, action, run=Pip(), make_venv=fake_venv) == 1
-    assert "SP_VENV_ROOT is not set" in capsys.readouterr().out
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="the composite step is run through bash")
-def test_action_yml_runs_this_script_and_nothing_else() -> None:
-    from .conftest import composite_step
-
-    step = composite_step("install")
-    assert step["run"] == '"$SP_PYTHON" "$SP_ACTION_PATH/action/setup_env.py"'
-    assert step["env"]["SP_ACTION_PATH"] == "${{ github.action_path }}"
+    argv = [str(setup_env.venv_python(moved / "venv")), "-c", code]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+    version = setup_env.read_version(action)
+    assert out[:2] == [version, version]
+    assert Path(out[2]).is_relative_to(moved / "source" / "src")
+    assert out[3] == "True", "the package's data files (templates) are there too"
