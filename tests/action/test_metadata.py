@@ -47,7 +47,8 @@ def test_action_outputs_are_the_published_outputs() -> None:
     outputs: dict[str, dict[str, str]] = load(ACTION)["outputs"]
     assert list(outputs) == list(OUTPUT_NAMES)
     for name, spec in outputs.items():
-        assert spec["value"] == "${{ steps.run.outputs." + name + " }}"
+        # the run step's id on Linux and macOS, or on Windows (step ids are unique, one of the pair runs)
+        assert spec["value"] == f"${{{{ steps.run.outputs.{name} || steps.run-windows.outputs.{name} }}}}"
         assert spec["description"].strip()
 
 
@@ -117,9 +118,9 @@ def test_self_test_covers_success_and_expected_failure() -> None:
     assert failing and all(f"steps.{step['id']}.outcome" in checks for step in failing)
 
 
-def test_composite_steps_are_bash_and_env_only() -> None:
+def test_composite_steps_are_bash_or_powershell_and_env_only() -> None:
     for step in load(ACTION)["runs"]["steps"]:
         if "run" in step:
-            assert step["shell"] == "bash"
+            assert step["shell"] == ("powershell" if "runner.os == 'Windows'" in step["if"] else "bash")
             for value in step.get("env", {}).values():
                 assert not isinstance(value, str) or "${{" not in value or EXPRESSION.match(value), value
