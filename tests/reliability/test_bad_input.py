@@ -77,6 +77,8 @@ CASES = [
     Case("project-id-slash", "project-id", lambda t, w: [ZIP, _good(t), "--project-id", "../../admin"]),
     Case("project-id-too-long", "project-id", lambda t, w: [ZIP, _good(t), "--project-id", "a" * 100]),
     Case("project-id-query", "project-id", lambda t, w: [ZIP, _good(t), "--project-id", "abc?x=1"]),
+    Case("project-id-one-bad-of-two", "project-id", lambda t, w: [ZIP, _good(t), "--project-id", "abc123,../x"]),
+    Case("project-ids-for-status", "project-id", lambda t, w: ["--project-id", "abc123,def456"], command="status"),
     Case("auto-release-maybe", "auto-release", lambda t, w: [ZIP, _good(t), "--auto-release", "maybe"]),
     Case("auto-release-number", "auto-release", lambda t, w: [ZIP, _good(t), "--auto-release", "2"]),
     Case("wait-sentence", "wait", lambda t, w: [ZIP, _good(t), "--wait", "yes please"]),

@@ -22,6 +22,7 @@ from streampixel_deploy.core.spec import (
     by_name,
     is_loopback_url,
     parse_all,
+    parse_list,
     show,
     split_url,
 )
@@ -53,7 +54,7 @@ _WEEK_SECONDS = 7 * 24 * 3600.0
 SPECS: tuple[Spec, ...] = (
     Spec("api-key", "Streampixel API key (prefer the env var or --api-key-file).", kind="secret"),
     Spec("user-id", "Streampixel user ID (dashboard: account menu, Copy User ID)."),
-    Spec("project-id", "Streampixel project ID (dashboard: project page, Project ID)."),
+    Spec("project-id", "Streampixel project ID (dashboard: project page, Project ID); several: comma-separated."),
     Spec(
         "api-url",
         "Streampixel API base URL, or 'emulator' to rehearse against an embedded emulator.",
@@ -135,6 +136,8 @@ class Settings:
     environment: str | None = None
     build_dir: Path | None = None
     build_dir_exclude: tuple[str, ...] = ()
+    #: every project of the run (deploy and distribute take several); project_id is the first
+    project_ids: tuple[str, ...] = ()
     verify_archive: str = "quick"
     s3: S3Settings | None = None
 
@@ -162,7 +165,8 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
 
     api_key = _required(values, "api-key")
     user_id = _id(_required(values, "user-id"), "user-id")
-    project_id = _id(_required(values, "project-id"), "project-id") if need_project or values["project-id"] else ""
+    projects = _project_ids(values, command) if need_project or values["project-id"] else ("",)
+    project_id = projects[0]
     api_url: str = values["api-url"]
 
     zip_raw, file_url, dir_raw = values["zip-path"], values["file-url"], values["build-dir"]
@@ -229,6 +233,7 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         api_key=api_key,
         user_id=user_id,
         project_id=project_id,
+        project_ids=projects,
         api_url=api_url,
         zip_path=zip_path,
         file_url=file_url,
@@ -272,6 +277,14 @@ def _required(values: Mapping[str, Any], name: str) -> str:
             where = f"the action input {spec.name!r}, the variable {spec.env} or {spec.file_flag}"
         raise InputError(f"{spec.label()} is required: set it with {where}.", name)
     return value
+
+
+def _project_ids(values: Mapping[str, Any], command: str) -> tuple[str, ...]:
+    """One or more project IDs (comma- or newline-separated), each checked, repeats dropped."""
+    ids = tuple(dict.fromkeys(_id(part, "project-id") for part in parse_list(_required(values, "project-id"))))
+    if len(ids) > 1 and command not in ("deploy", "distribute"):
+        raise InputError(f"{_label('project-id')} takes one project for {command}; got {len(ids)}.", "project-id")
+    return ids or (_id("", "project-id"),)
 
 
 def _id(value: str, name: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.report import workflow as gha
@@ -17,6 +20,7 @@ OUTPUT_NAMES = (
     "size-bytes",
     "previous-upload-id",
     "duration-seconds",
+    "results",
 )
 
 
@@ -31,7 +35,28 @@ def output_values(result: Result) -> dict[str, str]:
         "size-bytes": str(result.size_bytes) if result.size_bytes is not None else "",
         "previous-upload-id": result.previous_upload_id or "",
         "duration-seconds": f"{result.duration_seconds:.1f}",
+        "results": json.dumps([{k: row[k] for k in _RESULT_KEYS} for row in results_of(result)], separators=(",", ":")),
     }
+
+
+#: The ``results`` output's fields per project (camelCase, as in --json).
+_RESULT_KEYS = ("projectId", "uploadId", "status", "result", "objection")
+
+
+def results_of(result: Result) -> list[dict[str, Any]]:
+    """One row per project: the fan-out's rows (run/fanout.py), or this result's own for a single project."""
+    rows: list[dict[str, Any]] | None = result.extra.get("results")
+    if rows is not None:
+        return rows
+    return [
+        {
+            "projectId": result.project_id,
+            "uploadId": result.upload_id,
+            "status": result.status,
+            "result": result.outcome.value,
+            "objection": result.objection,
+        }
+    ]
 
 
 class Publisher:

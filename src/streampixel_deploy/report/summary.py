@@ -53,23 +53,46 @@ def _chart_text(value: str) -> str:
     return " ".join(_CHART_UNSAFE.sub(" ", value).split()) or "?"
 
 
-def gantt(stages: list[tuple[str, float, float | None]]) -> str:
-    """The pipeline timeline as a Mermaid gantt chart (job summaries render Mermaid), one bar per stage.
+def gantt(lanes: list[tuple[str, list[tuple[str, float, float | None]]]]) -> str:
+    """The pipeline timeline as a Mermaid gantt chart (job summaries render Mermaid): a section per lane (the
+    pipeline, or one per project), a bar per stage.
 
     Times are milliseconds from the run's start (``dateFormat x``); the last stage, still current when the run
     ended, is a milestone. Each bar is numbered, so no status can start a line with a Mermaid keyword
     (``section``, ``click``, ``title``...).
     """
-    lines = ["```mermaid", "gantt", "    dateFormat x", "    axisFormat %M:%S", "    section Pipeline"]
-    for index, (status, at, spent) in enumerate(stages):
-        start = round(at * 1000)
-        name = f"{index + 1}. {_chart_text(status)}"
-        if spent is None:
-            lines.append(f"    {name} :milestone, s{index}, {start}, {start}")
-        else:
-            lines.append(f"    {name} :s{index}, {start}, {start + max(1, round(spent * 1000))}")
+    lines = ["```mermaid", "gantt", "    dateFormat x", "    axisFormat %M:%S"]
+    for lane, (title, stages) in enumerate(lanes):
+        lines.append(f"    section {_chart_text(title)}")
+        for index, (status, at, spent) in enumerate(stages):
+            start, task = round(at * 1000), f"s{index}" if len(lanes) == 1 else f"p{lane}s{index}"
+            name = f"{index + 1}. {_chart_text(status)}"
+            if spent is None:
+                lines.append(f"    {name} :milestone, {task}, {start}, {start}")
+            else:
+                lines.append(f"    {name} :{task}, {start}, {start + max(1, round(spent * 1000))}")
     lines.append("```")
     return "\n".join(lines)
+
+
+def _projects(rows: list[dict[str, Any]]) -> str:
+    """A run of several projects: a row per project, and the timeline with a lane per project."""
+    table = "\n".join(
+        f"| {_code(r['projectId'])} | {_code(r['result'])} | {_code(r['uploadId'] or '')} | {_code(r['status'] or '')} "
+        f"| {_cell(r['objection'] or '')} |"
+        for r in rows
+    )
+    lanes = [(r["projectId"], _stages(r["timeline"])) for r in rows if r["timeline"]]
+    chart = f"\n\n{gantt(lanes)}\n" if lanes else ""
+    return _template("projects.md").substitute(rows=table, chart=chart)
+
+
+def _stages(timeline: list[dict[str, Any]]) -> list[tuple[str, float, float | None]]:
+    times = [float(e["elapsedSeconds"]) for e in timeline]
+    return [
+        (str(e["status"]), times[i], times[i + 1] - times[i] if i + 1 < len(times) else None)
+        for i, e in enumerate(timeline)
+    ]
 
 
 _REHEARSAL = (
@@ -127,16 +150,19 @@ def render_summary(result: Result) -> str:
     row("Duration", f"{result.duration_seconds:.1f} s", code=False)
 
     timeline = ""
-    stages = timeline_rows(result)
+    several = result.extra.get("results") or []
+    stages = timeline_rows(result) if len(several) < 2 else []
+    if len(several) > 1:
+        timeline = _projects(several)
     if stages:
         lines = [
             f"| {_cell(status)} | +{at:.1f} s | {f'{spent:.1f} s' if spent is not None else '—'} |"
             for status, at, spent in stages
         ]
-        timeline = _template("timeline.md").substitute(chart=gantt(stages), rows="\n".join(lines))
+        timeline = _template("timeline.md").substitute(chart=gantt([("Pipeline", stages)]), rows="\n".join(lines))
     objection = _template("objection.md").substitute(objection=_cell(result.objection)) if result.objection else ""
     rollback = ""
-    command = rollback_command(result)
+    command = rollback_command(result) if len(several) < 2 else None
     if command:
         which = (
             "The build that was live before this run (GitHub deployment history) is"

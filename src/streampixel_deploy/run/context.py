@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from streampixel_deploy.core.client import StreampixelClient, endpoint_missing
 from streampixel_deploy.core.errors import (
@@ -48,6 +50,8 @@ class Run:
     can_follow: bool = True
     #: the build that was live before, other than the given one, from GitHub's deployment history (when recorded)
     live_history: Callable[[str | None], str | None] | None = None
+    #: held around the rate-limited POSTs (upload-file, distribute-file): one project at a time (run/fanout.py)
+    post_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
 
     def __post_init__(self) -> None:
         s = self.settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from streampixel_deploy.build.archive import folder_executables, verify
@@ -16,6 +17,14 @@ from streampixel_deploy.run.submit import submit
 
 
 def deploy(run: Run) -> Result:
+    hosted_url, known_ids = prepare(run)
+    return run.result if hosted_url is None else deliver(run, hosted_url, known_ids)
+
+
+def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | None, set[str]]:
+    """Validate, package and host the build once: the URL Streampixel will download (None after a dry run,
+    which then has its result) and the project's build IDs before submitting. ``also`` runs once the
+    credentials and the project are known good, before packaging and hosting (other projects' reads)."""
     s, r, reporter = run.settings, run.result, run.reporter
     with reporter.group("validate"):
         zip_path = s.zip_path
@@ -25,6 +34,7 @@ def deploy(run: Run) -> Result:
         known_ids = {b.id for b in project.files} if project is not None else set()
         if project is not None:
             run.note_previous(project)
+        also()
         if s.build_dir is not None:
             _check_folder(run, s.build_dir)  # seconds, before the minutes of packaging
             if not s.dry_run:  # minutes for a big build: only once the credentials are known good
@@ -34,7 +44,8 @@ def deploy(run: Run) -> Result:
             raise InputError("No hosting is configured for zip-path.", "zip-path")
         if s.dry_run:
             run.host.check(reporter)
-            return _dry_run(run, project)
+            _dry_run(run, project)
+            return None, known_ids
 
     with reporter.group("host"):
         run.clock.check("hosting the build")
@@ -43,9 +54,14 @@ def deploy(run: Run) -> Result:
         r.sha256 = hosted.sha256 or r.sha256
         r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
         reporter.info(f"Build hosted at {hosted.display_url}")
+    return hosted.url, known_ids
 
+
+def deliver(run: Run, hosted_url: str, known_ids: set[str]) -> Result:
+    """Submit the hosted build to the run's project and follow it to its verdict."""
+    s, r, reporter = run.settings, run.result, run.reporter
     with reporter.group("submit"):
-        upload_id = submit(run, hosted.url, known_ids)
+        upload_id = submit(run, hosted_url, known_ids)
         r.upload_id = upload_id
         r.status = BuildStatus.PENDING.value
         reporter.info(

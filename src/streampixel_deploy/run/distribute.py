@@ -36,7 +36,7 @@ def distribute(run: Run) -> Result:
             reporter.info(f"Build {target.id} is still processing; waiting for approval first.")
             follow(run, target.id)
 
-    with reporter.group("distribute"):
+    with reporter.group("distribute"), run.post_lock:
         accepted = run.client.distribute_file(s.project_id, target.id)
         region = f" (region {accepted.region})" if accepted.region else ""
         reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}{region}.")

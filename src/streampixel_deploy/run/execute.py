@@ -6,6 +6,7 @@ Every way a run can end (success, rejection, timeout, cancellation, input or API
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from streampixel_deploy.hosting import Host
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.deploy import deploy
 from streampixel_deploy.run.distribute import distribute
+from streampixel_deploy.run.fanout import ProjectReporter, run_many
 from streampixel_deploy.run.status import status
 from streampixel_deploy.run.webhook import test_webhook
 
@@ -136,6 +138,8 @@ def execute(
         if target is not None:
             tracker = GitHubDeployments(target, reporter, session, clock)
         host = select_host(settings, session)
+        if len(settings.project_ids) > 1:
+            return _several(settings, reporter, clock, env, host, debug, track, ended), None
         run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
         if tracker is not None:
             run.live_history = lambda exclude: tracker.previous_live(settings.project_id, exclude)
@@ -174,6 +178,47 @@ def execute(
                 fail(result, Cancelled("Cancelled while updating the GitHub deployment."), debug)
         session.close()
     return result, project
+
+
+def _several(
+    settings: Settings,
+    reporter: Reporter,
+    clock: Clock,
+    env: Mapping[str, str],
+    host: Host | None,
+    debug: bool,
+    track: Callable[[Result], None] | None,
+    ended: Callable[[Result], None] | None,
+) -> Result:
+    """deploy or distribute to several projects (run/fanout.py): one Run, client and reporter line tag each."""
+    if settings.github_token and settings.environment:
+        reporter.warning(
+            "GitHub deployments are recorded for a single project only; with several projects none is recorded.",
+            "GitHub deployment",
+        )
+    runs = []
+    for project_id in settings.project_ids:
+        one = dataclasses.replace(settings, project_id=project_id, project_ids=(project_id,))
+        tagged = ProjectReporter(reporter, project_id)
+        runs.append(Run(one, tagged, make_client(one, env, clock, tagged), clock, host=host))
+    if track is not None:
+        track(runs[0].result)
+
+    def on_error(run: Run, exc: BaseException) -> Result:
+        error = exc if isinstance(exc, StreampixelDeployError) else None
+        if isinstance(exc, KeyboardInterrupt):
+            error = Cancelled("Cancelled by the user.")
+        return fail(run.finish(), error or unexpected(exc), debug)
+
+    result = run_many(runs, on_error)
+    try:
+        if ended is not None:
+            ended(result)
+    finally:
+        for run in runs:
+            run.close()
+            run.client.session.close()
+    return result
 
 
 def unexpected(exc: BaseException) -> StreampixelDeployError:

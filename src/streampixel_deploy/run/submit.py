@@ -51,6 +51,11 @@ def submit(run: Run, file_url: str, known_ids: set[str]) -> str:
 def _send(run: Run, file_url: str, known_ids: set[str], recheck: bool) -> str:
     """upload-file, waiting out 429s until the deadline; after a lost answer (``recheck``) each wait is
     followed by a look in files[], since the slot may have been used by our own earlier request."""
+    with run.post_lock:  # with several projects: one upload at a time, the waits included
+        return _send_waiting(run, file_url, known_ids, recheck)
+
+
+def _send_waiting(run: Run, file_url: str, known_ids: set[str], recheck: bool) -> str:
     s = run.settings
     while True:
         try:
