@@ -14,6 +14,7 @@ import pytest
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_USER_ID, Emulator, EmulatorConfig
 from streampixel_deploy.run.fanout import combine
+from tests.fakegithub import FakeGitHub
 
 from .conftest import cli_process, run_action
 
@@ -121,3 +122,26 @@ def test_distribute_latest_in_each_project(three: Emulator, build_zip: Path) -> 
     assert [r["result"] for r in result["results"]] == ["approved"] * 3
     posts = [r for r in three.requests() if r["method"] == "POST" and r["path"].endswith("/distribute-file")]
     assert len([r for r in posts if r["status"] < 300]) == 3 and len(posts) <= 6
+
+
+def test_a_github_deployment_per_project(three: Emulator, build_zip: Path, tmp_path: Path) -> None:
+    token = "ghs_FAKE_deploy_token_1234567890"
+    with FakeGitHub(token=token) as github:
+        inputs = {
+            "api-key": DEFAULT_API_KEY,
+            "user-id": DEFAULT_USER_ID,
+            "project-id": ",".join(PROJECTS[:2]),
+            "api-url": three.api_url,
+            "zip-path": str(build_zip),
+            "poll-interval-seconds": "0.1",
+            "github-token": token,
+            "environment": "production",
+        }
+        runner = {"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "acme/showroom", "GITHUB_SHA": "ab" * 20}
+        run = run_action(tmp_path, inputs, runner)
+        assert run.code == 0, run.stdout
+        assert "::error" not in run.stdout
+        environments = sorted(d["environment"] for d in github.deployments)
+        assert environments == [f"production/{p}" for p in PROJECTS[:2]]
+        for deployment in github.deployments:
+            assert [s["state"] for s in github.statuses(deployment["id"])] == ["in_progress", "success"]

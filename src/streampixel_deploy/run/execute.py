@@ -7,6 +7,7 @@ Every way a run can end (success, rejection, timeout, cancellation, input or API
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -127,6 +128,7 @@ def execute(
     project: Project | None = None
     result = Result(command=settings.command, project_id=settings.project_id)
     tracker: GitHubDeployments | None = None
+    several = False  # several projects: _several() reports and cleans up itself
     try:
         if bool(settings.github_token) != bool(settings.environment):
             reporter.warning(
@@ -134,12 +136,14 @@ def execute(
                 "with only one of them no deployment is recorded.",
                 "GitHub deployment",
             )
+        host = select_host(settings, session)
+        if len(settings.project_ids) > 1:
+            result = _several(settings, reporter, clock, env, host, debug, track, ended)
+            several = True  # it reported and cleaned up itself
+            return result, None
         target = deployment_target(settings, env)
         if target is not None:
             tracker = GitHubDeployments(target, reporter, session, clock)
-        host = select_host(settings, session)
-        if len(settings.project_ids) > 1:
-            return _several(settings, reporter, clock, env, host, debug, track, ended), None
         run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
         if tracker is not None:
             run.live_history = lambda exclude: tracker.previous_live(settings.project_id, exclude)
@@ -167,7 +171,7 @@ def execute(
             result = run.finish()
         fail(result, unexpected(exc), debug)
     finally:
-        if ended is not None:
+        if ended is not None and not several:
             ended(result)
         if run is not None:
             run.close()
@@ -190,17 +194,24 @@ def _several(
     track: Callable[[Result], None] | None,
     ended: Callable[[Result], None] | None,
 ) -> Result:
-    """deploy or distribute to several projects (run/fanout.py): one Run, client and reporter line tag each."""
-    if settings.github_token and settings.environment:
-        reporter.warning(
-            "GitHub deployments are recorded for a single project only; with several projects none is recorded.",
-            "GitHub deployment",
-        )
-    runs = []
+    """deploy or distribute to several projects (run/fanout.py): a Run, client and tagged reporter each, and a
+    GitHub deployment each when asked, in the environment ``<environment>/<project-id>`` (one environment
+    would keep only the last project's deployment active)."""
+    target = deployment_target(settings, env)
+    runs: list[Run] = []
+    trackers: list[GitHubDeployments] = []
     for project_id in settings.project_ids:
         one = dataclasses.replace(settings, project_id=project_id, project_ids=(project_id,))
         tagged = ProjectReporter(reporter, project_id)
-        runs.append(Run(one, tagged, make_client(one, env, clock, tagged), clock, host=host))
+        client = make_client(one, env, clock, tagged)
+        run = Run(one, tagged, client, clock, host=host)
+        if target is not None:
+            where = dataclasses.replace(target, environment=f"{target.environment}/{project_id}")
+            tracker = GitHubDeployments(where, tagged, client.session, clock)
+            run.on_submitted = tracker.submitted
+            run.live_history = functools.partial(tracker.previous_live, project_id)
+            trackers.append(tracker)
+        runs.append(run)
     if track is not None:
         track(runs[0].result)
 
@@ -217,6 +228,13 @@ def _several(
     finally:
         for run in runs:
             run.close()
+        for run, tracker in zip(runs, trackers, strict=False):
+            try:
+                tracker.finished(run.result, hurry=clock.cancel.is_set())
+            except (Cancelled, KeyboardInterrupt):
+                fail(result, Cancelled("Cancelled while updating the GitHub deployments."), debug)
+                break
+        for run in runs:
             run.client.session.close()
     return result
 
