@@ -60,6 +60,9 @@ RUN rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale
 COPY --from=build /opt/streampixel-deploy /opt/streampixel-deploy
 
 FROM scratch
+# Copying the whole file system is the point (DL3067): it squashes rootfs into one layer, without the files the
+# stage deleted, which the base's layers would otherwise still ship.
+# hadolint ignore=DL3067
 COPY --from=rootfs / /
 LABEL org.opencontainers.image.title="streampixel-deploy" \
       org.opencontainers.image.description="Deploy packaged Unreal Engine builds to Streampixel." \
