@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+from collections.abc import Mapping
 
 from streampixel_deploy import rehearsal
 from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError
@@ -42,9 +43,16 @@ def _printable(value: str) -> bool:
     return True
 
 
+def runner_temp(environ: Mapping[str, str]) -> str | None:
+    """``RUNNER_TEMP`` when it names a folder this process can write to, else None (the system's temp)."""
+    folder = environ.get("RUNNER_TEMP") or ""
+    return folder if folder and os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK) else None
+
+
 def run_action() -> int:
-    if os.environ.get("RUNNER_TEMP"):  # a packaged build-dir zip goes to the runner's temp, cleaned per job
-        tempfile.tempdir = os.environ["RUNNER_TEMP"]
+    # A packaged build-dir zip goes to the runner's temp (emptied after each job) when it is a writable folder
+    # here; inside a Docker action it is the host's path, absent in the container: then TMPDIR or /tmp.
+    tempfile.tempdir = runner_temp(os.environ)
     debug = gha.is_debug()
     reporter = GitHubReporter(debug=debug)
     raw = read_inputs()

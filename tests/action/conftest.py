@@ -14,7 +14,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
-DOCKER_ACTION = ROOT / "docker" / "action.yml"
+DOCKER_ACTION = ROOT / "docker" / "action.yml"  # runs the published image
+DOCKER_BUILD_ACTION = ROOT / "docker" / "build" / "action.yml"  # builds the Dockerfile
+PUBLISHED_IMAGE = "ghcr.io/streampixel-deploy/streampixel-deploy"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 EXAMPLES = sorted((ROOT / "examples").glob("*.yml"))
 EXPRESSION = re.compile(r"^\$\{\{\s*(.+?)\s*\}\}$")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ACTION, DOCKER_ACTION, EXAMPLES, ROOT, WORKFLOWS, load, tool
+from .conftest import ACTION, DOCKER_ACTION, DOCKER_BUILD_ACTION, EXAMPLES, ROOT, WORKFLOWS, load, tool
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -21,7 +21,12 @@ def _rel(*paths: Path) -> list[str]:
 
 
 def test_action_files_match_the_github_actions_schema() -> None:
-    done = _run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", *_rel(ACTION, DOCKER_ACTION))
+    done = _run(
+        tool("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.github-actions",
+        *_rel(ACTION, DOCKER_ACTION, DOCKER_BUILD_ACTION),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

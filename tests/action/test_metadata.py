@@ -11,7 +11,18 @@ import pytest
 from streampixel_deploy.core.settings import SPECS
 from streampixel_deploy.report.outputs import OUTPUT_NAMES
 
-from .conftest import ACTION, DOCKER_ACTION, EXAMPLES, EXPRESSION, ROOT, WORKFLOWS, composite_step, load
+from .conftest import (
+    ACTION,
+    DOCKER_ACTION,
+    DOCKER_BUILD_ACTION,
+    EXAMPLES,
+    EXPRESSION,
+    PUBLISHED_IMAGE,
+    ROOT,
+    WORKFLOWS,
+    composite_step,
+    load,
+)
 
 # None is marked required: a rehearsal (api-url: emulator) runs without them; the program requires them otherwise.
 REQUIRED: set[str] = set()
@@ -52,16 +63,32 @@ def test_action_outputs_are_the_published_outputs() -> None:
         assert spec["description"].strip()
 
 
-def test_docker_action_has_the_same_inputs_and_outputs() -> None:
-    composite, docker = load(ACTION), load(DOCKER_ACTION)
+@pytest.mark.parametrize("path", [DOCKER_ACTION, DOCKER_BUILD_ACTION], ids=lambda p: str(p.relative_to(ROOT)))
+def test_docker_actions_have_the_same_inputs_and_outputs(path: Path) -> None:
+    composite, docker = load(ACTION), load(path)
     assert list(docker["inputs"]) == list(composite["inputs"])
     for name, spec in composite["inputs"].items():
         theirs = docker["inputs"][name]
         assert theirs.get("default") == spec.get("default") and theirs.get("required") == spec.get("required")
         assert theirs["description"] == " ".join(spec["description"].split())
     assert list(docker["outputs"]) == list(composite["outputs"])
-    assert docker["runs"] == {"using": "docker", "image": "../Dockerfile", "args": ["action"]}
-    assert (DOCKER_ACTION.parent / docker["runs"]["image"]).resolve() == ROOT / "Dockerfile"
+
+
+def test_docker_action_runs_the_published_major_tag() -> None:
+    runs = load(DOCKER_ACTION)["runs"]
+    assert runs == {"using": "docker", "image": f"docker://{PUBLISHED_IMAGE}:1", "args": ["action"]}
+
+
+def test_docker_build_action_builds_the_root_dockerfile() -> None:
+    runs = load(DOCKER_BUILD_ACTION)["runs"]
+    assert runs == {"using": "docker", "image": "../../Dockerfile", "args": ["action"]}
+    assert (DOCKER_BUILD_ACTION.parent / runs["image"]).resolve() == ROOT / "Dockerfile"
+
+
+def test_ci_smoke_tests_the_docker_action_built_from_the_checkout() -> None:
+    # The published image exists only after a release: CI runs the same action files against this commit's build.
+    steps = load(ROOT / ".github" / "workflows" / "docker.yml")["jobs"]["smoke"]["steps"]
+    assert "./docker/build" in [step.get("uses") for step in steps]
 
 
 def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,7 +97,7 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
 
 
-ALL_FILES = [ACTION, DOCKER_ACTION, *WORKFLOWS, *EXAMPLES]
+ALL_FILES = [ACTION, DOCKER_ACTION, DOCKER_BUILD_ACTION, *WORKFLOWS, *EXAMPLES]
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(ROOT)))
