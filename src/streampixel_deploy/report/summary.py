@@ -77,8 +77,11 @@ def gantt(lanes: list[tuple[str, list[tuple[str, float, float | None]]]]) -> str
 
 def _projects(rows: list[dict[str, Any]]) -> str:
     """A run of several projects: a row per project, and the timeline with a lane per project."""
+    def value(text: str | None) -> str:
+        return _code(text) if text else "—"
+
     table = "\n".join(
-        f"| {_code(r['projectId'])} | {_code(r['result'])} | {_code(r['uploadId'] or '')} | {_code(r['status'] or '')} "
+        f"| {value(r['projectId'])} | {value(r['result'])} | {value(r['uploadId'])} | {value(r['status'])} "
         f"| {_cell(r['objection'] or '')} |"
         for r in rows
     )
