@@ -16,7 +16,7 @@ from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_USER_ID, Emulat
 from streampixel_deploy.run.fanout import combine
 from tests.fakegithub import FakeGitHub
 
-from .conftest import cli_process, run_action
+from .conftest import cli_process, interrupt_action, run_action
 
 WINDOW = 2.0  # Streampixel's is 120 s; the emulator announces this one with Retry-After
 PROJECTS = ["67944b8a3f323be4b89a2272", "67944b8a3f323be4b89a2273", "67944b8a3f323be4b89a2274"]
@@ -145,3 +145,21 @@ def test_a_github_deployment_per_project(three: Emulator, build_zip: Path, tmp_p
         assert environments == [f"production/{p}" for p in PROJECTS[:2]]
         for deployment in github.deployments:
             assert [s["state"] for s in github.statuses(deployment["id"])] == ["in_progress", "success"]
+
+
+def test_a_signal_ends_a_run_of_several_at_once(three: Emulator, build_zip: Path, tmp_path: Path) -> None:
+    three.configure(rate_limit_window_seconds=60.0)  # the second project waits out a long slot: cancel then
+    inputs = {
+        "api-key": DEFAULT_API_KEY,
+        "user-id": DEFAULT_USER_ID,
+        "project-id": ",".join(PROJECTS),
+        "api-url": three.api_url,
+        "zip-path": str(build_zip),
+        "poll-interval-seconds": "0.1",
+    }
+    run, took = interrupt_action(tmp_path, inputs, ready=lambda: len(_uploads(three)) >= 2)
+    assert run.code == 130 and took < 5
+    assert run.outputs["result"] == "cancelled"
+    rows = json.loads(run.outputs["results"])
+    assert [r["projectId"] for r in rows] == PROJECTS and rows[1]["result"] == "cancelled"
+    assert len([r for r in _uploads(three) if r["status"] < 300]) == 1  # nothing was sent after the signal

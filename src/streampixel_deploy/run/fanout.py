@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from streampixel_deploy.core.errors import StreampixelDeployError
+from streampixel_deploy.core.errors import Cancelled, StreampixelDeployError
 from streampixel_deploy.core.models import Outcome, Project, Result
 from streampixel_deploy.core.reporter import NullReporter, Reporter
 from streampixel_deploy.run.context import Run
@@ -117,7 +117,9 @@ def _deploy(runs: Sequence[Run], on_error: OnError) -> None:
 
 
 def _in_threads(work: Sequence[tuple[Run, Callable[[], Result]]], on_error: OnError) -> None:
-    """Each project's work in its own thread; the main thread waits in short joins, so signals reach it."""
+    """Each project's work in its own thread; the main thread waits in short joins, so signals reach it. A signal
+    (Cancelled raised here) sets the run's cancel event, which every project's waits watch: each ends cancelled
+    with its own result, and the run still ends with all of them (within the signal's grace)."""
 
     def one(run: Run, job: Callable[[], Result]) -> None:
         try:
@@ -133,7 +135,10 @@ def _in_threads(work: Sequence[tuple[Run, Callable[[], Result]]], on_error: OnEr
         thread.start()
     for thread in threads:
         while thread.is_alive():
-            thread.join(0.2)
+            try:
+                thread.join(0.2)
+            except (Cancelled, KeyboardInterrupt):  # a signal: the shared clock's cancel event stops each project
+                continue
 
 
 def combine(results: Sequence[Result]) -> Result:
