@@ -77,6 +77,7 @@ def gantt(lanes: list[tuple[str, list[tuple[str, float, float | None]]]]) -> str
 
 def _projects(rows: list[dict[str, Any]]) -> str:
     """A run of several projects: a row per project, and the timeline with a lane per project."""
+
     def value(text: str | None) -> str:
         return _code(text) if text else "—"
 
