@@ -57,7 +57,7 @@ MAX_PART_SIZE = 5 * 1024 * MIB
 #: How many parts are sent at once (threads; the GIL is released while sockets send).
 DEFAULT_CONCURRENCY = 8
 #: Bytes read ahead of the sha256 (parts beyond the one being hashed) held at most; see s3_sha256.
-HASH_AHEAD = 64 * MIB
+HASH_AHEAD = 48 * MIB
 HASH_BLOCK = 8 * MIB
 PROBE = b"streampixel-deploy write probe\n"
 PRESIGN_WARNING = (
