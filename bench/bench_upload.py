@@ -196,7 +196,8 @@ def _rows(
         rows.append(
             Row(
                 label,
-                f"time vs the faster peer ({fastest}), ours ÷ peer; per round {rounds}; load {load[0]:.1f}→{load[1]:.1f}",
+                f"time vs the faster peer ({fastest}), ours ÷ peer; per round {rounds}; "
+                f"load {load[0]:.1f}→{load[1]:.1f}",
                 rate(ours),
                 rate(peers[fastest]),
                 f"{ours / peers[fastest]:.2f}x",

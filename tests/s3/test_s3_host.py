@@ -297,8 +297,9 @@ def test_check_reports_a_private_bucket(s3_server: S3Server) -> None:
 
 
 def test_part_size_rule() -> None:
-    assert part_size_for(1) == 16 * MIB
-    assert part_size_for(24 * 1000**3) == 16 * MIB
+    assert part_size_for(1) == 8 * MIB
+    assert part_size_for(24 * 1000**3) == 8 * MIB
+    assert part_size_for(100 * 1000**3) == 10 * MIB  # 10,000 parts of 8 MiB hold 78 GiB
     for size in (200 * 1000**3, 1000**4, 5 * 1000**4):
         part = part_size_for(size)
         assert part % MIB == 0 and -(-size // part) <= MAX_PARTS

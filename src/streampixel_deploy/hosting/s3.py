@@ -52,12 +52,14 @@ from streampixel_deploy.hosting.s3_errors import error_code, explain
 
 MIB = 1024 * 1024
 MAX_PARTS = 10_000
-MIN_PART_SIZE = 16 * MIB
+#: awscli's part size: with the sha256's look-ahead (HASH_AHEAD) about five parts are sent at once.
+MIN_PART_SIZE = 8 * MIB
 MAX_PART_SIZE = 5 * 1024 * MIB
 #: How many parts are sent at once (threads; the GIL is released while sockets send).
 DEFAULT_CONCURRENCY = 8
-#: Bytes read ahead of the sha256 (parts beyond the one being hashed) held at most; see s3_sha256.
-HASH_AHEAD = 48 * MIB
+#: Bytes read ahead of the sha256 (parts beyond the one being hashed) held at most; see s3_sha256. It is most of
+#: the client's memory: peak RSS ~115 MB with 32 MiB, ~140 MB with 48 MiB (bench/bench_upload.py, 1 GiB).
+HASH_AHEAD = 32 * MIB
 HASH_BLOCK = 8 * MIB
 PROBE = b"streampixel-deploy write probe\n"
 PRESIGN_WARNING = (
