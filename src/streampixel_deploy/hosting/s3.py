@@ -6,9 +6,9 @@ beside the archive check and the project read), never by ``--help`` or ``--versi
 **One read.** The key is ``<prefix>/<project-id>/<id>/<name>.zip``, where ``<id>`` is the first 16 hex digits of
 the zip's *directory digest* (``build.archive.directory_digest``: the central directory, which lists every
 entry's name, sizes, CRC-32 and offset, and the end records; the archive check reads it anyway). So the key is
-known before the upload, and a re-run finds the build with one HEAD request before sending any of it again. The
-sha256 (the ``sha256`` output) is taken from the upload's own reads, in file order, while parts go out in
-parallel (``s3_sha256``); when the packer already knows it (``build-dir``) nothing hashes the file at all.
+known before the upload, and a re-run finds the build (a HEAD, and a GET of its sha256 record) before sending any
+of it again. The sha256 (the ``sha256`` output) is taken from the upload's own reads, in file order, while parts
+go out in parallel (``s3_sha256``); when the packer already knows it (``build-dir``) nothing hashes the file.
 
 A multipart upload's metadata is fixed when it starts, before the sha256 is known, so the digest is stored next to
 the object once the upload is complete: ``<key>.sha256`` (``sha256sum`` format). A re-run skips the upload when the
