@@ -162,6 +162,33 @@ def write_random(path: Path, size: int, seed: int = 1) -> Path:
     return path
 
 
+def write_build_zip(path: Path, size: int, seed: int = 1) -> Path:
+    """A build-shaped zip of about ``size`` bytes: ``Game/Game.exe`` and one stored ``.pak`` of incompressible data
+    (64 MiB random blocks, varied per block), so the quick check accepts it and nothing compresses on the way."""
+    import random
+    import zipfile
+
+    rng = random.Random(seed)  # noqa: S311 - benchmark data
+    block = rng.randbytes(64 * MIB)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("Game/Game.exe", b"MZ" + bytes(4094))
+        with zf.open("Game/Content/Paks/Game-Windows.pak", "w", force_zip64=True) as pak:
+            left, n = max(0, size - 4096 - 400), 0
+            while left:
+                chunk = block[: min(left, len(block))]
+                pak.write(n.to_bytes(8, "little") + chunk[8:])
+                left -= len(chunk)
+                n += 1
+    return path
+
+
+def read_through(path: Path) -> None:
+    """Read a file once so its pages are in the page cache (the warm case)."""
+    with path.open("rb", buffering=0) as fh:
+        while fh.read(8 * MIB):
+            pass
+
+
 def drop_from_page_cache(path: Path) -> None:
     """Best effort: ask the kernel to forget a file's cached pages (inputs are then read from disk)."""
     advise = getattr(os, "posix_fadvise", None)

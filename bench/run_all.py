@@ -40,13 +40,15 @@ Notes
 - Every figure is one run of `bench/run_all.py` on the machine described above, which other work shared:
   ad-hoc runs of the same upload moved by up to 2x in absolute time; the peer always ran on the same
   input in the same run, so read the ratios.
-- Upload: rclone serve s3 on 127.0.0.1 (plain http), started with `--etag-hash ""`: rclone otherwise
-  computes an object's MD5 on its first HEAD/GET (1.7 s per GiB here), which only the client that reads
-  its result back (ours: the download-URL check) would pay. Ours is the whole `S3Host.host()` in a fresh
-  process: sha256 pass (with boto3's import and the bucket check beside it), multipart upload (16 MiB
-  parts, 8 in flight), URL check. awscli and s5cmd compute no sha256; rclone takes the parts as one
-  ordered stream, so the server, not the clients, sets the pace. The "digest known" row is the
-  build-dir case: the packer has already hashed the zip while writing it, and the upload is the only read.
+- Upload: rclone serve s3 on 127.0.0.1 (plain http), started with `--etag-hash ""`: rclone otherwise computes an
+  object's MD5 on its first HEAD/GET (1.7 s per GiB here), which only the client that reads its result back
+  (ours: the download-URL check) would pay. Ours is the whole `streampixel-deploy deploy --wait false` process:
+  quick archive check, project read and submit against the emulator (held at Pending so it never downloads while
+  others are timed), boto3's import beside them, the multipart upload (8 MiB parts, 8 in flight, the sha256 taken
+  from the upload's own reads with a 32 MiB look-ahead), the `.sha256` record, the 1-byte URL check. awscli and
+  s5cmd compute no sha256. The limit row is one raw PUT of the file with `curl -T` to a presigned URL (the
+  server's own ingest rate). Ratios are ours / peer (lower is better for us); cold rows drop the zip's pages
+  (posix_fadvise) before each client.
 - Quick check, whole process: the interpreter's start and imports (~90 ms here) are most of ours;
   the check itself is the "call only" row. Both zips are freshly written, so the warm rows read them from
   the page cache; the cold row drops the zip's pages first (posix_fadvise), as for a zip bigger than RAM.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from streampixel_deploy import emulator
+from streampixel_deploy.build.archive import directory_digest
 from streampixel_deploy.build.sample import make_build_dir, make_build_zip
 from streampixel_deploy.cli import main
 
@@ -21,6 +23,7 @@ from .conftest import ACCESS_KEY, SECRET_KEY, S3Server
 def emu() -> Iterator[Any]:
     cfg = emulator.EmulatorConfig.default()
     cfg.stage_delays = dict.fromkeys(cfg.stage_delays, 0.05)
+    cfg.rate_limit_window_seconds = 0  # a test may submit twice
     with emulator.Emulator(cfg) as running:
         yield running
 
@@ -69,8 +72,28 @@ def test_deploy_zip_via_s3_public_url(
     assert code == 0, out
     assert out["result"] == "approved" and out["status"] == "Approved"
     assert out["fileUrl"].startswith(f"{public_http}/{bucket}/streampixel-builds/{emulator.DEFAULT_PROJECT_ID}/")
-    assert out["fileUrl"].endswith("/MyGame.zip")
-    assert s3_server.keys(bucket) == [out["fileUrl"].split(f"/{bucket}/", 1)[1]]
+    key = out["fileUrl"].split(f"/{bucket}/", 1)[1]
+    assert key.endswith(f"/{directory_digest(zip_path)[:16]}/MyGame.zip")  # type: ignore[index]
+    assert s3_server.keys(bucket) == [key, f"{key}.sha256"]
+    assert out["sha256"] == hashlib.sha256(zip_path.read_bytes()).hexdigest()
+
+
+@pytest.mark.usefixtures("env")
+def test_rerun_of_the_same_zip_skips_and_reports_its_sha256(
+    emu: Any, s3_server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second deploy of the same zip (this time without the archive check) finds it: no upload, same sha256."""
+    bucket = s3_server.new_bucket()
+    zip_path = make_build_zip(tmp_path / "MyGame.zip", pak_bytes=6 << 20)
+    args = _deploy(emu, s3_server, bucket, "--zip-path", str(zip_path), "--s3-presign-seconds", "600")
+    assert main([*args, "--wait", "false"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main([*args, "--wait", "false", "--verify-archive", "off"]) == 0
+    captured = capsys.readouterr()
+    second = json.loads(captured.out)
+    assert "skipping the upload" in captured.err
+    assert second["sha256"] == first["sha256"] == hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    assert len(s3_server.keys(bucket)) == 2  # one object (and its sha256) for the one build
 
 
 @pytest.mark.usefixtures("env")
@@ -86,8 +109,10 @@ def test_deploy_build_dir_via_presigned_url(
     assert out["result"] == "approved"
     assert "X-Amz-Signature=***" in out["fileUrl"]  # only the redacted URL is ever shown
     assert "query string" in captured.err
-    [key] = s3_server.keys(bucket)
-    assert key.split("/")[-2] == out["sha256"][:16]  # the packer's digest names the object
+    key, record = s3_server.keys(bucket)
+    assert record == f"{key}.sha256"
+    body = s3_server.client().get_object(Bucket=bucket, Key=record)["Body"].read()
+    assert body == f"{out['sha256']}  MyGame.zip\n".encode()  # the packer's sha256, recorded beside the zip
 
 
 def _bad_zip(path: Path, names: list[str]) -> Path:

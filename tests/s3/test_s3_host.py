@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from streampixel_deploy.build.archive import directory_digest
 from streampixel_deploy.core.errors import Cancelled, HostingError, WaitTimeout
 from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting import Upload
@@ -23,14 +25,26 @@ PART = 5 * MIB  # S3's smallest part size: a 12 MiB file makes three parts
 
 
 def _data_file(tmp_path: Path, size: int, name: str = "MyGame Build.zip") -> tuple[Path, str]:
+    """A zip of about ``size`` bytes (one stored entry of random data); its sha256."""
     path = tmp_path / name
-    block = os.urandom(1 << 20)
-    with path.open("wb") as fh:
-        left = size
-        while left:
-            fh.write(block[: min(left, len(block))])
-            left -= min(left, len(block))
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("Game/Game.exe", b"MZ")
+        with zf.open("Game/Content/Paks/Game.pak", "w", force_zip64=True) as pak:
+            left = max(0, size - 300)
+            while left:
+                block = os.urandom(min(left, 1 << 20))
+                pak.write(block)
+                left -= len(block)
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _upload(zip_path: Path, project: str = "p", **extra: Any) -> Upload:
+    """What deploy hands the host: the zip and its directory digest (from the archive check)."""
+    return Upload(zip_path, project, directory_digest=directory_digest(zip_path), **extra)
+
+
+def _key(zip_path: Path, project: str = "p", prefix: str = "builds/") -> str:
+    return f"{prefix}{project}/{directory_digest(zip_path)[:16]}/{object_name(zip_path)}"  # type: ignore[index]
 
 
 def _download_sha256(url: str) -> str:
@@ -45,14 +59,14 @@ def test_multipart_upload_with_presigned_url(s3_server: S3Server, tmp_path: Path
     host = S3Host(s3_server.settings(bucket, presign_seconds=900), part_size=PART, concurrency=3)
     parts_sent = count_requests(host._client(), "UploadPart")
 
-    hosted = host.host(Upload(zip_path, "proj-1"), reporter)
+    hosted = host.host(_upload(zip_path, "proj-1"), reporter)
 
     assert len(parts_sent) == 3
     assert hosted.sha256 == digest
     assert hosted.size_bytes == zip_path.stat().st_size
     assert hosted.signed and not hosted.reused
-    key = f"builds/proj-1/{digest[:16]}/MyGame-Build.zip"
-    assert s3_server.keys(bucket) == [key]
+    key = _key(zip_path, "proj-1")
+    assert s3_server.keys(bucket) == [key, f"{key}.sha256"]
     assert s3_server.pending_uploads(bucket) == []
     # The URL Streampixel gets downloads the same bytes with plain HTTP.
     assert _download_sha256(hosted.url) == digest
@@ -72,9 +86,9 @@ def test_public_path_style_url_downloads(open_s3_server: S3Server, tmp_path: Pat
     """A public-read bucket on a custom endpoint: path-style URL, ends in .zip, no query string."""
     bucket = open_s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 11 * MIB)
-    hosted = S3Host(open_s3_server.settings(bucket), part_size=PART).host(Upload(zip_path, "p"), RecordingReporter())
+    hosted = S3Host(open_s3_server.settings(bucket), part_size=PART).host(_upload(zip_path), RecordingReporter())
 
-    assert hosted.url == f"{open_s3_server.endpoint}/{bucket}/builds/p/{digest[:16]}/MyGame-Build.zip"
+    assert hosted.url == f"{open_s3_server.endpoint}/{bucket}/{_key(zip_path)}"
     assert hosted.display_url == hosted.url and not hosted.signed
     assert _download_sha256(hosted.url) == digest
 
@@ -84,9 +98,11 @@ def test_small_file_single_put(open_s3_server: S3Server, tmp_path: Path) -> None
     zip_path, digest = _data_file(tmp_path, 300_000, "b.zip")
     host = S3Host(open_s3_server.settings(bucket, prefix=""))
     puts = count_requests(host._client(), "PutObject")
-    hosted = host.host(Upload(zip_path, "p"), RecordingReporter())
-    assert len(puts) == 1
-    assert hosted.url.endswith(f"/{bucket}/p/{digest[:16]}/b.zip")
+    hosted = host.host(_upload(zip_path), RecordingReporter())
+    assert len(puts) == 2  # the zip in one request, then its sha256 beside it
+    assert open_s3_server.keys(bucket) == [_key(zip_path, prefix=""), f"{_key(zip_path, prefix='')}.sha256"]
+    assert hosted.url.endswith(f"/{bucket}/{_key(zip_path, prefix='')}")
+    assert hosted.sha256 == digest
     assert _download_sha256(hosted.url) == digest
 
 
@@ -96,9 +112,9 @@ def test_public_url_base(s3_server: S3Server, public_http: str, tmp_path: Path) 
     zip_path, digest = _data_file(tmp_path, 6 * MIB)
     base = f"{public_http}/{bucket}"
     hosted = S3Host(s3_server.settings(bucket, public_url_base=base), part_size=PART).host(
-        Upload(zip_path, "p"), RecordingReporter()
+        _upload(zip_path), RecordingReporter()
     )
-    assert hosted.url == f"{base}/builds/p/{digest[:16]}/MyGame-Build.zip"
+    assert hosted.url == f"{base}/{_key(zip_path)}"
     assert "?" not in hosted.url
     assert _download_sha256(hosted.url) == digest
 
@@ -108,23 +124,26 @@ def test_private_object_without_presign_is_a_clear_error(s3_server: S3Server, tm
     bucket = s3_server.new_bucket()
     zip_path, _ = _data_file(tmp_path, 1000, "c.zip")
     with pytest.raises(HostingError, match=r"without credentials.*s3-presign-seconds"):
-        S3Host(s3_server.settings(bucket)).host(Upload(zip_path, "p"), RecordingReporter())
+        S3Host(s3_server.settings(bucket)).host(_upload(zip_path), RecordingReporter())
 
 
 def test_rerun_skips_the_upload(s3_server: S3Server, tmp_path: Path) -> None:
     bucket = s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 12 * MIB)
     settings = s3_server.settings(bucket, presign_seconds=60)
-    first = S3Host(settings, part_size=PART).host(Upload(zip_path, "p"), RecordingReporter())
+    first = S3Host(settings, part_size=PART).host(_upload(zip_path), RecordingReporter())
 
     again = S3Host(settings, part_size=PART)
-    sent = count_requests(again._client(), "UploadPart", "PutObject", "CreateMultipartUpload", "HeadObject")
+    sent = count_requests(
+        again._client(), "UploadPart", "PutObject", "CreateMultipartUpload", "HeadObject", "GetObject"
+    )
     reporter = RecordingReporter()
-    second = again.host(Upload(zip_path, "p"), reporter)
+    second = again.host(_upload(zip_path), reporter)
 
     assert second.reused and not first.reused
-    assert sent == ["HeadObject"]  # one look, no upload
-    assert second.sha256 == first.sha256 == digest
+    assert sent == ["HeadObject", "GetObject"]  # the zip's size and its recorded sha256; no upload
+    assert second.sha256 == first.sha256 == digest  # the sha256 output without reading the zip
+    assert not any(p.startswith("sha256:") for p in reporter.messages("progress"))
     assert any("already holds this build" in m and "skipping the upload" in m for m in reporter.messages("info"))
     assert _download_sha256(second.url) == digest
 
@@ -133,9 +152,10 @@ def test_same_key_different_size_is_uploaded_again(s3_server: S3Server, tmp_path
     """A truncated object under the digest's key (an interrupted copy by hand, say) is not trusted."""
     bucket = s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 2 * MIB, "d.zip")
-    key = f"builds/p/{digest[:16]}/d.zip"
+    key = _key(zip_path)
     s3_server.client().put_object(Bucket=bucket, Key=key, Body=b"truncated")
-    hosted = S3Host(s3_server.settings(bucket, presign_seconds=60)).host(Upload(zip_path, "p"), RecordingReporter())
+    s3_server.client().put_object(Bucket=bucket, Key=f"{key}.sha256", Body=f"{digest}  d.zip\n".encode())
+    hosted = S3Host(s3_server.settings(bucket, presign_seconds=60)).host(_upload(zip_path), RecordingReporter())
     assert not hosted.reused
     assert _download_sha256(hosted.url) == digest
 
@@ -158,7 +178,7 @@ def test_failure_mid_upload_aborts_the_multipart_upload(
     reporter = RecordingReporter(on_progress=fail_once_started)
     host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=2)
     with pytest.raises(type(error)):
-        host.host(Upload(zip_path, "p"), reporter)
+        host.host(_upload(zip_path), reporter)
 
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
@@ -179,7 +199,7 @@ def test_failing_part_aborts_and_explains(s3_server: S3Server, tmp_path: Path) -
 
     host._client().meta.events.register("before-send.s3.UploadPart", drop_part_3)
     with pytest.raises(HostingError, match="Could not reach the S3 endpoint while uploading the zip"):
-        host.host(Upload(zip_path, "p"), RecordingReporter())
+        host.host(_upload(zip_path), RecordingReporter())
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
 
@@ -197,7 +217,7 @@ def test_zip_changed_during_upload(s3_server: S3Server, tmp_path: Path, size: in
 
     host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART)
     with pytest.raises(HostingError, match="changed while it was being uploaded"):
-        host.host(Upload(zip_path, "p"), RecordingReporter(on_progress=rewrite))
+        host.host(_upload(zip_path), RecordingReporter(on_progress=rewrite))
     assert s3_server.pending_uploads(bucket) == []
     assert s3_server.keys(bucket) == []
 
@@ -218,7 +238,7 @@ def test_wrong_credentials(
     host = S3Host(settings)
     uploads = count_requests(host._client(), "PutObject", "CreateMultipartUpload")
     with pytest.raises(HostingError, match=match) as info:
-        host.host(Upload(zip_path, "p"), reporter)
+        host.host(_upload(zip_path), reporter)
     message = str(info.value)
     assert "s3-access-key-id" in message or "s3-secret-access-key" in message
     for secret in (settings.access_key_id, settings.secret_access_key, SECRET_KEY):
@@ -232,7 +252,7 @@ def test_missing_bucket(s3_server: S3Server, tmp_path: Path) -> None:
     zip_path, _ = _data_file(tmp_path, 1000, "f.zip")
     settings = s3_server.settings("no-such-bucket-here")
     with pytest.raises(HostingError, match=r"'no-such-bucket-here'.*does not exist.*'s3-bucket'"):
-        S3Host(settings).host(Upload(zip_path, "p"), RecordingReporter())
+        S3Host(settings).host(_upload(zip_path), RecordingReporter())
     with pytest.raises(HostingError, match="does not exist"):
         S3Host(settings).check(RecordingReporter())
 
@@ -250,7 +270,7 @@ def test_unreachable_endpoint(tmp_path: Path) -> None:
         secret_access_key=SECRET_KEY,
     )
     with pytest.raises(HostingError, match=r"Could not reach the S3 endpoint.*'s3-endpoint-url'"):
-        S3Host(settings, max_attempts=1).host(Upload(zip_path, "p"), RecordingReporter())
+        S3Host(settings, max_attempts=1).host(_upload(zip_path), RecordingReporter())
 
 
 def test_check_proves_write_and_download_without_leaving_anything(
@@ -277,8 +297,9 @@ def test_check_reports_a_private_bucket(s3_server: S3Server) -> None:
 
 
 def test_part_size_rule() -> None:
-    assert part_size_for(1) == 16 * MIB
-    assert part_size_for(24 * 1000**3) == 16 * MIB
+    assert part_size_for(1) == 8 * MIB
+    assert part_size_for(24 * 1000**3) == 8 * MIB
+    assert part_size_for(100 * 1000**3) == 10 * MIB  # 10,000 parts of 8 MiB hold 78 GiB
     for size in (200 * 1000**3, 1000**4, 5 * 1000**4):
         part = part_size_for(size)
         assert part % MIB == 0 and -(-size // part) <= MAX_PARTS
@@ -312,7 +333,7 @@ def test_object_name_is_url_safe() -> None:
 
 
 def test_zip_from_build_dir_is_read_once(open_s3_server: S3Server, tmp_path: Path) -> None:
-    """The packer hashed the zip while writing it: hosting uploads it without a hash pass of its own."""
+    """The packer hashed the zip while writing it: hosting uploads it without hashing it again."""
     from streampixel_deploy.build.packaging import package_dir
     from streampixel_deploy.build.sample import make_build_dir
     from streampixel_deploy.core.reporter import NullReporter
@@ -321,15 +342,14 @@ def test_zip_from_build_dir_is_read_once(open_s3_server: S3Server, tmp_path: Pat
     zip_path = tmp_path / "MyGame.zip"
     packed = package_dir(make_build_dir(tmp_path / "src", pak_bytes=1 << 20), zip_path, NullReporter())
     reporter = RecordingReporter()
-    hosted = S3Host(open_s3_server.settings(bucket)).host(Upload(zip_path, "p", sha256=packed.sha256), reporter)
+    hosted = S3Host(open_s3_server.settings(bucket)).host(_upload(zip_path, sha256=packed.sha256), reporter)
     assert hosted.sha256 == packed.sha256
     assert not any(p.startswith("sha256:") for p in reporter.messages("progress"))
     assert _download_sha256(hosted.url) == packed.sha256
-    # Without the digest, hosting reads the zip once more to hash it (and finds the same object there).
-    hashing = RecordingReporter()
-    again = S3Host(open_s3_server.settings(bucket)).host(Upload(zip_path, "p"), hashing)
-    assert again.sha256 == packed.sha256 and again.reused
-    assert any(p.startswith("sha256:") for p in hashing.messages("progress"))
+    # The same zip given as zip-path (no sha256 known): the same object, found, and its recorded sha256.
+    again = S3Host(open_s3_server.settings(bucket)).host(_upload(zip_path), RecordingReporter())
+    assert again.reused and again.url == hosted.url and again.sha256 == packed.sha256
+    assert open_s3_server.keys(bucket) == [_key(zip_path), f"{_key(zip_path)}.sha256"]
 
 
 def test_deadline_during_upload_aborts_and_times_out(s3_server: S3Server, tmp_path: Path) -> None:
@@ -342,7 +362,7 @@ def test_deadline_during_upload_aborts_and_times_out(s3_server: S3Server, tmp_pa
     started = time.monotonic()
     end = started + 1.0
     with pytest.raises(WaitTimeout, match=r"'timeout-minutes' \(--timeout-minutes\) ran out while uploading"):
-        host.host(Upload(zip_path, "p", deadline=lambda: end - time.monotonic()), reporter)
+        host.host(_upload(zip_path, deadline=lambda: end - time.monotonic()), reporter)
     assert time.monotonic() - started < 2.5  # stopped within a tick and a part in flight, not at the end
     assert any(m.startswith("upload:") and not m.startswith("upload:0/") for m in reporter.messages("progress"))
     assert s3_server.pending_uploads(bucket) == []

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from streampixel_deploy.build.sizes import SizeReport
 
 from streampixel_deploy.build.zipformat import (
@@ -48,6 +50,8 @@ from streampixel_deploy.core.errors import ArchiveError
 SOFT_LIMIT_BYTES = 24 * 1000**3
 #: Methods any unzip tool extracts: stored and deflate.
 COMMON_METHODS = frozenset({STORED, DEFLATED})
+#: The end records (EOCD, its comment, the ZIP64 record and locator) lie within this many bytes of the end.
+END_RECORDS_MAX = 1 << 17
 
 
 class ArchiveReport:
@@ -55,13 +59,20 @@ class ArchiveReport:
     a quick check's short-lived process, where the dataclasses import alone would cost more than the check.)"""
 
     def __init__(
-        self, path: Path, size_bytes: int, entries: int, executables: list[str], warnings: list[str] | None = None
+        self,
+        path: Path,
+        size_bytes: int,
+        entries: int,
+        executables: list[str],
+        warnings: list[str] | None = None,
+        directory_digest: str | None = None,
     ) -> None:
         self.path = path
         self.size_bytes = size_bytes
         self.entries = entries
         self.executables = executables
         self.warnings = warnings if warnings is not None else []
+        self.directory_digest = directory_digest  # see directory_digest(); None unless asked for
         self.listing: tuple[list[str], list[int]] = ([], [])  # (entry names, their bytes in the zip)
 
     def size_report(self) -> SizeReport:
@@ -74,10 +85,11 @@ class ArchiveReport:
         return f"ArchiveReport(path={self.path!r}, entries={self.entries}, executables={self.executables!r})"
 
 
-def verify_quick(path: Path, setting: str | None = None) -> ArchiveReport:
+def verify_quick(path: Path, setting: str | None = None, *, digest: bool = False) -> ArchiveReport:
     """Check that ``path`` is a zip Streampixel would accept; raise ArchiveError naming the problem.
 
     ``setting`` is how messages name the input (``SPEC_BY_NAME[...].label()``); ``zip-path``'s by default.
+    ``digest``: also fill ``directory_digest`` (see :func:`directory_digest`) from the directory read here.
     """
     setting = setting or _label("zip-path")
     try:
@@ -88,11 +100,14 @@ def verify_quick(path: Path, setting: str | None = None) -> ArchiveReport:
             directory = fh.read(cd_size)
             if len(directory) != cd_size:
                 _not_a_zip(path, setting, "the central directory is truncated")
+            identity = _digest(fh, size, cd_offset, directory) if digest else None
             with _gc_paused():  # 100,000s of small objects: the collector would rescan them again and again
                 entries = _read_entries(directory, count, path, setting)
                 del directory
                 _check_local_headers(fh.fileno(), entries, cd_offset, path, setting)
-                return _check_directory(path, setting, size, entries)
+                report = _check_directory(path, setting, size, entries)
+                report.directory_digest = identity
+                return report
     except OSError as exc:
         raise ArchiveError(
             f"{setting} {path.name!r} could not be read: {exc.strerror}.", _input_name(setting)
@@ -194,15 +209,49 @@ def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> 
     return report
 
 
-def verify(path: Path, mode: str, setting: str | None = None) -> ArchiveReport | None:
+def verify(path: Path, mode: str, setting: str | None = None, *, digest: bool = False) -> ArchiveReport | None:
     """``quick`` (central directory), ``full`` (also every entry's CRC, streamed) or ``off``."""
     if mode == "off":
         return None
     setting = setting or _label("zip-path")
-    report = verify_quick(path, setting)
+    report = verify_quick(path, setting, digest=digest)
     if mode == "full":
         verify_crc(path, setting)
     return report
+
+
+def directory_digest(path: Path) -> str | None:
+    """A sha256 that names the build without reading its data: over the file's size, the central directory
+    (every entry's name, sizes, CRC-32, times and offset) and the end records. Two zips with the same digest hold
+    the same files byte for byte, short of a CRC-32 collision in a file of unchanged size and time, so S3 hosting
+    names the object by it before the upload, which then is the only read of the data.
+
+    Without the checks (verify-archive: off; the quick check fills ``ArchiveReport.directory_digest`` from its own
+    read); None when the file has no readable central directory.
+    """
+    setting = _label("zip-path")
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            _count, cd_offset, cd_size = _find_central_directory(fh, size, path, setting)
+            fh.seek(cd_offset)
+            directory = fh.read(cd_size)
+            return _digest(fh, size, cd_offset, directory) if len(directory) == cd_size else None
+    except (ArchiveError, OSError, ValueError):  # struct.error is a ValueError
+        return None
+
+
+def _digest(fh: BinaryIO, size: int, cd_offset: int, directory: bytes) -> str:
+    """The directory's digest; ``fh`` is positioned right after the central directory."""
+    import hashlib  # here: the quick check alone does not pay for its import
+
+    end = cd_offset + len(directory)
+    fh.seek(max(end, size - END_RECORDS_MAX))
+    digest = hashlib.sha256(b"streampixel-deploy central directory v1\0")
+    digest.update(size.to_bytes(8, "little") + cd_offset.to_bytes(8, "little"))
+    digest.update(directory)
+    digest.update(fh.read())
+    return digest.hexdigest()
 
 
 def folder_executables(build_dir: Path) -> list[str]:

@@ -30,15 +30,18 @@ class Upload:
     """What a host is asked to make downloadable.
 
     ``zip_path``: the local zip (None when the user hosts it: file-url). ``sha256``: the zip's digest when the
-    caller already knows it (the packer hashes while it writes), so the file is read once; the caller vouches
-    that the file has not changed since. ``deadline``: seconds left (<= 0: stop); when it runs out the host
-    stops, leaves nothing half-done, and raises WaitTimeout.
+    caller already knows it (the packer hashes while it writes); the caller vouches that the file has not
+    changed since. ``directory_digest``: ``build.archive.directory_digest`` of the zip (a digest of its central
+    directory, read by the archive check anyway), which names the build before any of its data is read; without
+    it S3 hosting hashes the whole file before uploading it (two reads). ``deadline``: seconds left (<= 0: stop);
+    when it runs out the host stops, leaves nothing half-done, and raises WaitTimeout.
     """
 
     zip_path: Path | None
     project_id: str
     sha256: str | None = None
     deadline: Deadline | None = None
+    directory_digest: str | None = None
 
 
 class Host(Protocol):

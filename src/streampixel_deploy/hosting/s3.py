@@ -1,28 +1,28 @@
 """Hosting on any S3-compatible service (AWS S3, R2, Spaces, GCS interoperability, MinIO, Wasabi, B2, rclone).
 
-boto3 is imported inside the methods, so ``streampixel-deploy --help`` and ``--version`` never pay for it.
+boto3 is imported in the background (:meth:`S3Host.prepare`, started when the host is chosen, so the import runs
+beside the archive check and the project read), never by ``--help`` or ``--version``.
 
-**One read or two.** The key holds the zip's digest (``<prefix>/<project-id>/<sha256[:16]>/<name>.zip``) and a
-multipart upload's key is fixed when the upload is created, so the digest must be known before the first byte
-is sent. That is also what makes re-runs cheap: one HEAD request shows that the 20 GB are already there, before
-any of them is sent again. The one-pass alternative (upload to a staging key while hashing, then a server-side
-copy to the final key) was measured against ``rclone serve s3``: CopyObject of 1 GiB took 10.2 s, a hash pass
-over the same file 0.86 s. A copy also needs UploadPartCopy above 5 GB, which some S3-compatible services lack
-(rclone among them), stores the build twice for a while, and cannot skip an upload that is not needed. So:
+**One read.** The key is ``<prefix>/<project-id>/<id>/<name>.zip``, where ``<id>`` is the first 16 hex digits of
+the zip's *directory digest* (``build.archive.directory_digest``: the central directory, which lists every
+entry's name, sizes, CRC-32 and offset, and the end records; the archive check reads it anyway). So the key is
+known before the upload, and a re-run finds the build (a HEAD, and a GET of its sha256 record) before sending any
+of it again. The sha256 (the ``sha256`` output) is taken from the upload's own reads, in file order, while parts
+go out in parallel (``s3_sha256``); when the packer already knows it (``build-dir``) nothing hashes the file.
 
-* when the caller knows the digest (``build-dir``: the packer hashes the zip while writing it and passes it as
-  ``Upload(..., sha256=...)``), the file is read exactly once, by the upload;
-* otherwise one sequential hash pass precedes the upload (a freshly written zip is usually still in the page
-  cache). The file's size and mtime are checked again before the upload completes, so a zip rewritten in
-  between is never published under a stale digest.
+A multipart upload's metadata is fixed when it starts, before the sha256 is known, so the digest is stored next to
+the object once the upload is complete: ``<key>.sha256`` (``sha256sum`` format). A re-run skips the upload when the
+object has the zip's size and that file exists; it sets the ``sha256`` output from it. Without a directory digest
+(a file that is not a zip, with ``verify-archive: off``) the whole file is hashed first and ``<id>`` is its sha256.
 
 **The transfer** is s3transfer's (locked with boto3): ``part_size_for`` parts, ``concurrency`` in flight, parts
-read from the file as the socket takes them (never held in memory), the multipart upload aborted when the
-transfer fails. The main thread only waits, in short slices, so that a cancel (SIGINT, ``Cancelled``) or the
-deadline stops the transfer promptly: parts in flight stop at their next read, and the upload is aborted.
+read from the file as the socket takes them (never held in memory beyond the sha256's bounded look-ahead), the
+multipart upload aborted when the transfer fails. The main thread only waits, in short slices, so that a cancel
+(SIGINT, ``Cancelled``) or the deadline stops the transfer promptly: parts in flight stop at their next read, and
+the upload is aborted.
 
 **Integrity.** No per-part checksum is computed on top of the transport: https (TLS) protects the bytes on the
-way (plain http is only accepted for a loopback endpoint), and the key names the sha256 of what was read.
+way (plain http is only accepted for a loopback endpoint), and the sha256 is of what was read and sent.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ import contextlib
 import hashlib
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,20 @@ from streampixel_deploy.core.fileio import advise_sequential
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
-from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_transfer, time_left
+from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_record, s3_transfer, time_left
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
-from streampixel_deploy.hosting.s3_errors import error_code, explain, http_status
+from streampixel_deploy.hosting.s3_errors import error_code, explain
 
 MIB = 1024 * 1024
 MAX_PARTS = 10_000
-MIN_PART_SIZE = 16 * MIB
+#: awscli's part size: with the sha256's look-ahead (HASH_AHEAD) about five parts are sent at once.
+MIN_PART_SIZE = 8 * MIB
 MAX_PART_SIZE = 5 * 1024 * MIB
 #: How many parts are sent at once (threads; the GIL is released while sockets send).
 DEFAULT_CONCURRENCY = 8
+#: Bytes read ahead of the sha256 (parts beyond the one being hashed) held at most; see s3_sha256. It is most of
+#: the client's memory: peak RSS ~115 MB with 32 MiB, ~140 MB with 48 MiB (bench/bench_upload.py, 1 GiB).
+HASH_AHEAD = 32 * MIB
 HASH_BLOCK = 8 * MIB
 PROBE = b"streampixel-deploy write probe\n"
 PRESIGN_WARNING = (
@@ -98,14 +103,35 @@ class S3Host:
         part_size: int | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         max_attempts: int = 5,
+        hash_ahead: int = HASH_AHEAD,
     ) -> None:
         self.s = settings
         self.part_size = part_size  # None: chosen from the file size
         self.concurrency = max(1, concurrency)
         self.max_attempts = max(1, max_attempts)
+        self.hash_ahead = hash_ahead
         self._session: Any = None
         self._client_obj: Any = None
         self._bucket_region: str | None = None
+        self._lock = threading.Lock()
+        self._ready: Future[Any] | None = None
+
+    def prepare(self) -> Future[Any]:
+        """Import boto3 and make the client in a background thread (no request is sent); ``host`` waits for it."""
+        with self._lock:
+            if self._ready is not None:
+                return self._ready
+            ready: Future[Any] = Future()
+            self._ready = ready
+
+        def make() -> None:
+            try:
+                ready.set_result(self._client())
+            except BaseException as exc:  # handed to host(), which raises it in the run's thread
+                ready.set_exception(exc)
+
+        threading.Thread(target=make, name="s3-setup", daemon=True).start()
+        return ready
 
     # -- the Host interface ------------------------------------------------------------------------
 
@@ -149,29 +175,30 @@ class S3Host:
         except OSError as exc:
             raise HostingError(f"The zip {zip_path.name!r} could not be read: {exc.strerror}.") from None
         size = stat.st_size
-        # boto3's import, the client and the bucket check run beside the hash pass (hashlib releases the GIL).
-        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-setup")
+        ready = self.prepare()
         try:
             with self._explained("checking the bucket") as step:
-                ready = background.submit(self._ready_client)
-                if upload.sha256 is not None:
-                    reporter.debug(f"sha256 of {zip_path.name} known from packaging: {upload.sha256}.")
-                    digest = upload.sha256
-                else:
-                    digest = self._digest(zip_path, stat, reporter, ready, upload.deadline)
                 client = ready.result()
-                key = self._join(upload.project_id, digest[:16], object_name(zip_path))
+                self._check_bucket(client)
+                known, ident = upload.sha256, upload.directory_digest
+                if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
+                    known = known or self._digest(zip_path, stat, reporter, upload.deadline)
+                    ident = known
+                key = self._join(upload.project_id, ident[:16], object_name(zip_path))
                 step.doing = "looking for an earlier upload"
-                reused = self._already_there(client, key, size, digest)
-                if reused:
+                recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self._note_region)
+                reused = recorded is not None and known in (None, recorded)
+                if reused and recorded is not None:
+                    sha256 = recorded
                     reporter.info(
                         f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 "
-                        f"{digest[:16]}…); skipping the upload."
+                        f"{sha256[:16]}…); skipping the upload."
                     )
                 else:
                     step.doing = "uploading the zip"
                     reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                    self._upload(client, zip_path, stat, key, digest, reporter, upload.deadline)
+                    sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline)
+                    s3_record.record(client, self.s.bucket, key, sha256, object_name(zip_path), reporter)
                 step.doing = "making the download URL"
                 url, display, signed = self._url_for(key, reporter)
                 preflight(url, hosted_url(display), reporter, time_left=time_left(upload.deadline))
@@ -180,9 +207,7 @@ class S3Host:
                 f"The zip {zip_path.name!r} changed while it was being uploaded; the upload was abandoned. "
                 "Make sure nothing writes the zip during the deploy step and run it again."
             ) from None
-        finally:
-            background.shutdown(wait=False)
-        return Hosted(url=url, display_url=display, signed=signed, sha256=digest, size_bytes=size, reused=reused)
+        return Hosted(url=url, display_url=display, signed=signed, sha256=sha256, size_bytes=size, reused=reused)
 
     @contextlib.contextmanager
     def _explained(self, doing: str) -> Iterator[_Step]:
@@ -204,9 +229,10 @@ class S3Host:
                 reporter.mask(secret)
 
     def _client(self) -> Any:
-        if self._client_obj is None:
-            self._client_obj = self._make_client(self.s.region)
-        return self._client_obj
+        with self._lock:  # prepare()'s thread and the run's may both ask first
+            if self._client_obj is None:
+                self._client_obj = self._make_client(self.s.region)
+            return self._client_obj
 
     def _make_client(self, region: str | None) -> Any:
         import boto3.session
@@ -245,13 +271,8 @@ class S3Host:
             config=config,
         )
 
-    def _ready_client(self) -> Any:
-        client = self._client()
-        self._check_bucket(client)
-        return client
-
     def _check_bucket(self, client: Any) -> None:
-        """Fail before hashing gigabytes when the key, secret or bucket is wrong (listing rights are optional)."""
+        """Fail before sending gigabytes when the key, secret or bucket is wrong (listing rights are optional)."""
         from botocore.exceptions import ClientError
 
         try:
@@ -263,10 +284,8 @@ class S3Host:
             raise
         self._note_region(response)
 
-    def _digest(
-        self, zip_path: Path, stat: os.stat_result, reporter: Reporter, ready: Any, deadline: Deadline | None
-    ) -> str:
-        """One sequential pass; stops early when the bucket check (``ready``) failed: its error says more."""
+    def _digest(self, zip_path: Path, stat: os.stat_result, reporter: Reporter, deadline: Deadline | None) -> str:
+        """A sequential hash pass before the upload: only when there is no directory digest to name the object by."""
         digest = hashlib.sha256()
         done = 0
         buffer = bytearray(HASH_BLOCK)
@@ -275,26 +294,11 @@ class S3Host:
         with zip_path.open("rb", buffering=0) as fh:
             advise_sequential(fh.fileno())
             while count := fh.readinto(buffer):
-                if ready.done() and ready.exception() is not None:
-                    return ""
                 time_left(deadline)
                 digest.update(view[:count])
                 done += count
                 reporter.progress(done, stat.st_size, "sha256")
         return digest.hexdigest()
-
-    def _already_there(self, client: Any, key: str, size: int, digest: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            head = client.head_object(Bucket=self.s.bucket, Key=key)
-        except ClientError as exc:
-            if http_status(exc) in (403, 404) or error_code(exc) in ("404", "403", "NoSuchKey", "NotFound"):
-                return False  # absent, or no GetObject/ListBucket right to tell: upload
-            raise
-        self._note_region(head)
-        recorded = (head.get("Metadata") or {}).get("sha256")
-        return bool(head.get("ContentLength") == size and (recorded is None or recorded == digest))
 
     def _upload(
         self,
@@ -302,22 +306,30 @@ class S3Host:
         zip_path: Path,
         stat: os.stat_result,
         key: str,
-        digest: str,
+        known: str | None,
         reporter: Reporter,
         deadline: Deadline | None,
-    ) -> None:
-        s3_transfer.upload(
+    ) -> str:
+        """Upload the zip; its sha256: ``known`` (vouched for by the caller), else taken from the upload's reads."""
+        digest = s3_transfer.upload(
             client,
             zip_path,
             stat,
             self.s.bucket,
             key,
-            {"ContentType": "application/zip", "Metadata": {"sha256": digest}},
+            {"ContentType": "application/zip"},
             reporter,
             part_size=self.part_size or part_size_for(stat.st_size),
             concurrency=self.concurrency,
             deadline=deadline,
+            sha256=known is None,
+            hash_limit=self.hash_ahead,
         )
+        if known is not None:
+            return known
+        if digest is None:
+            raise RuntimeError("the upload returned no sha256")
+        return digest
 
     # -- URLs ------------------------------------------------------------------------------------------
 

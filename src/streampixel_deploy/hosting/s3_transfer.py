@@ -6,6 +6,9 @@ by the signal handler, the deadline, a reporter failing) stops the transfer: eve
 in flight raises, s3transfer's failure clean-up aborts the multipart upload, and the abort is then confirmed
 here, so no parts stay stored (and billed) in the bucket.
 
+With ``sha256=True`` the zip's sha256 is taken from those same reads (``s3_sha256.OrderedSha256``), so the upload
+is the only read of the file; the digest is checked to have seen every byte before the upload is completed.
+
 Only public interfaces are used: ``boto3.s3.transfer`` (``TransferConfig``, ``create_transfer_manager`` and its
 ``osutil``), s3transfer subscribers, and botocore's event hooks.
 """
@@ -17,16 +20,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from streampixel_deploy.core.fileio import advise_sequential
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.hosting import Deadline, time_left
 from streampixel_deploy.hosting.s3_errors import error_code
+from streampixel_deploy.hosting.s3_sha256 import OrderedSha256, Stopped
 
 #: How often the waiting thread wakes to report progress and look at the deadline (seconds).
 TICK = 0.25
 
-
-class Stopped(Exception):
-    """Raised inside a part's body when the upload is being abandoned (not retried by botocore)."""
+__all__ = ["FileChanged", "Stopped", "upload"]
 
 
 class FileChanged(Exception):
@@ -45,13 +48,17 @@ def upload(
     part_size: int,
     concurrency: int,
     deadline: Deadline | None = None,
-) -> None:
+    sha256: bool = False,
+    hash_limit: int = 64 << 20,
+) -> str | None:
     """Upload ``zip_path`` (as it was at ``stat``) to ``bucket``/``key``: one PutObject up to ``part_size``, else a
-    multipart upload of ``part_size`` parts, ``concurrency`` at a time."""
+    multipart upload of ``part_size`` parts, ``concurrency`` at a time. With ``sha256``: returns the file's sha256,
+    taken from the upload's reads (at most ``hash_limit`` bytes read ahead of the hash are held)."""
     from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
     size = stat.st_size
     stop = threading.Event()
+    hasher = OrderedSha256(size, hash_limit, stop.is_set) if sha256 else None
     watch = _Watch(size, step=part_size)
     config = TransferConfig(
         multipart_threshold=part_size + 1,
@@ -65,6 +72,8 @@ def upload(
         if stop.is_set():
             raise Stopped
         check_unchanged(zip_path, stat)
+        if hasher is not None:
+            hasher.hexdigest()  # raises unless every byte was hashed: never publish under a partial digest
 
     hooks = [
         ("before-call.s3.CompleteMultipartUpload", unchanged),
@@ -72,7 +81,7 @@ def upload(
     ]
     for event, hook in hooks:
         client.meta.events.register(event, hook)
-    manager = create_transfer_manager(client, config, _guarded_osutil(stop))
+    manager = create_transfer_manager(client, config, _guarded_osutil(stop, hasher))
     future: Any = None
     try:
         reporter.progress(0, size, "upload")
@@ -82,19 +91,24 @@ def upload(
             watch.news.wait(TICK)  # a part's worth of bytes sent, the end, or a tick
             watch.news.clear()
             time_left(deadline)
+            if hasher is not None and future.done():  # a part failed: free the reads waiting for the frontier
+                hasher.abandon()
             if watch.sent > shown:
                 shown = watch.sent
                 reporter.progress(min(shown, size), size, "upload")
         future.result()
-        if watch.upload_id is None:  # a single PutObject: the object exists, under a key naming the old digest
+        if watch.upload_id is None:  # a single PutObject: the object exists: remove it if the zip changed
             try:
                 check_unchanged(zip_path, stat)
             except FileChanged:
                 client.delete_object(Bucket=bucket, Key=key)
                 raise
+        digest = hasher.hexdigest() if hasher is not None else None
         reporter.progress(size, size, "upload")
     except BaseException:
         stop.set()  # parts in flight fail at their next read of the file
+        if hasher is not None:
+            hasher.abandon()
         if future is not None:
             future.cancel()  # not shutdown(cancel=True): s3transfer 0.19.3 passes its arguments in the wrong order
         manager.shutdown()  # waits for the parts in flight, and for s3transfer's abort of the multipart upload
@@ -106,6 +120,7 @@ def upload(
     finally:
         for event, hook in hooks:
             client.meta.events.unregister(event, hook)
+    return digest
 
 
 def check_unchanged(zip_path: Path, before: os.stat_result) -> None:
@@ -146,38 +161,55 @@ class _Watch:
 
 
 class _GuardedFile:
-    """The file under one part's body: stops when the upload is abandoned, and notices a zip that shrank."""
+    """The file under one part's body: stops when the upload is abandoned, notices a zip that shrank, and hands
+    what it reads (with its offset) to the sha256. s3transfer opens one per part and seeks it to the part's start
+    before the first read; botocore seeks back there to resend a part."""
 
-    def __init__(self, raw: Any, stop: threading.Event) -> None:
+    def __init__(self, raw: Any, stop: threading.Event, hasher: OrderedSha256 | None) -> None:
         self._raw = raw
         self._stop = stop
+        self._hasher = hasher
+        self._pos = 0
+        self._start: int | None = None  # the part's first byte: where the first read starts
 
     def read(self, amount: int | None = None) -> bytes:
         if self._stop.is_set():
             raise Stopped
-        data: bytes = self._raw.read() if amount is None else self._raw.read(amount)
-        if amount is not None and len(data) < amount:  # s3transfer never asks past the size we gave it
-            raise FileChanged
+        pos = self._pos
+        if self._start is None:
+            self._start = pos
+        if self._hasher is not None and amount is not None:
+            self._hasher.admit(pos, amount)
+        data: bytes = self._raw.readall() if amount is None else self._raw.read(amount)
+        while amount is not None and len(data) < amount:  # s3transfer never asks past the size we gave it
+            more = self._raw.read(amount - len(data))
+            if not more:
+                raise FileChanged
+            data += more
+        self._pos = pos + len(data)
+        if self._hasher is not None:
+            self._hasher.feed(self._start, pos, data)
         return data
 
     def seek(self, where: int, whence: int = os.SEEK_SET) -> int:
-        result: int = self._raw.seek(where, whence)
-        return result
+        self._pos = self._raw.seek(where, whence)
+        return self._pos
 
     def tell(self) -> int:
-        result: int = self._raw.tell()
-        return result
+        return self._pos
 
     def close(self) -> None:
         self._raw.close()
 
 
-def _guarded_osutil(stop: threading.Event) -> Any:
+def _guarded_osutil(stop: threading.Event, hasher: OrderedSha256 | None) -> Any:
     from boto3.s3.transfer import OSUtils
 
     class GuardedOSUtils(OSUtils):  # type: ignore[misc]  # s3transfer's documented hook for opening files
         def open(self, filename: str, mode: str) -> Any:
-            return _GuardedFile(super().open(filename, mode), stop)
+            raw = open(filename, mode, buffering=0)  # noqa: SIM115 - closed by s3transfer through _GuardedFile
+            advise_sequential(raw.fileno())
+            return _GuardedFile(raw, stop, hasher)
 
     return GuardedOSUtils()
 

@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from streampixel_deploy.build.archive import folder_executables, verify
+from streampixel_deploy.build.archive import directory_digest, folder_executables, verify
 from streampixel_deploy.core.errors import ArchiveError, InputError
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.settings import SPEC_BY_NAME
@@ -27,9 +27,9 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
     credentials and the project are known good, before packaging and hosting (other projects' reads)."""
     s, r, reporter = run.settings, run.result, run.reporter
     with reporter.group("validate"):
-        zip_path = s.zip_path
+        zip_path, identity = s.zip_path, None
         if zip_path is not None:  # instant (central directory only): before any request
-            _verify(run, zip_path, SPEC_BY_NAME["zip-path"].label())
+            identity = _verify(run, zip_path, SPEC_BY_NAME["zip-path"].label())
         project = run.read_project_if_possible("check credentials and project")
         known_ids = {b.id for b in project.files} if project is not None else set()
         if project is not None:
@@ -39,7 +39,7 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
             _check_folder(run, s.build_dir)  # seconds, before the minutes of packaging
             if not s.dry_run:  # minutes for a big build: only once the credentials are known good
                 zip_path = _package(run, s.build_dir)
-                _verify(run, zip_path, SPEC_BY_NAME["build-dir"].label())
+                identity = _verify(run, zip_path, SPEC_BY_NAME["build-dir"].label())
         if run.host is None:
             raise InputError("No hosting is configured for zip-path.", "zip-path")
         if s.dry_run:
@@ -49,7 +49,8 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
 
     with reporter.group("host"):
         run.clock.check("hosting the build")
-        hosted = run.host.host(Upload(zip_path, s.project_id, sha256=r.sha256, deadline=run.clock.remaining), reporter)
+        upload = Upload(zip_path, s.project_id, r.sha256, run.clock.remaining, directory_digest=identity)
+        hosted = run.host.host(upload, reporter)
         r.file_url, r.file_url_signed = hosted.display_url, hosted.signed
         r.sha256 = hosted.sha256 or r.sha256
         r.size_bytes = hosted.size_bytes if hosted.size_bytes is not None else r.size_bytes
@@ -122,13 +123,14 @@ def _package(run: Run, build_dir: Path) -> Path:
     return zip_path
 
 
-def _verify(run: Run, zip_path: Path, setting: str) -> None:
+def _verify(run: Run, zip_path: Path, setting: str) -> str | None:
+    """The archive check; returns the zip's directory digest (what S3 hosting names the build by)."""
     mode = run.settings.verify_archive
-    report = verify(zip_path, mode, setting)
+    report = verify(zip_path, mode, setting, digest=True)
     run.result.size_bytes = zip_path.stat().st_size
     if report is None:
         run.reporter.info("Archive check skipped (verify-archive: off).")
-        return
+        return directory_digest(zip_path)
     run.reporter.info(
         f"Archive {zip_path.name} ({mode} check): {report.entries} files, "
         f"{report.size_bytes:,} bytes, executable {report.executables[0]}."
@@ -143,6 +145,7 @@ def _verify(run: Run, zip_path: Path, setting: str) -> None:
             f"{suspect.example!r}): {suspect.why}. To ship less, {suspect.fix}.",
             "Build size",
         )
+    return report.directory_digest
 
 
 def _dry_run(run: Run, project: Project | None) -> Result:

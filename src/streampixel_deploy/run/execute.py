@@ -48,7 +48,9 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
     if settings.s3 is not None:
         from streampixel_deploy.hosting.s3 import S3Host
 
-        return S3Host(settings.s3)
+        host = S3Host(settings.s3)
+        host.prepare()  # boto3's import beside the archive check and the project read
+        return host
     if is_loopback_url(settings.api_url):
         from streampixel_deploy.hosting.emulator import EmulatorHost
 

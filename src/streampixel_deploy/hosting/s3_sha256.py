@@ -1,0 +1,209 @@
+"""The zip's sha256, taken from the upload's own reads while s3transfer sends parts in parallel (one read).
+
+s3transfer sends ``concurrency`` parts at once; each part is read from the file by the thread that sends it, a
+block at a time as the socket takes it. SHA-256 must see the bytes in file order and per-part digests cannot be
+combined, so :class:`OrderedSha256` is given every read with its offset:
+
+* a read at the *frontier* (the first byte not yet taken) is hashed at once, from the block the socket gets;
+* a read ahead of the frontier is copied into the look-ahead (a pool of fixed slots in one anonymous memory map
+  of ``limit`` bytes, so the memory it holds is bounded and reused, whatever the allocator would do with blocks
+  freed by other threads) and hashed when the frontier reaches it. The part holding the frontier always has a
+  thread reading it (s3transfer starts parts in file order and a part's thread reads it to its end), so the
+  frontier keeps moving;
+* a read behind the frontier (botocore resending a part) is dropped: those bytes were taken already.
+
+A read first waits (:meth:`admit`) while the look-ahead is full, so parts far ahead pause until the frontier catches
+up. One thread at a time hashes, outside the lock (hashlib releases the GIL for large blocks), taking the queued
+blocks in file order. A read at the frontier waits only for that thread (bytes queued for hashing), never for
+parts ahead, so the frontier always moves and nothing can deadlock; a transfer that fails or is stopped releases
+the waiters (``Stopped``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import threading
+from collections import deque
+from collections.abc import Callable
+
+#: How often a waiting reader looks at the stop flag (seconds).
+TICK = 0.25
+#: The look-ahead's unit (s3transfer's reads are 128 KiB blocks; a larger one takes several slots).
+SLOT = 128 * 1024
+
+#: A block waiting to be hashed: a view of what the socket got (at the frontier), a slot number and length in the
+#: look-ahead, or a copy (only when the look-ahead is momentarily over its limit).
+_Block = memoryview | tuple[int, int] | bytes
+
+
+class Stopped(Exception):
+    """Raised inside a part's body when the upload is being abandoned (not retried by botocore)."""
+
+
+class _Ahead:
+    """Bytes of one part read before the frontier reached them: [start, end), contiguous."""
+
+    __slots__ = ("blocks", "end", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = self.end = start
+        self.blocks: list[_Block] = []
+
+
+class OrderedSha256:
+    """sha256 of ``size`` bytes fed out of order by several threads, each thread reading one part in order;
+    at most about ``limit`` bytes read ahead of the frontier are held."""
+
+    def __init__(self, size: int, limit: int, stopped: Callable[[], bool]) -> None:
+        self.size = size
+        self.limit = max(1, limit)
+        self._stopped = stopped
+        self._sha = hashlib.sha256()
+        self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)
+        self._taken = 0  # bytes [0, taken) are hashed or queued in _ready, in order
+        self._hashed = 0
+        self._ready: deque[_Block] = deque()
+        self._ahead: dict[int, _Ahead] = {}  # by the start of the part they belong to
+        self._held = 0  # bytes in _ready and _ahead
+        self._queued = 0  # bytes in _ready
+        self._waiting = 0
+        self._busy = False  # a thread is hashing _ready
+        self._abandoned = False
+        self._pool: mmap.mmap | None = None  # made on the first read ahead
+        self._free: list[int] = []
+        self.peak_held = 0
+
+    @property
+    def hashed(self) -> int:
+        return self._hashed
+
+    def hexdigest(self) -> str:
+        """The digest, once every byte has been hashed (RuntimeError otherwise: never a digest of part of it)."""
+        with self._lock:
+            if self._hashed != self.size or self._busy:
+                raise RuntimeError(f"the sha256 saw {self._hashed:,} of {self.size:,} bytes")
+            self._close_pool()
+            return self._sha.hexdigest()
+
+    def abandon(self) -> None:
+        """The transfer failed or is stopping: readers waiting for the frontier stop (``Stopped``)."""
+        with self._lock:
+            self._abandoned = True
+            self._moved.notify_all()
+            if not self._busy:
+                self._ready.clear()
+                self._ahead.clear()
+                self._close_pool()
+
+    def admit(self, pos: int, amount: int) -> None:
+        """Called before reading ``amount`` bytes at ``pos``: waits while a read has no room in the look-ahead."""
+        with self._lock:
+            while self._held + amount > self.limit and (self._held if pos > self._taken else self._queued):
+                if self._abandoned or self._stopped():
+                    raise Stopped
+                self._waiting += 1
+                try:
+                    self._moved.wait(TICK)
+                finally:
+                    self._waiting -= 1
+
+    def feed(self, start: int, pos: int, data: bytes) -> None:
+        """``data`` was read at ``pos`` by the thread reading the part that begins at ``start``."""
+        end = pos + len(data)
+        with self._lock:
+            if end <= self._taken or self._abandoned:
+                return  # a resent part: taken already
+            view = memoryview(data)
+            if pos <= self._taken:
+                self._take(view[self._taken - pos :])
+            else:
+                ahead = self._ahead.get(start)
+                if ahead is None:
+                    ahead = self._ahead[start] = _Ahead(start)
+                if pos > ahead.end:
+                    raise RuntimeError(f"part at {start:,} read {pos:,} before {ahead.end:,}")
+                if end > ahead.end:
+                    block = view[ahead.end - pos :]
+                    ahead.blocks += self._keep(block)
+                    ahead.end = end
+                    self._held += len(block)
+                    self.peak_held = max(self.peak_held, self._held)
+            if self._busy or not self._ready:
+                return
+            self._busy = True
+        self._hash_ready()
+
+    def _keep(self, block: memoryview) -> list[_Block]:
+        """Copy a block read ahead into free slots of the look-ahead (under the lock)."""
+        if self._pool is None:
+            count = -(-self.limit // SLOT)
+            self._pool = mmap.mmap(-1, count * SLOT)  # its pages are taken as they are first written
+            self._free = list(range(count - 1, -1, -1))
+        kept: list[_Block] = []
+        for at in range(0, len(block), SLOT):
+            piece = block[at : at + SLOT]
+            if not self._free:
+                kept.append(bytes(piece))  # over the limit by the blocks of readers admitted together
+                continue
+            slot = self._free.pop()
+            self._pool[slot * SLOT : slot * SLOT + len(piece)] = piece
+            kept.append((slot, len(piece)))
+        return kept
+
+    def _take(self, block: memoryview) -> None:
+        """Queue ``block`` (at the frontier) and every part held ahead that now continues it. Under the lock."""
+        self._ready.append(block)
+        self._held += len(block)
+        self._queued += len(block)
+        self._taken += len(block)
+        while (ahead := self._ahead.pop(self._taken, None)) is not None:
+            self._ready.extend(ahead.blocks)  # already counted in _held
+            self._queued += ahead.end - ahead.start
+            self._taken = ahead.end
+        self.peak_held = max(self.peak_held, self._held)
+
+    def _hash_ready(self) -> None:
+        """Hash _ready in order until it is empty; only the thread that set _busy runs this."""
+        try:
+            while True:
+                with self._lock:
+                    if not self._ready or self._abandoned:
+                        self._busy = False
+                        return
+                    blocks = list(self._ready)
+                    self._ready.clear()
+                    pool = self._pool
+                done = 0
+                freed: list[int] = []
+                for block in blocks:
+                    if isinstance(block, tuple):
+                        slot, length = block
+                        if pool is None:  # pragma: no cover - a slot exists only while the pool does
+                            raise RuntimeError("the look-ahead was closed while in use")
+                        with memoryview(pool) as whole:
+                            self._sha.update(whole[slot * SLOT : slot * SLOT + length])
+                        freed.append(slot)
+                    else:
+                        self._sha.update(block)
+                        length = len(block)
+                    done += length
+                with self._lock:
+                    self._free += freed
+                    self._hashed += done
+                    self._held -= done
+                    self._queued -= done
+                    if self._waiting:
+                        self._moved.notify_all()
+        except BaseException:
+            with self._lock:
+                self._busy = False
+            raise
+
+    def _close_pool(self) -> None:
+        """Give the look-ahead's memory back (under the lock, nothing being hashed)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+            self._free = []

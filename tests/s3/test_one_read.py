@@ -1,0 +1,159 @@
+"""Issue 13: the upload is the only read of the zip; the key comes from the central directory; the sha256 is taken
+in order from the parallel upload's reads and recorded beside the object, so re-runs skip and still report it."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from streampixel_deploy.build.archive import directory_digest, verify_quick
+from streampixel_deploy.hosting import Upload
+from streampixel_deploy.hosting.s3 import MIB, S3Host, object_name
+
+from .conftest import RecordingReporter, S3Server, count_requests
+from .test_s3_host import PART, _data_file, _download_sha256, _key, _upload
+
+PROC_IO = Path("/proc/self/io")
+
+
+def _bytes_read() -> int:
+    """Bytes this process has read with read()/pread() so far (files and sockets alike): Linux's rchar."""
+    fields = dict(line.split(": ") for line in PROC_IO.read_text().splitlines())
+    return int(fields["rchar"])
+
+
+@pytest.mark.skipif(not PROC_IO.exists(), reason="needs Linux's /proc/self/io")
+def test_the_upload_is_the_only_read_of_the_zip(open_s3_server: S3Server, tmp_path: Path) -> None:
+    bucket = open_s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 40 * MIB)
+    upload = _upload(zip_path)  # the archive check's digest: the central directory only
+    host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=4)
+    host.prepare().result()  # boto3's import (its data files) is not the zip
+    reporter = RecordingReporter()
+
+    before = _bytes_read()
+    hosted = host.host(upload, reporter)
+    read = _bytes_read() - before
+
+    size = zip_path.stat().st_size
+    assert hosted.sha256 == digest and not hosted.reused
+    assert size <= read < size + 4 * MIB, f"read {read:,} bytes for a {size:,}-byte zip"  # twice would be 80 MiB
+    assert not any(p.startswith("sha256:") for p in reporter.messages("progress"))  # no hash pass first
+    assert _download_sha256(hosted.url) == digest
+
+
+def test_sha256_in_order_while_parts_wait_for_it(open_s3_server: S3Server, tmp_path: Path) -> None:
+    """Eight parts, six in flight, and room for only one part read ahead of the hash: parts wait, none is lost."""
+    bucket = open_s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 8 * PART - 1000)
+    host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=6, hash_ahead=PART)
+    parts = count_requests(host._client(), "UploadPart")
+    hosted = host.host(_upload(zip_path), RecordingReporter())
+    assert len(parts) == 8
+    assert hosted.sha256 == digest
+    assert _download_sha256(hosted.url) == digest
+
+
+def test_a_resent_part_is_hashed_once(open_s3_server: S3Server, tmp_path: Path) -> None:
+    """botocore sends part 2 again after reading all of it: the sha256 takes its bytes once."""
+    bucket = open_s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 3 * PART)
+    host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=3)
+    resent: list[int] = []
+
+    def resend_part_2_once(attempts: int, request_dict: dict[str, Any], **_: Any) -> float | None:
+        if "partNumber=2" in request_dict["url"] and attempts == 1:
+            resent.append(attempts)
+            return 0.0  # "retry after 0 s", as for a 500 answer
+        return None
+
+    host._client().meta.events.register("needs-retry.s3.UploadPart", resend_part_2_once)
+    parts = count_requests(host._client(), "UploadPart")
+    hosted = host.host(_upload(zip_path), RecordingReporter())
+    assert resent == [1] and len(parts) == 4
+    assert hosted.sha256 == digest
+    assert _download_sha256(hosted.url) == digest
+
+
+def _zip_with(path: Path, payload: bytes) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("Game/Game.exe", (2026, 1, 1, 0, 0, 0)), b"MZ")
+        zf.writestr(zipfile.ZipInfo("Game/Content/Paks/Game.pak", (2026, 1, 1, 0, 0, 0)), payload)
+    return path
+
+
+def test_the_key_names_the_build(tmp_path: Path) -> None:
+    """Same files: same key (and the quick check computes the same digest); one byte changed: another key."""
+    payload = bytes(range(256)) * 4096
+    first = _zip_with(tmp_path / "a.zip", payload)
+    same = _zip_with(tmp_path / "b.zip", payload)
+    changed = _zip_with(tmp_path / "c.zip", payload[:-1] + b"!")
+    assert first.stat().st_size == changed.stat().st_size
+    assert directory_digest(first) == directory_digest(same) == verify_quick(first, digest=True).directory_digest
+    assert directory_digest(changed) != directory_digest(first)
+    assert verify_quick(first).directory_digest is None  # only computed when asked for
+    not_a_zip = tmp_path / "x.zip"
+    not_a_zip.write_bytes(b"not a zip at all")
+    assert directory_digest(not_a_zip) is None
+
+
+def test_a_changed_build_is_uploaded_under_a_new_key(open_s3_server: S3Server, tmp_path: Path) -> None:
+    bucket = open_s3_server.new_bucket()
+    zip_path = _zip_with(tmp_path / "MyGame.zip", b"A" * (3 * MIB))
+    settings = open_s3_server.settings(bucket)
+    first = S3Host(settings).host(_upload(zip_path), RecordingReporter())
+    first_key = _key(zip_path)
+    _zip_with(zip_path, b"B" * (3 * MIB))  # rebuilt: same name, same size, other content
+    second = S3Host(settings).host(_upload(zip_path), RecordingReporter())
+    assert not second.reused and second.url != first.url
+    assert second.sha256 == hashlib.sha256(zip_path.read_bytes()).hexdigest() != first.sha256
+    assert open_s3_server.keys(bucket) == sorted(
+        [first_key, f"{first_key}.sha256", _key(zip_path), f"{_key(zip_path)}.sha256"]
+    )
+    record = requests.get(f"{second.url}.sha256", timeout=10).text
+    assert record == f"{second.sha256}  MyGame.zip\n"  # sha256sum's format
+
+
+def test_an_upload_without_its_sha256_record_is_sent_again(open_s3_server: S3Server, tmp_path: Path) -> None:
+    """The record is written last: an object without it (a run stopped in between) is not trusted."""
+    bucket = open_s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 2 * MIB, "e.zip")
+    settings = open_s3_server.settings(bucket)
+    S3Host(settings).host(_upload(zip_path), RecordingReporter())
+    open_s3_server.client().delete_object(Bucket=bucket, Key=f"{_key(zip_path)}.sha256")
+    again = S3Host(settings).host(_upload(zip_path), RecordingReporter())
+    assert not again.reused and again.sha256 == digest
+    assert open_s3_server.keys(bucket) == [_key(zip_path), f"{_key(zip_path)}.sha256"]
+
+
+def test_a_record_that_disagrees_with_the_packer_is_not_trusted(open_s3_server: S3Server, tmp_path: Path) -> None:
+    bucket = open_s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 1 * MIB, "f.zip")
+    settings = open_s3_server.settings(bucket)
+    S3Host(settings).host(_upload(zip_path), RecordingReporter())
+    key = f"{_key(zip_path)}.sha256"
+    open_s3_server.client().put_object(Bucket=bucket, Key=key, Body=f"{'0' * 64}  f.zip\n".encode())
+    again = S3Host(settings).host(_upload(zip_path, sha256=digest), RecordingReporter())
+    assert not again.reused and again.sha256 == digest
+    assert requests.get(f"{again.url}.sha256", timeout=10).text.startswith(digest)
+
+
+def test_a_file_without_a_central_directory_is_hashed_first(open_s3_server: S3Server, tmp_path: Path) -> None:
+    """verify-archive: off with a file that is not a zip: no directory to name it by, so the sha256 names it."""
+    bucket = open_s3_server.new_bucket()
+    path = tmp_path / "raw.zip"
+    path.write_bytes(bytes(range(256)) * 8192)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    settings = open_s3_server.settings(bucket)
+    reporter = RecordingReporter()
+    hosted = S3Host(settings).host(Upload(path, "p", directory_digest=directory_digest(path)), reporter)
+    assert hosted.sha256 == digest
+    assert hosted.url.endswith(f"/builds/p/{digest[:16]}/{object_name(path)}")
+    assert any(p.startswith("sha256:") for p in reporter.messages("progress"))
+    again = S3Host(settings).host(Upload(path, "p"), RecordingReporter())
+    assert again.reused and again.sha256 == digest
