@@ -148,37 +148,36 @@ def rclone_s3(root: Path, extra: Sequence[str] = ()) -> Iterator[str]:
 
 def write_random(path: Path, size: int, seed: int = 1) -> Path:
     """``size`` incompressible bytes (a 64 MiB random block, varied per block so nothing deduplicates)."""
+    with path.open("wb") as fh:
+        for chunk in _random_blocks(size, seed):
+            fh.write(chunk)
+    return path
+
+
+def _random_blocks(size: int, seed: int) -> Iterator[bytes]:
+    """``size`` incompressible bytes in 64 MiB blocks: one random block, each copy stamped with its number."""
     import random
 
     rng = random.Random(seed)  # noqa: S311 - benchmark data
     block = rng.randbytes(64 * MIB)
-    with path.open("wb") as fh:
-        left, n = size, 0
-        while left:
-            chunk = block[: min(left, len(block))]
-            fh.write(n.to_bytes(8, "little") + chunk[8:])
-            left -= len(chunk)
-            n += 1
-    return path
+    left, n = size, 0
+    while left:
+        chunk = block[: min(left, len(block))]
+        yield n.to_bytes(8, "little") + chunk[8:]
+        left -= len(chunk)
+        n += 1
 
 
 def write_build_zip(path: Path, size: int, seed: int = 1) -> Path:
     """A build-shaped zip of about ``size`` bytes: ``Game/Game.exe`` and one stored ``.pak`` of incompressible data
     (64 MiB random blocks, varied per block), so the quick check accepts it and nothing compresses on the way."""
-    import random
     import zipfile
 
-    rng = random.Random(seed)  # noqa: S311 - benchmark data
-    block = rng.randbytes(64 * MIB)
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("Game/Game.exe", b"MZ" + bytes(4094))
         with zf.open("Game/Content/Paks/Game-Windows.pak", "w", force_zip64=True) as pak:
-            left, n = max(0, size - 4096 - 400), 0
-            while left:
-                chunk = block[: min(left, len(block))]
-                pak.write(n.to_bytes(8, "little") + chunk[8:])
-                left -= len(chunk)
-                n += 1
+            for chunk in _random_blocks(max(0, size - 4096 - 400), seed):
+                pak.write(chunk)
     return path
 
 

@@ -94,12 +94,7 @@ def verify_quick(path: Path, setting: str | None = None, *, digest: bool = False
     setting = setting or _label("zip-path")
     try:
         with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            count, cd_offset, cd_size = _find_central_directory(fh, size, path, setting)
-            fh.seek(cd_offset)
-            directory = fh.read(cd_size)
-            if len(directory) != cd_size:
-                _not_a_zip(path, setting, "the central directory is truncated")
+            size, count, cd_offset, directory = _read_directory(fh, path, setting)
             identity = _digest(fh, size, cd_offset, directory) if digest else None
             with _gc_paused():  # 100,000s of small objects: the collector would rescan them again and again
                 entries = _read_entries(directory, count, path, setting)
@@ -232,13 +227,21 @@ def directory_digest(path: Path) -> str | None:
     setting = _label("zip-path")
     try:
         with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            _count, cd_offset, cd_size = _find_central_directory(fh, size, path, setting)
-            fh.seek(cd_offset)
-            directory = fh.read(cd_size)
-            return _digest(fh, size, cd_offset, directory) if len(directory) == cd_size else None
+            size, _count, cd_offset, directory = _read_directory(fh, path, setting)
+            return _digest(fh, size, cd_offset, directory)
     except (ArchiveError, OSError, ValueError):  # struct.error is a ValueError
         return None
+
+
+def _read_directory(fh: BinaryIO, path: Path, setting: str) -> tuple[int, int, int, bytes]:
+    """(file size, entries, directory offset, the central directory's bytes): the end records and one read."""
+    size = os.fstat(fh.fileno()).st_size
+    count, cd_offset, cd_size = _find_central_directory(fh, size, path, setting)
+    fh.seek(cd_offset)
+    directory = fh.read(cd_size)
+    if len(directory) != cd_size:
+        _not_a_zip(path, setting, "the central directory is truncated")
+    return size, count, cd_offset, directory
 
 
 def _digest(fh: BinaryIO, size: int, cd_offset: int, directory: bytes) -> str:
