@@ -163,3 +163,13 @@ def test_a_signal_ends_a_run_of_several_at_once(three: Emulator, build_zip: Path
     rows = json.loads(run.outputs["results"])
     assert [r["projectId"] for r in rows] == PROJECTS and rows[1]["result"] == "cancelled"
     assert len([r for r in _uploads(three) if r["status"] < 300]) == 1  # nothing was sent after the signal
+
+
+def test_a_project_without_the_build_stops_distribute_before_any_release(three: Emulator) -> None:
+    # Only the first project has approved builds: 'latest' cannot be resolved in the second, so nothing is sent.
+    code, result, log = cli_process(
+        _env(three), "distribute", "--upload-id", "latest", "--project-id", ",".join(PROJECTS)
+    )
+    assert code == 2, log
+    assert {r["result"] for r in result["results"]} == {"failed"}
+    assert not [r for r in three.requests() if r["method"] == "POST"], "a distribution was sent"

@@ -12,26 +12,40 @@ from streampixel_deploy.run.targets import resolve_upload_id
 
 
 def distribute(run: Run) -> Result:
+    target = choose(run)
+    return run.result if target is None else release(run, target)
+
+
+def choose(run: Run) -> Build | None:
+    """The build to make live (an upload ID, ``latest`` or ``previous``, resolved in the project's builds); None
+    when the run already has its result (a dry run, or a server that cannot list builds: ``_blind``)."""
     s, r, reporter = run.settings, run.result, run.reporter
     with reporter.group("validate"):
         project = run.read_project_if_possible("read the project's builds")
         if project is None:
-            return _blind(run)
+            _blind(run)
+            return None
         target, why = _from_history(run, project) or resolve_upload_id(project, s.upload_id or "latest")
         run.note_previous(project, exclude=target.id)
         r.upload_id, r.status = target.id, target.raw_status
         r.file_url = redact_url(target.url) if target.url else None
         reporter.info(f"Chose build {target.id}: {why}.")
         if s.dry_run:
-            return run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {target.id} ({why}); nothing was sent.")
-
-    if target.status is not BuildStatus.APPROVED:
-        if not s.wait:
+            run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {target.id} ({why}); nothing was sent.")
+            return None
+        if target.status is not BuildStatus.APPROVED and not s.wait:
             raise InputError(
                 f"Build {target.id} is still processing ({target.raw_status}); it can be distributed once "
                 f"Approved. Run again with {SPEC_BY_NAME['wait'].label()} true to wait for it first.",
                 "upload-id",
             )
+    return target
+
+
+def release(run: Run, target: Build) -> Result:
+    """Wait for ``target`` to be approved if need be, distribute it, and follow it until it is live."""
+    s, reporter = run.settings, run.reporter
+    if target.status is not BuildStatus.APPROVED:
         with reporter.group("follow"):
             reporter.info(f"Build {target.id} is still processing; waiting for approval first.")
             follow(run, target.id)
@@ -78,7 +92,7 @@ def _blind(run: Run) -> Result:
     run.result.upload_id = wanted
     if s.dry_run:
         return run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {wanted}; nothing was sent.")
-    with reporter.group("distribute"):
+    with reporter.group("distribute"), run.post_lock:
         accepted = run.client.distribute_file(s.project_id, wanted)
         reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}.")
         run.submitted()

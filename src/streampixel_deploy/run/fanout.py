@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from streampixel_deploy.core.errors import Cancelled, StreampixelDeployError
-from streampixel_deploy.core.models import Outcome, Project, Result
+from streampixel_deploy.core.models import Build, Outcome, Project, Result
 from streampixel_deploy.core.reporter import NullReporter, Reporter
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.deploy import deliver, prepare
-from streampixel_deploy.run.distribute import distribute
+from streampixel_deploy.run.distribute import choose, release
 
 #: From best to worst: the run's outcome is the worst of its projects'.
 SEVERITY = (
@@ -77,8 +77,25 @@ def run_many(runs: Sequence[Run], on_error: OnError) -> Result:
     if runs[0].settings.command == "deploy":
         _deploy(runs, on_error)
     else:
-        _in_threads([(run, functools.partial(distribute, run)) for run in runs], on_error)
+        _distribute(runs, on_error)
     return combine([run.result for run in runs])
+
+
+def _distribute(runs: Sequence[Run], on_error: OnError) -> None:
+    """Every project's build chosen first (``latest``/``previous`` resolved per project), so that a project whose
+    choice fails stops the run before any distribution; then each is released in its own thread."""
+    targets: list[Build | None] = []
+    for run in runs:
+        try:
+            targets.append(choose(run))
+        except (StreampixelDeployError, KeyboardInterrupt) as exc:
+            for each in runs:  # nothing was distributed anywhere: every project ends the same way
+                on_error(each, exc)
+            return
+    _in_threads(
+        [(run, functools.partial(release, run, target)) for run, target in zip(runs, targets, strict=True) if target],
+        on_error,
+    )
 
 
 def _deploy(runs: Sequence[Run], on_error: OnError) -> None:
