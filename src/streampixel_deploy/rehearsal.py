@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.settings import SPECS
 from streampixel_deploy.core.spec import parse_list
 
 #: The api-url value that asks for a rehearsal.
@@ -24,18 +25,7 @@ POLL_SECONDS = "0.2"
 RATE_WINDOW_SECONDS = 3.0
 NOTE = "Rehearsal: an embedded Streampixel emulator took this run; nothing was sent to Streampixel."
 #: Settings a rehearsal leaves out: they would reach real storage or GitHub.
-_LEFT_OUT = (
-    "s3-bucket",
-    "s3-prefix",
-    "s3-region",
-    "s3-endpoint-url",
-    "s3-public-url-base",
-    "s3-presign-seconds",
-    "s3-access-key-id",
-    "s3-secret-access-key",
-    "github-token",
-    "environment",
-)
+_LEFT_OUT = (*(spec.name for spec in SPECS if spec.name.startswith("s3-")), "github-token", "environment")
 
 
 def wanted(raw: dict[str, str | None]) -> bool:

@@ -220,7 +220,21 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
     rehearsal: bool = False  # api-url: emulator (an embedded emulator took the run)
 
+    def project_row(self) -> dict[str, Any]:
+        """This run's project as a row of ``results`` (run/fanout.py, the ``results`` output, the summary)."""
+        return {
+            "projectId": self.project_id,
+            "uploadId": self.upload_id,
+            "status": self.status,
+            "result": self.outcome.value,
+            "objection": self.objection,
+            "exitCode": self.exit_code,
+            "message": self.message,
+            "timeline": [{"status": e.status, "elapsedSeconds": round(e.elapsed, 3)} for e in self.timeline],
+        }
+
     def to_json(self) -> dict[str, Any]:
+        row = self.project_row()
         return {
             "command": self.command,
             "result": self.outcome.value,
@@ -236,7 +250,7 @@ class Result:
             "durationSeconds": round(self.duration_seconds, 3),
             "live": self.live,
             "message": self.message,
-            "timeline": [{"status": e.status, "elapsedSeconds": round(e.elapsed, 3)} for e in self.timeline],
+            "timeline": row["timeline"],
             **({"rehearsal": True} if self.rehearsal else {}),
             **self.extra,
         }

@@ -48,15 +48,7 @@ def results_of(result: Result) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] | None = result.extra.get("results")
     if rows is not None:
         return rows
-    return [
-        {
-            "projectId": result.project_id,
-            "uploadId": result.upload_id,
-            "status": result.status,
-            "result": result.outcome.value,
-            "objection": result.objection,
-        }
-    ]
+    return [result.project_row()]
 
 
 class Publisher:

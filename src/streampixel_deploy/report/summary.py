@@ -8,9 +8,9 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
-from streampixel_deploy.core.models import Outcome, Result
+from streampixel_deploy.core.models import Outcome, Result, StageEvent
 from streampixel_deploy.core.redact import scrub
-from streampixel_deploy.report.text import HEADLINE, rollback_command, timeline_rows
+from streampixel_deploy.report.text import HEADLINE, rollback_command, stage_rows, timeline_rows
 
 _ICON = {
     Outcome.APPROVED: "✅",
@@ -92,11 +92,7 @@ def _projects(rows: list[dict[str, Any]]) -> str:
 
 
 def _stages(timeline: list[dict[str, Any]]) -> list[tuple[str, float, float | None]]:
-    times = [float(e["elapsedSeconds"]) for e in timeline]
-    return [
-        (str(e["status"]), times[i], times[i + 1] - times[i] if i + 1 < len(times) else None)
-        for i, e in enumerate(timeline)
-    ]
+    return stage_rows([StageEvent(str(e["status"]), float(e["elapsedSeconds"])) for e in timeline])
 
 
 _REHEARSAL = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from streampixel_deploy.core.models import Outcome, Project, ProjectSummary, Result
+from collections.abc import Sequence
+
+from streampixel_deploy.core.models import Outcome, Project, ProjectSummary, Result, StageEvent
 
 HEADLINE = {
     Outcome.APPROVED: "APPROVED",
@@ -18,8 +20,12 @@ HEADLINE = {
 
 def timeline_rows(result: Result) -> list[tuple[str, float, float | None]]:
     """(status, entered at, time spent in it) for each stage; the last one has no duration."""
+    return stage_rows(result.timeline)
+
+
+def stage_rows(events: Sequence[StageEvent]) -> list[tuple[str, float, float | None]]:
+    """:func:`timeline_rows` of any list of stage events (a run of several projects has one per project)."""
     rows: list[tuple[str, float, float | None]] = []
-    events = result.timeline
     for i, event in enumerate(events):
         spent = events[i + 1].elapsed - event.elapsed if i + 1 < len(events) else None
         rows.append((event.status, event.elapsed, spent))

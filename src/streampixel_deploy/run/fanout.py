@@ -18,7 +18,6 @@ import copy
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from streampixel_deploy.core.errors import Cancelled, StreampixelDeployError
 from streampixel_deploy.core.models import Build, Outcome, Project, Result
@@ -162,7 +161,7 @@ def combine(results: Sequence[Result]) -> Result:
     """The run's result: the worst project's (its outputs), every project in ``extra["results"]``."""
     worst = max(results, key=lambda r: SEVERITY.index(r.outcome))
     combined = copy.copy(worst)
-    combined.extra = {**worst.extra, "results": [_row(r) for r in results]}
+    combined.extra = {**worst.extra, "results": [r.project_row() for r in results]}
     combined.duration_seconds = max(r.duration_seconds for r in results)
     counts: dict[str, int] = {}
     for r in results:
@@ -170,16 +169,3 @@ def combine(results: Sequence[Result]) -> Result:
     tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
     combined.message = f"{len(results)} projects: {tally}. Worst: {worst.project_id}: {worst.message}"
     return combined
-
-
-def _row(result: Result) -> dict[str, Any]:
-    return {
-        "projectId": result.project_id,
-        "uploadId": result.upload_id,
-        "status": result.status,
-        "result": result.outcome.value,
-        "objection": result.objection,
-        "exitCode": result.exit_code,
-        "message": result.message,
-        "timeline": [{"status": e.status, "elapsedSeconds": round(e.elapsed, 3)} for e in result.timeline],
-    }
