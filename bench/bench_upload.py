@@ -18,6 +18,7 @@ rounds (default 3), the order of the clients rotated each round. Medians; the ra
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import sys
@@ -139,6 +140,12 @@ def _env() -> dict[str, str]:
     )
     for name in ("AWS_PROFILE", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "RUNNER_DEBUG"):
         env.pop(name, None)
+    # Every client starts from compiled bytecode, as an installed one does (awscli's wheels were compiled when
+    # pip installed them; the action's venv keeps what its first run compiled). The editable checkout is
+    # compiled once here, and a PYTHONDONTWRITEBYTECODE in the caller's shell does not make ours recompile
+    # some fifty modules on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "src"), quiet=1)
     return env
 
 
