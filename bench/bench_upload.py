@@ -140,13 +140,16 @@ def _env() -> dict[str, str]:
     )
     for name in ("AWS_PROFILE", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "RUNNER_DEBUG"):
         env.pop(name, None)
-    # Every client starts from compiled bytecode, as an installed one does (awscli's wheels were compiled when
-    # pip installed them; the action's venv keeps what its first run compiled). The editable checkout is
-    # compiled once here, and a PYTHONDONTWRITEBYTECODE in the caller's shell does not make ours recompile
-    # some fifty modules on every run.
+    # Every client starts from compiled bytecode, as an installed one does (see _compile_ours): a
+    # PYTHONDONTWRITEBYTECODE in the caller's shell does not make ours recompile some fifty modules per run.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "src"), quiet=1)
     return env
+
+
+def _compile_ours() -> None:
+    """Compile the editable checkout once, as awscli's wheels were when pip installed them (and as the action's
+    venv keeps what its first run compiled)."""
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "src"), quiet=1)
 
 
 def _measure(
@@ -248,6 +251,7 @@ def main() -> list[Row]:
     from streampixel_deploy import emulator
 
     env = _env()
+    _compile_ours()
     cfg = emulator.EmulatorConfig.default()
     cfg.stage_delays = dict.fromkeys(cfg.stage_delays, 3600.0)  # never downloads the build while others run
     cfg.rate_limit_window_seconds = 0

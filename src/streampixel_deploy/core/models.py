@@ -234,23 +234,16 @@ class Result:
         }
 
     def to_json(self) -> dict[str, Any]:
-        row = self.project_row()
+        """The ``--json`` object: the project's row (:meth:`project_row`) and what only the whole run has."""
         return {
             "command": self.command,
-            "result": self.outcome.value,
-            "exitCode": self.exit_code,
-            "projectId": self.project_id,
-            "uploadId": self.upload_id,
-            "status": self.status,
-            "objection": self.objection,
+            **self.project_row(),
             "fileUrl": self.file_url,
             "sha256": self.sha256,
             "sizeBytes": self.size_bytes,
             "previousUploadId": self.previous_upload_id,
             "durationSeconds": round(self.duration_seconds, 3),
             "live": self.live,
-            "message": self.message,
-            "timeline": row["timeline"],
             **({"rehearsal": True} if self.rehearsal else {}),
             **self.extra,
         }
