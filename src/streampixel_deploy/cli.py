@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import os
 import sys
@@ -121,7 +122,31 @@ def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The CLI; with no ``argv`` it is the process's own entry point (console script, ``python -m``, the action,
+    the container), which also sets the garbage collector for a short-lived process (``_collect_less``)."""
+    if argv is not None:
+        return _main(list(argv))
+    _collect_less()
+    code = _main(sys.argv[1:])
+    # The process ends next. The collections the interpreter runs while it shuts down would walk every object
+    # requests and boto3 made (~70 ms measured) for nothing: the memory goes back to the OS anyway. Frozen objects
+    # are skipped; atexit handlers still run and open files are still flushed and closed.
+    gc.freeze()
+    return code
+
+
+#: The collector's thresholds for a CLI process (Python's are 700, 10, 10). Start-up makes ~100,000 long-lived
+#: objects (requests, boto3 and the S3 model) and almost no cyclic garbage; at 700 it ran ~150 collections,
+#: ~50 ms of a ~0.4 s start. The transfer's data is bytes, which the collector does not track, so a later
+#: collection is as rare as before. Cycles are still collected, in bounded batches (a long wait or the relay).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def _collect_less() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["relay"]:  # the relay has its own flags (see relay.main)
         from streampixel_deploy.relay import relay_main
 
