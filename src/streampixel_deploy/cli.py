@@ -123,13 +123,13 @@ def _raw_settings(args: argparse.Namespace) -> dict[str, str | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The CLI; with no ``argv`` it is the process's own entry point (console script, ``python -m``, the action,
-    the container), which also sets the garbage collector for a short-lived process (``_collect_less``)."""
+    the container), which also sets the garbage collector for a short-lived process (``GC_THRESHOLDS``)."""
     if argv is not None:
         return _main(list(argv))
-    _collect_less()
+    gc.set_threshold(*GC_THRESHOLDS)
     code = _main(sys.argv[1:])
     # The process ends next. The collections the interpreter runs while it shuts down would walk every object
-    # requests and boto3 made (~70 ms measured) for nothing: the memory goes back to the OS anyway. Frozen objects
+    # requests and boto3 made (~100 ms measured) for nothing: the memory goes back to the OS anyway. Frozen objects
     # are skipped; atexit handlers still run and open files are still flushed and closed.
     gc.freeze()
     return code
@@ -140,10 +140,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: ~50 ms of a ~0.4 s start. The transfer's data is bytes, which the collector does not track, so a later
 #: collection is as rare as before. Cycles are still collected, in bounded batches (a long wait or the relay).
 GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def _collect_less() -> None:
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _main(argv: list[str]) -> int:
