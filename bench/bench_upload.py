@@ -10,7 +10,9 @@ server's own ingest rate for the file.
 
 Sizes ``BENCH_UPLOAD_SIZES`` (GiB, default ``1,4``); page cache ``BENCH_UPLOAD_CACHE`` (default ``warm,cold``:
 cold drops the zip's pages with posix_fadvise before each client, warm reads it through first); ``BENCH_ROUNDS``
-rounds (default 3), the order of the clients rotated each round. Medians; the ratio is ours ÷ the faster peer
+rounds (default 3), the order of the clients rotated each round, after one untimed pass of every client per size
+(its first upload to the fresh server, and the first start of each client, would otherwise fall on whichever
+client the rotation puts first: ours, 1.3x in one run). Medians; the ratio is ours ÷ the faster peer
 (target <= 1.05x) and the client's peak RSS comes from GNU time (target <= 150 MB).
 ``BENCH_UPLOAD_BASELINE=DIR`` (a ``src`` folder of an earlier revision, e.g. ``git archive REV src | tar -x -C
 /tmp/old``) adds that revision's CLI as one more client, run the same way in the same rotation.
@@ -33,6 +35,7 @@ from _common import (
     MIB,
     SECRET_KEY,
     Row,
+    Run,
     drop_from_page_cache,
     median,
     print_rows,
@@ -152,11 +155,32 @@ def _compile_ours() -> None:
     compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "src"), quiet=1)
 
 
+def _client_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    """The baseline revision's CLI imports its own ``src``; every other client runs in ``env`` as it is."""
+    return dict(env, PYTHONPATH=os.environ.get("BENCH_UPLOAD_BASELINE", "")) if name == OLD else env
+
+
+def _warm_up(clients: dict[str, Argv], src: Path, data: Path, env: dict[str, str]) -> None:
+    """One untimed run of every client on this zip: the first of a size pays for the fresh server, the zip's
+    first reads and the clients' first start, whichever client comes first."""
+    for name in clients:
+        result = _run_once(clients, name, "warmup", data, env)
+        print(f"  warm-up {name}: {result.seconds:.2f} s (untimed)")
+
+
+def _run_once(clients: dict[str, Argv], name: str, tag: str, data: Path, env: dict[str, str]) -> Run:
+    """Run one client to a fresh prefix, then remove what it stored and let the server's writes settle."""
+    prefix = f"{tag}-{uuid.uuid4().hex[:8]}"
+    result = run(clients[name](prefix), env=_client_env(name, env))
+    shutil.rmtree(data / BUCKET / prefix, ignore_errors=True)
+    os.sync()  # the server's writes settle before the next client is timed
+    return result
+
+
 def _measure(
     clients: dict[str, Argv], src: Path, data: Path, cache: str, env: dict[str, str]
 ) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float]]:
     """Times and peak RSS per client over the rounds; per round, ours ÷ the faster peer of that round."""
-    old_env = dict(env, PYTHONPATH=os.environ.get("BENCH_UPLOAD_BASELINE", ""))
     times: dict[str, list[float]] = {name: [] for name in clients}
     rss: dict[str, list[float]] = {name: [] for name in clients}
     per_round: list[float] = []
@@ -165,19 +189,16 @@ def _measure(
         order = names[round_no % len(names) :] + names[: round_no % len(names)]
         this_round: dict[str, float] = {}
         for name in order:
-            prefix = f"r{round_no}-{uuid.uuid4().hex[:8]}"
             if cache == "cold":
                 drop_from_page_cache(src)
             else:
                 read_through(src)
-            result = run(clients[name](prefix), env=old_env if name == OLD else env)
+            result = _run_once(clients, name, f"r{round_no}", data, env)
             if result.returncode == 0:
                 times[name].append(result.seconds)
                 rss[name].append(result.peak_rss_mb)
                 this_round[name] = result.seconds
             print(f"  {cache} round {round_no + 1} {name}: {result.seconds:.2f} s, {result.peak_rss_mb:.0f} MB")
-            shutil.rmtree(data / BUCKET / prefix, ignore_errors=True)
-            os.sync()  # the server's writes settle before the next client is timed
         peers = [this_round[p] for p in PEERS if p in this_round]
         if "ours" in this_round and peers:
             per_round.append(this_round["ours"] / min(peers))
@@ -274,6 +295,7 @@ def main() -> list[Row]:
                 size = src.stat().st_size
                 clients = _clients(src, endpoint, emu.api_url, signer)
                 rss_all: dict[str, list[float]] = {name: [] for name in clients}
+                _warm_up(clients, src, data, env)
                 for cache in CACHES:
                     before = os.getloadavg()[0]
                     times, rss, per_round = _measure(clients, src, data, cache, env)
