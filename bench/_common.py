@@ -42,6 +42,7 @@ class Run:
     peak_rss_mb: float
     returncode: int
     stdout: str = ""
+    cpu_seconds: float | None = None  # user + system, from GNU time (None without it)
 
 
 def tool(name: str) -> str | None:
@@ -51,26 +52,28 @@ def tool(name: str) -> str | None:
 
 
 def run(args: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """Run a child process: its wall time and its peak RSS.
+    """Run a child process: its wall time, its peak RSS and its CPU time (user + system).
 
-    The RSS comes from GNU time (``/usr/bin/time -f %M``) when it is installed: a child forked from this (large)
-    benchmark process would otherwise report our own pages as its peak until it execs. Without GNU time,
-    psutil samples the child every 20 ms.
+    The RSS and CPU come from GNU time (``/usr/bin/time -f "%M %U %S"``) when it is installed: a child forked from
+    this (large) benchmark process would otherwise report our own pages as its peak until it execs. Without GNU time,
+    psutil samples the child every 20 ms (and the CPU time is not known).
     """
     gnu_time = shutil.which("time") if Path("/usr/bin/time").exists() else None
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        argv = ["/usr/bin/time", "-f", "%M", "-o", report.name, *args] if gnu_time else list(args)
+        argv = ["/usr/bin/time", "-f", "%M %U %S", "-o", report.name, *args] if gnu_time else list(args)
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         peak = _sample_rss(proc) if not gnu_time else 0.0
         stdout, stderr = proc.communicate()
         elapsed = time.perf_counter() - started
-        if gnu_time:
-            lines = [line for line in Path(report.name).read_text().splitlines() if line.strip().isdigit()]
-            peak = int(lines[-1]) / 1024 if lines else 0.0
+        cpu = None
+        if gnu_time:  # the last line; a failed command's "Command exited with non-zero status N" comes first
+            fields = (Path(report.name).read_text().splitlines() or [""])[-1].split()
+            if len(fields) == 3 and fields[0].isdigit():
+                peak, cpu = int(fields[0]) / 1024, float(fields[1]) + float(fields[2])
     if proc.returncode != 0:
         print(f"  ! {Path(args[0]).name} exited {proc.returncode}: {stderr.decode(errors='replace')[-500:]}")
-    return Run(elapsed, peak, proc.returncode, stdout.decode(errors="replace"))
+    return Run(elapsed, peak, proc.returncode, stdout.decode(errors="replace"), cpu)
 
 
 def _sample_rss(proc: subprocess.Popen[bytes]) -> float:

@@ -13,7 +13,8 @@ cold drops the zip's pages with posix_fadvise before each client, warm reads it 
 rounds (default 3), the order of the clients rotated each round, after one untimed pass of every client per size
 (its first upload to the fresh server, and the first start of each client, would otherwise fall on whichever
 client the rotation puts first: ours, 1.3x in one run). Medians; the ratio is ours ÷ the faster peer
-(target <= 1.05x) and the client's peak RSS comes from GNU time (target <= 150 MB).
+(target <= 1.05x); the client's peak RSS (target <= 150 MB) and CPU time (user + system: on a 2-core host the
+local server's share, so it explains the times) come from GNU time.
 ``BENCH_UPLOAD_BASELINE=DIR`` (a ``src`` folder of an earlier revision, e.g. ``git archive REV src | tar -x -C
 /tmp/old``) adds that revision's CLI as one more client, run the same way in the same rotation.
 """
@@ -26,6 +27,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +179,19 @@ def _run_once(clients: dict[str, Argv], name: str, tag: str, data: Path, env: di
     return result
 
 
-def _measure(
-    clients: dict[str, Argv], src: Path, data: Path, cache: str, env: dict[str, str]
-) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float]]:
-    """Times and peak RSS per client over the rounds; per round, ours ÷ the faster peer of that round."""
-    times: dict[str, list[float]] = {name: [] for name in clients}
-    rss: dict[str, list[float]] = {name: [] for name in clients}
-    per_round: list[float] = []
+@dataclass
+class Samples:
+    """One page-cache state of one size: per client, the times, peak RSS and CPU seconds of the rounds it passed;
+    per round, ours ÷ the faster peer of that round."""
+
+    times: dict[str, list[float]] = field(default_factory=dict)
+    rss: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    per_round: list[float] = field(default_factory=list)
+
+
+def _measure(clients: dict[str, Argv], src: Path, data: Path, cache: str, env: dict[str, str]) -> Samples:
+    samples = Samples()
     names = list(clients)
     for round_no in range(ROUNDS):
         order = names[round_no % len(names) :] + names[: round_no % len(names)]
@@ -195,19 +203,21 @@ def _measure(
                 read_through(src)
             result = _run_once(clients, name, f"r{round_no}", data, env)
             if result.returncode == 0:
-                times[name].append(result.seconds)
-                rss[name].append(result.peak_rss_mb)
+                samples.times.setdefault(name, []).append(result.seconds)
+                samples.rss.setdefault(name, []).append(result.peak_rss_mb)
+                if result.cpu_seconds is not None:
+                    samples.cpu.setdefault(name, []).append(result.cpu_seconds)
                 this_round[name] = result.seconds
-            print(f"  {cache} round {round_no + 1} {name}: {result.seconds:.2f} s, {result.peak_rss_mb:.0f} MB")
+            cpu = f", {result.cpu_seconds:.2f} s CPU" if result.cpu_seconds is not None else ""
+            print(f"  {cache} round {round_no + 1} {name}: {result.seconds:.2f} s, {result.peak_rss_mb:.0f} MB{cpu}")
         peers = [this_round[p] for p in PEERS if p in this_round]
         if "ours" in this_round and peers:
-            per_round.append(this_round["ours"] / min(peers))
-    return times, rss, per_round
+            samples.per_round.append(this_round["ours"] / min(peers))
+    return samples
 
 
-def _rows(
-    label: str, size: int, times: dict[str, list[float]], per_round: list[float], load: tuple[float, float]
-) -> list[Row]:
+def _rows(label: str, size: int, samples: Samples, load: tuple[float, float]) -> list[Row]:
+    times, per_round = samples.times, samples.per_round
     rows: list[Row] = []
     if not times.get("ours"):
         return rows
@@ -249,6 +259,24 @@ def _rows(
                 None,
             )
         )
+    if samples.cpu.get("ours"):
+        # Why the times are what they are: on this 2-core host the local server takes most of both cores, so
+        # every CPU second a client spends is taken from the server it is uploading to.
+        our_cpu = median(samples.cpu["ours"])
+        for name in PEERS:
+            if samples.cpu.get(name):
+                peer_cpu = median(samples.cpu[name])
+                rows.append(
+                    Row(
+                        label,
+                        f"client CPU (user + system) vs {name}",
+                        f"{our_cpu:.2f} s",
+                        f"{peer_cpu:.2f} s",
+                        f"{our_cpu / peer_cpu:.2f}x",
+                        "-",
+                        None,
+                    )
+                )
     if times.get(OLD):
         old = median(times[OLD])
         rows.append(
@@ -298,11 +326,11 @@ def main() -> list[Row]:
                 _warm_up(clients, src, data, env)
                 for cache in CACHES:
                     before = os.getloadavg()[0]
-                    times, rss, per_round = _measure(clients, src, data, cache, env)
+                    samples = _measure(clients, src, data, cache, env)
                     load = (before, os.getloadavg()[0])
-                    print(f"  {gib} GiB {cache}: ours ÷ faster peer per round: {per_round}; load {load}")
-                    rows += _rows(f"1 upload {gib} GiB, {cache} cache", size, times, per_round, load)
-                    for name, values in rss.items():
+                    print(f"  {gib} GiB {cache}: ours ÷ faster peer per round: {samples.per_round}; load {load}")
+                    rows += _rows(f"1 upload {gib} GiB, {cache} cache", size, samples, load)
+                    for name, values in samples.rss.items():
                         rss_all[name] += values
                 label = f"1 upload {gib} GiB"
                 our_rss = max(rss_all["ours"], default=0.0)

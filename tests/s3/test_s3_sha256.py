@@ -114,3 +114,44 @@ def test_the_frontier_never_waits() -> None:
     hasher.admit(0, 100)  # at the frontier: admitted at once although the look-ahead is full
     hasher.feed(0, 0, b"b" * 100)
     hasher.admit(200, 100)  # the held part was hashed when the frontier reached it
+
+
+def test_a_waiting_reader_is_woken_only_when_it_can_go() -> None:
+    """The frontier's own blocks are hashed as they come and free nothing held ahead: they must not wake the
+    readers waiting for room (every wake-up is a context switch: tens of thousands per gigabyte otherwise)."""
+    checks: list[None] = []
+
+    def stopped() -> bool:  # the waiter looks at the stop flag each time it wakes
+        checks.append(None)
+        return False
+
+    hasher = OrderedSha256(300, 100, stopped)
+    hasher.feed(100, 100, b"a" * 100)  # part 2 read ahead: the look-ahead is full
+    admitted = threading.Event()
+
+    def reader() -> None:
+        try:
+            hasher.admit(200, 50)
+            admitted.set()
+        except Stopped:
+            pass
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        woken_before = len(checks)
+        for pos in range(99):  # part 1 read a byte at a time at the frontier: hashed at once, nothing freed
+            hasher.admit(pos, 1)
+            hasher.feed(0, pos, b"b")
+            time.sleep(0.001)  # as a socket would: the waiter gets the chance to run
+        assert not admitted.is_set()
+        assert len(checks) - woken_before <= 2  # a tick may pass; not one wake-up per block
+        hasher.feed(0, 99, b"b")  # the frontier reaches part 2: it is hashed and the reader can go
+        assert admitted.wait(1)
+    finally:
+        if not admitted.is_set():
+            hasher.abandon()
+        thread.join(2)
+    hasher.feed(200, 200, b"c" * 100)
+    assert hasher.hexdigest() == hashlib.sha256(b"b" * 100 + b"a" * 100 + b"c" * 100).hexdigest()
