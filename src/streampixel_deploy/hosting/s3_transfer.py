@@ -9,6 +9,9 @@ here, so no parts stay stored (and billed) in the bucket.
 With ``sha256=True`` the zip's sha256 is taken from those same reads (``s3_sha256.OrderedSha256``), so the upload
 is the only read of the file; the digest is checked to have seen every byte before the upload is completed.
 
+Parts are sent without ``Expect: 100-continue`` (see ``_send_at_once``): on a local server that saved some 4% of a
+4 GiB upload, and on a server that never answers "100 Continue" a second per part.
+
 Only public interfaces are used: ``boto3.s3.transfer`` (``TransferConfig``, ``create_transfer_manager`` and its
 ``osutil``), s3transfer subscribers, and botocore's event hooks.
 """
@@ -78,6 +81,7 @@ def upload(
     hooks = [
         ("before-call.s3.CompleteMultipartUpload", unchanged),
         ("after-call.s3.CreateMultipartUpload", watch.created),
+        ("before-sign.s3.UploadPart", _send_at_once),
     ]
     for event, hook in hooks:
         client.meta.events.register(event, hook)
@@ -121,6 +125,15 @@ def upload(
         for event, hook in hooks:
             client.meta.events.unregister(event, hook)
     return digest
+
+
+def _send_at_once(request: Any, **_: Any) -> None:
+    """A part's body goes with its headers, without botocore's ``Expect: 100-continue`` (added to every PUT with a
+    file body). That header buys an early refusal, before the body is sent; but CreateMultipartUpload has already
+    proven the key, the secret, the region and the right to write (it needs s3:PutObject), so for parts it only
+    costs: a round trip per part on any server, and a whole second per part on one that never answers "100
+    Continue" (botocore then sends the body anyway). A single PutObject, which has proven nothing yet, keeps it."""
+    del request.headers["Expect"]  # before signing (and botocore never signs Expect)
 
 
 def check_unchanged(zip_path: Path, before: os.stat_result) -> None:
