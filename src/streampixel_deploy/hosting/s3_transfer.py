@@ -9,8 +9,8 @@ here, so no parts stay stored (and billed) in the bucket.
 With ``sha256=True`` the zip's sha256 is taken from those same reads (``s3_sha256.OrderedSha256``), so the upload
 is the only read of the file; the digest is checked to have seen every byte before the upload is completed.
 
-Parts are sent without ``Expect: 100-continue`` (see ``_send_at_once``): on a local server that saved some 4% of a
-4 GiB upload, and on a server that never answers "100 Continue" a second per part.
+Parts are sent without ``Expect: 100-continue`` (see ``_send_at_once``): that saves a round trip per part, and a
+whole second per part on a server that never answers "100 Continue".
 
 Only public interfaces are used: ``boto3.s3.transfer`` (``TransferConfig``, ``create_transfer_manager`` and its
 ``osutil``), s3transfer subscribers, and botocore's event hooks.
