@@ -245,9 +245,29 @@ def reporter() -> RecordingReporter:
     return RecordingReporter()
 
 
-def count_requests(client: Any, *operations: str) -> list[str]:
-    """Record the requests ``client`` sends for ``operations`` (e.g. UploadPart), as they are sent."""
-    sent: list[str] = []
+def on_send(client: Any, record: Callable[[str, Any], None], *operations: str) -> None:
+    """Call ``record(operation, request)`` for each request ``client`` sends for ``operations`` (e.g. UploadPart),
+    as it is sent."""
     for operation in operations:
-        client.meta.events.register(f"before-send.s3.{operation}", lambda op=operation, **_: sent.append(op))
+        client.meta.events.register(
+            f"before-send.s3.{operation}", lambda request, op=operation, **_: record(op, request)
+        )
+
+
+def count_requests(client: Any, *operations: str) -> list[str]:
+    """The operations of the requests ``client`` sends for ``operations``, in the order they are sent."""
+    sent: list[str] = []
+    on_send(client, lambda operation, _request: sent.append(operation), *operations)
     return sent
+
+
+def sent_header(client: Any, name: str, *operations: str) -> list[str | None]:
+    """The header ``name`` of each request ``client`` sends for ``operations`` (None where it has none)."""
+    values: list[str | None] = []
+
+    def record(_operation: str, request: Any) -> None:
+        value = request.headers.get(name)
+        values.append(value.decode() if isinstance(value, bytes) else value)
+
+    on_send(client, record, *operations)
+    return values

@@ -15,7 +15,7 @@ from streampixel_deploy.build.archive import directory_digest, verify_quick
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MIB, S3Host, object_name
 
-from .conftest import RecordingReporter, S3Server, count_requests
+from .conftest import RecordingReporter, S3Server, count_requests, sent_header
 from .test_s3_host import PART, _data_file, _download_sha256, _key, _upload
 
 PROC_IO = Path("/proc/self/io")
@@ -159,19 +159,6 @@ def test_a_file_without_a_central_directory_is_hashed_first(open_s3_server: S3Se
     assert again.reused and again.sha256 == digest
 
 
-def _expect_headers(client: Any, *operations: str) -> list[str | None]:
-    """The ``Expect`` header of each request ``client`` sends for ``operations``, as it is sent."""
-    seen: list[str | None] = []
-
-    def look(request: Any, **_: Any) -> None:
-        value = request.headers.get("Expect")
-        seen.append(value.decode() if isinstance(value, bytes) else value)
-
-    for operation in operations:
-        client.meta.events.register(f"before-send.s3.{operation}", look)
-    return seen
-
-
 def test_parts_go_without_waiting_for_100_continue(open_s3_server: S3Server, tmp_path: Path) -> None:
     """botocore asks for "100 Continue" before every part's body: a round trip per part on any server, and a whole
     second per part on a server that never answers it. CreateMultipartUpload has already proven the key, the secret,
@@ -180,14 +167,13 @@ def test_parts_go_without_waiting_for_100_continue(open_s3_server: S3Server, tmp
     bucket = open_s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 3 * PART)
     host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=3)
-    parts = _expect_headers(host._client(), "UploadPart")
+    parts = sent_header(host._client(), "Expect", "UploadPart")
     hosted = host.host(_upload(zip_path), RecordingReporter())
-    assert len(parts) == 3
     assert parts == [None] * 3
     assert hosted.sha256 == digest
     assert _download_sha256(hosted.url) == digest
 
     small, small_digest = _data_file(tmp_path, PART // 2, name="Small Build.zip")
-    puts = _expect_headers(host._client(), "PutObject")
+    puts = sent_header(host._client(), "Expect", "PutObject")
     assert host.host(_upload(small), RecordingReporter()).sha256 == small_digest
     assert puts[0] == "100-continue"  # the zip; then its sha256 record (bytes: botocore never asks for those)
