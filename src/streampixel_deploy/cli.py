@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -156,10 +155,6 @@ def _main(argv: list[str]) -> int:
         return code
     if args.cmd == "emulator":
         return _emulator(args)
-    if args.cmd == "demo":
-        from streampixel_deploy.demo import run_demo
-
-        return run_demo(json_output=args.json)
     from streampixel_deploy.report.outputs import Publisher
 
     publisher = Publisher()  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them
@@ -205,6 +200,10 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
     from streampixel_deploy.report.text import render_builds, render_projects, render_result
     from streampixel_deploy.report.workflow import plain
 
+    if args.cmd == "demo":  # under the same signal handling: its embedded emulator and temp folder go on a cancel
+        from streampixel_deploy.demo import run_demo
+
+        return run_demo(json_output=args.json, cancel=cancel)
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)
     if args.cmd == "projects":
@@ -253,6 +252,7 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def _emulator(args: argparse.Namespace) -> int:
+    from streampixel_deploy.core.foreground import serve_until_signal
     from streampixel_deploy.emulator import Emulator, load_config
 
     try:
@@ -274,10 +274,7 @@ def _emulator(args: argparse.Namespace) -> int:
                 flush=True,
             )
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        serve_until_signal()  # SIGTERM too: a runner's cancel, `kill`, a container stop
     finally:
         emu.stop()
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from streampixel_deploy import rehearsal
@@ -16,14 +17,14 @@ from streampixel_deploy.report.text import render_result
 from streampixel_deploy.run.execute import execute
 
 
-def run_demo(json_output: bool = False) -> int:
+def run_demo(json_output: bool = False, cancel: threading.Event | None = None) -> int:
     reporter = TerminalReporter(sys.stderr)
     with tempfile.TemporaryDirectory(prefix="streampixel-demo-") as tmp:
         zip_path = make_build_zip(Path(tmp) / "MyGame-1.0.0.zip")
         reporter.info(f"Synthetic Windows build: {zip_path.name} ({zip_path.stat().st_size:,} bytes)")
         raw: dict[str, str | None] = {"api-url": rehearsal.EMULATOR, "zip-path": str(zip_path), "timeout-minutes": "2"}
         with rehearsal.rehearsal(raw, reporter) as given:
-            result, _ = execute(build_settings(given, "deploy"), reporter)
+            result, _ = execute(build_settings(given, "deploy"), reporter, cancel)
     rehearsal.mark(result)
     if json_output:
         print(json.dumps(result.to_json(), indent=2))

@@ -165,13 +165,14 @@ def free_port() -> int:
         return port
 
 
-def start_cli(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+def start_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], list[str]]:
     """``streampixel-deploy emulator --port 0 ARGS`` as a runner starts it; its output up to the first user line."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streampixel_deploy", "emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     lines: list[str] = []
     assert proc.stdout is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,6 +155,28 @@ def test_the_emulator_command_warns_on_a_non_loopback_host() -> None:
     finally:
         proc.terminate()
         proc.wait(TIMEOUT)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_the_emulator_command_removes_its_inbox_when_stopped(sig: signal.Signals, tmp_path: Path) -> None:
+    """A runner (and the self-test workflow's `kill`) stops the emulator with SIGTERM: it used to die at once, and
+    its inbox, holding a link to every build hosted with it, stayed in the temp folder."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc, lines = start_cli(env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        url = next(line.split()[-1] for line in lines if "listening on" in line)
+        inbox = Path(requests.get(f"{url}/_emulator/inbox", timeout=TIMEOUT).json()["dir"])
+        (inbox / "drop").mkdir()
+        (inbox / "drop" / "MyGame.zip").write_bytes(b"PK")
+        assert inbox.parent == temp
+        proc.send_signal(sig)
+        assert proc.wait(TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(TIMEOUT)
+    assert list(temp.iterdir()) == []
 
 
 def test_emulator_hosting_goes_through_the_inbox(emu: Emulator, tmp_path: Path) -> None:

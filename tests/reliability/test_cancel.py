@@ -181,6 +181,11 @@ def test_every_command_exits_130_with_a_message(
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)  # started, and waiting for the first answer (held back by the fault)
     assert proc.poll() is None
+    _cancelled_with_a_message(proc, sig)
+
+
+def _cancelled_with_a_message(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    """Send ``sig``; the process ends within 10 s with exit 130 and says so, without a traceback."""
     proc.send_signal(sig)
     try:
         _, stderr = proc.communicate(timeout=10)
@@ -190,3 +195,30 @@ def test_every_command_exits_130_with_a_message(
     assert proc.returncode == 130, stderr[-2000:]
     assert "Cancelled" in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("command", ["demo", "rehearsal"])
+def test_a_signal_leaves_nothing_behind_in_the_temp_folder(
+    command: str, sig: signal.Signals, tmp_path: Path, build_zip: Path
+) -> None:
+    """The demo and a rehearsal start an embedded emulator, whose inbox holds a link to the build. The demo took no
+    signal handlers: SIGTERM killed it with its temp folders on disk (SIGINT ended it without a word on stderr)."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    argv = [sys.executable, "-m", "streampixel_deploy", "demo"]
+    if command == "rehearsal":
+        argv = [*argv[:-1], "deploy", "--api-url", "emulator", "--zip-path", str(build_zip)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "GITHUB_"))}
+    proc = subprocess.Popen(
+        argv, env={**env, "TMPDIR": str(temp)}, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "Build hosted at" in line:
+            break
+    assert list(temp.glob("streampixel-emulator-inbox-*/*/*.zip")), "".join(seen)
+    _cancelled_with_a_message(proc, sig)
+    assert sorted(p.name for p in temp.iterdir()) == []

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
 from streampixel_deploy.core.errors import EXIT_FAILED, EXIT_INPUT, EXIT_OK, InputError
+from streampixel_deploy.core.foreground import serve_until_signal
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.relay.config import OPTIONS, build_config, load_yaml
 from streampixel_deploy.relay.events import EVENT_TYPE_PREFIX
@@ -73,22 +71,8 @@ def relay_main(argv: Sequence[str]) -> int:
         print(scrub(f"Error: could not listen on {args.host or 'the configured address'}: {exc}"), file=sys.stderr)
         return EXIT_FAILED
 
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        relay.log.info("relay.stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
+        relay.log.info("relay.stopping", signal=serve_until_signal())
     finally:
         relay.stop()
-        for sig, old in previous.items():
-            signal.signal(sig, old)
     return EXIT_OK
