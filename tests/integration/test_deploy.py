@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+
+import pytest
+import requests
 
 from streampixel_deploy.emulator import DEFAULT_PROJECT_ID, Emulator
 
@@ -290,6 +295,27 @@ def test_deploy_build_dir_is_packaged_deterministically(cli: Any, emu: Emulator,
     second = cli("deploy", "--build-dir", str(folder), "--json", "--wait", "false")
     assert _json(first.out)["sha256"] == _json(second.out)["sha256"]  # same folder, same zip
     assert "Packaged" in first.err
+
+
+def test_a_packaged_zip_is_removed_even_when_the_run_does_not_wait(
+    cli: Any, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Emulator hosting with --wait false kept the packaged zip "for the emulator to download", a copy of the whole
+    build left in the temp folder on every run (and by every rehearsal, whose emulator is gone at the end). The
+    emulator serves its own link or copy from its inbox, so the zip can go."""
+    from streampixel_deploy.build.sample import make_build_dir
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    folder = make_build_dir(tmp_path, pak_bytes=64 * 1024)
+    run = cli("deploy", "--build-dir", str(folder), "--json", "--wait", "false")
+    assert run.code == 0, run.err
+    assert list(temp.glob("streampixel-build-*")) == []  # (the emulator's inbox is in temp too)
+    result = _json(run.out)
+    served = requests.get(result["fileUrl"], timeout=10)
+    assert served.status_code == 200
+    assert hashlib.sha256(served.content).hexdigest() == result["sha256"]
 
 
 def test_wrong_key_fails_before_packaging(cli: Any, emu: Emulator, tmp_path: Path) -> None:

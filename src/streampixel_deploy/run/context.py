@@ -84,13 +84,10 @@ class Run:
             self.on_submitted(self.result)
 
     def close(self) -> None:
-        """Remove the zips this run packaged (unless the emulator must still download one)."""
-        keep = self.host is not None and self.host.name == "emulator" and not self.settings.wait
+        """Remove the zips this run packaged. Nothing downloads from them later: S3 holds its own copy, and the
+        emulator serves its own link or copy from its inbox."""
         for folder in self.temp_dirs:
-            if keep:
-                self.reporter.info(f"Keeping {folder}: the emulator downloads the build from it.")
-            else:
-                shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         self.temp_dirs.clear()
 
     def read_project_if_possible(self, action: str) -> Project | None:
