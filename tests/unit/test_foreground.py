@@ -23,9 +23,18 @@ def test_either_signal_ends_the_wait_and_the_handlers_come_back(sig: signal.Sign
     assert {s: signal.getsignal(s) for s in before} == before
 
 
-def test_outside_the_main_thread_it_returns_at_once() -> None:
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_the_caller_can_end_the_wait(thread: str) -> None:
+    """Outside the main thread no handler can be set: the caller's event is the only way out."""
+    stop = threading.Event()
     came: list[str | None] = ["not yet"]
-    thread = threading.Thread(target=lambda: came.__setitem__(0, serve_until_signal()))
-    thread.start()
-    thread.join(5)
+    timer = threading.Timer(0.05, stop.set)
+    timer.start()
+    if thread == "main":
+        came[0] = serve_until_signal(stop)
+    else:
+        waiter = threading.Thread(target=lambda: came.__setitem__(0, serve_until_signal(stop)))
+        waiter.start()
+        waiter.join(5)
+    timer.join()
     assert came == [None]

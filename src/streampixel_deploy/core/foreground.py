@@ -16,21 +16,19 @@ from types import FrameType
 POLL_SECONDS = 1.0
 
 
-def serve_until_signal() -> str | None:
-    """Block until SIGINT or SIGTERM (Ctrl-C included); returns the signal's name.
-
-    Outside the main thread (where no handler can be set) it returns None at once.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return None
+def serve_until_signal(stop: threading.Event | None = None) -> str | None:
+    """Block until SIGINT or SIGTERM (Ctrl-C included) and return the signal's name, or until ``stop`` is set
+    (then None). Outside the main thread no handler can be set, and only ``stop`` ends the wait."""
+    stop = stop or threading.Event()
     came: list[str] = []
-    stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
         came.append(signal.Signals(signum).name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not stop.wait(POLL_SECONDS):
             pass
@@ -39,4 +37,4 @@ def serve_until_signal() -> str | None:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    return came[0]
+    return came[0] if came else None
