@@ -25,16 +25,21 @@ def test_either_signal_ends_the_wait_and_the_handlers_come_back(sig: signal.Sign
 
 @pytest.mark.parametrize("thread", ["main", "other"])
 def test_the_caller_can_end_the_wait(thread: str) -> None:
-    """Outside the main thread no handler can be set: the caller's event is the only way out."""
+    """Outside the main thread no handler can be set: the caller's event is the only way out, and the wait lasts
+    until it is set."""
     stop = threading.Event()
-    came: list[str | None] = ["not yet"]
-    timer = threading.Timer(0.05, stop.set)
+    came: list[tuple[str | None, bool]] = []
+
+    def wait() -> None:
+        came.append((serve_until_signal(stop), stop.is_set()))
+
+    timer = threading.Timer(0.2, stop.set)
     timer.start()
     if thread == "main":
-        came[0] = serve_until_signal(stop)
+        wait()
     else:
-        waiter = threading.Thread(target=lambda: came.__setitem__(0, serve_until_signal(stop)))
+        waiter = threading.Thread(target=wait)
         waiter.start()
         waiter.join(5)
     timer.join()
-    assert came == [None]
+    assert came == [(None, True)]

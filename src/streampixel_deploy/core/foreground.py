@@ -19,7 +19,7 @@ POLL_SECONDS = 1.0
 def serve_until_signal(stop: threading.Event | None = None) -> str | None:
     """Block until SIGINT or SIGTERM (Ctrl-C included) and return the signal's name, or until ``stop`` is set
     (then None). Outside the main thread no handler can be set, and only ``stop`` ends the wait."""
-    stop = stop or threading.Event()
+    stop = threading.Event() if stop is None else stop
     came: list[str] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
