@@ -27,7 +27,8 @@ from .conftest import (
 # None is marked required: a rehearsal (api-url: emulator) runs without them; the program requires them otherwise.
 REQUIRED: set[str] = set()
 PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
-OWN_ACTION = re.compile(r"^streampixel-deploy/streampixel-deploy(/docker)?@v1 # zizmor: ignore\[unpinned-uses\]$")
+# Until the first release, the examples pin a commit of main (README, "Before the first release: pin a commit").
+OWN_ACTION = re.compile(r"^streampixel-deploy/streampixel-deploy(/docker)?@[0-9a-f]{40} # main, \d{4}-\d{2}-\d{2}$")
 
 
 def _inputs(path: Path) -> dict[str, dict[str, Any]]:
