@@ -14,6 +14,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streampixel_deploy import _version
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "demo":
             p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+            p.add_argument(
+                "--make-build",
+                metavar="DIR",
+                help="Only write the demo's synthetic packaged build (a folder shaped like UE's Windows output) "
+                "into DIR, for a rehearsal's build-dir, and exit.",
+            )
     return parser
 
 
@@ -203,6 +210,10 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
     if args.cmd == "demo":  # under the same signal handling: its embedded emulator and temp folder go on a cancel
         from streampixel_deploy.demo import run_demo
 
+        if args.make_build:
+            from streampixel_deploy.demo import make_sample_build
+
+            return make_sample_build(Path(args.make_build))
         return run_demo(json_output=args.json, cancel=cancel)
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)

@@ -67,3 +67,20 @@ def test_the_cli_rehearses_too(tmp_path: Path, build_zip: Path) -> None:
     result = json.loads(proc.stdout)
     assert result["rehearsal"] is True and result["result"] == "approved"
     assert result["message"].startswith("Rehearsal (embedded emulator): ")
+
+
+def test_the_sample_build_command_gives_a_folder_that_rehearses(tmp_path: Path) -> None:
+    # Issue 28.2: examples/rehearse.yml expects a packaged build at Build/Windows; its header gives this command.
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "streampixel_deploy", *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+
+    folder = tmp_path / "Build" / "Windows"
+    made = cli("demo", "--make-build", str(folder))
+    assert made.returncode == 0, made.stderr
+    assert (folder / "MyGame.exe").is_file() and "synthetic packaged build" in made.stdout
+    again = cli("demo", "--make-build", str(folder))  # never over what is there
+    assert again.returncode == 2 and "not an empty folder" in again.stderr
+    proc = cli("deploy", "--api-url", "emulator", "--build-dir", str(folder), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["result"] == "approved"
