@@ -370,4 +370,4 @@ def test_the_emulator_command_refuses_an_unknown_profile() -> None:
     )
     assert done.returncode == 2
     assert "InputError: --profile 'lenient' could not be loaded" in done.stderr
-    assert "profile must be one of ['default', 'strict', 'legacy']" in done.stderr
+    assert "profile must be one of ['default', 'strict', 'legacy', 'loose']" in done.stderr

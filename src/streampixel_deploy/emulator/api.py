@@ -22,6 +22,15 @@ picks one 403 wording for all; ``get_project_auth: user-id-only`` makes the key 
 ``status_labels: dashboard`` shows §8.2 labels in ``files[].status``; ``distribute_lag_seconds`` leaves the
 build ``Approved`` for that long after distribute-file answers.
 
+The shapes of an answer (issue 25) are applied last, in :meth:`Api._shape`, to the handler's plain answer:
+``number_format: string`` writes the counts (``page``, ``totalPages``, ``statusCode``…) as strings,
+``response_envelope: success-data`` wraps every 2xx body as ``{"success": true, "data": ...}``, and
+``error_bodies: 200-success-false`` answers a 4xx (but a 429) as HTTP 200 ``{"success": false, "message"}``.
+``id_type: number`` spells new builds' IDs as JSON numbers (and accepts one in distribute-file),
+``date_format`` writes ``files[].date`` as epoch milliseconds or a bare day, ``listing_lag_seconds`` leaves a
+new build out of ``files[]`` for that long, ``max_page_size`` caps ``limit``, and ``rate_limit_header`` picks
+the header a 429 carries when ``send_retry_after`` is on.
+
 Where the reference is silent: ``GET /projects`` and ``liveStats`` accept an optional key
 (``apikey`` or ``apiKey``) and validate it when given; ``GET /projects/{id}`` requires ``apikey``;
 a missing ``page``/``limit`` is 1/20, ``limit`` is capped at 100 and ``totalPages`` is at least 1;
@@ -31,11 +40,14 @@ never sees the stale ``Approved``.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -43,7 +55,7 @@ from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE
 from streampixel_deploy.emulator.faults import FaultSet
 from streampixel_deploy.emulator.pipeline import Pipeline
 from streampixel_deploy.emulator.profiles import FORBIDDEN_MESSAGES, dashboard_label
-from streampixel_deploy.emulator.state import ProjectRecord, Store, UserRecord
+from streampixel_deploy.emulator.state import ProjectRecord, Store, UserRecord, id_value
 from streampixel_deploy.emulator.webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
 
 PREFIX = "/pixelStripeApi"
@@ -61,6 +73,8 @@ USER_STATS_REQUIRED = "projectId, userId and apikey are required"
 STRICT_URL = "Invalid URL format: fileUrl must end with .zip and have no query string"
 BAD_URL = "Invalid URL format: fileUrl must be an http(s) URL"
 NOT_JSON = "Unsupported Media Type: send a JSON object with Content-Type: application/json"
+#: The counts ``number_format: string`` writes as strings.
+COUNT_KEYS = ("page", "totalPages", "totalProjects", "liveUsers", "usersInQueue", "liveUser", "queueUser", "statusCode")
 
 
 @dataclass
@@ -129,10 +143,24 @@ class Api:
                 bucket = self._limited.get(handler)
                 if bucket is not None and settings.rate_limit_counts == "every-request":
                     self._rate_limit_any(req, bucket)
-                return handler(req, params)
+                return self._shape(handler(req, params))
             except Fail as fail:
-                return fail.response
+                return self._shape(fail.response)
         return ApiResponse(404, {"message": "Not found"})
+
+    def _shape(self, resp: ApiResponse) -> ApiResponse:
+        """The answer in the shapes the settings pick (see the module docstring)."""
+        settings = self._store.settings
+        body = resp.body
+        if 200 <= resp.status < 300 and isinstance(body, dict):
+            if settings.number_format == "string":
+                body = {k: str(v) if k in COUNT_KEYS and isinstance(v, int) else v for k, v in body.items()}
+            if settings.response_envelope == "success-data":
+                body = {"success": True, "data": body}
+            return ApiResponse(resp.status, body, resp.headers)
+        if settings.error_bodies == "200-success-false" and 400 <= resp.status < 500 and resp.status != 429:
+            return ApiResponse(200, {"success": False, **body}, resp.headers)
+        return resp
 
     # -- POST ------------------------------------------------------------------------------------
 
@@ -155,12 +183,12 @@ class Api:
         self._pipeline.submit_upload(upload_id, generation)
         return ApiResponse(
             settings.upload_status_code,
-            {"message": "Build queued for processing", "uploadId": upload_id},
+            {"message": "Build queued for processing", "uploadId": id_value(upload_id, settings.id_type)},
         )
 
     def distribute_file(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
         body, user, project = self._post_context(req, ("uploadId",), not_owner=ACCESS_DENIED)
-        upload_id = body["uploadId"]
+        upload_id = str(body["uploadId"])
         build = self._store.build(upload_id)
         if build is None or build.project_id != project.id:
             raise Fail(404, FILE_NOT_FOUND)
@@ -177,7 +205,7 @@ class Api:
                 200,
                 {
                     "success": True,
-                    "uploadId": upload_id,
+                    "uploadId": id_value(upload_id, self._store.settings.id_type),
                     "region": project.region,
                     "message": "File distribution triggered successfully",
                 },
@@ -209,7 +237,7 @@ class Api:
         key = req.query.get("apikey", req.query.get("apiKey"))
         user = self._authenticate(req.query.get("userId"), key, key_required=False)
         page = _positive_int(req.query, "page", 1)
-        limit = min(_positive_int(req.query, "limit", 20), 100)
+        limit = min(_positive_int(req.query, "limit", 20), self._store.settings.max_page_size)
         projects = self._store.projects_of(user.user_id)
         chunk = projects[(page - 1) * limit : page * limit]
         return ApiResponse(
@@ -256,10 +284,14 @@ class Api:
         key_required = settings.get_project_auth == "apikey"
         user = self._authenticate(req.query.get("userId"), req.query.get("apikey"), key_required=key_required)
         p = self._owned_project(params["id"], user, not_owner=NOT_OWNER)
-        files = [b.api_view() for b in p.builds]
+        now = time.monotonic()
+        files = [b.api_view() for b in p.builds if b.listed_from <= now]  # listing_lag_seconds
+        for entry in files:
+            entry["_id"] = id_value(entry["_id"], settings.id_type)
+            entry["date"] = _date(entry["date"], settings.date_format)
         if settings.status_labels == "dashboard":
             for entry in files:
-                entry["status"] = dashboard_label(entry["status"], live=entry["_id"] == p.live_upload_id)
+                entry["status"] = dashboard_label(entry["status"], live=str(entry["_id"]) == p.live_upload_id)
         if self._store.settings.files_order == "newest-first":
             files.reverse()
         self._faults.filter_files(req.method, req.path, files)
@@ -309,7 +341,8 @@ class Api:
             value = body.get(name)
             if value is None or value == "":
                 raise Fail(400, f"Missing required field: {name}")
-            if not isinstance(value, str):
+            numeric_id = name == "uploadId" and self._store.settings.id_type == "number" and _is_int(value)
+            if not isinstance(value, str) and not numeric_id:
                 raise Fail(400, f"Invalid field: {name} must be a string")
         user = self._authenticate(body["userId"], key)
         project = self._owned_project(body["projectId"], user, not_owner=not_owner)
@@ -359,9 +392,8 @@ class Api:
         remaining = self._store.try_acquire(user_id, bucket)
         if remaining is None:
             return
-        headers = {}
-        if self._store.settings.send_retry_after:
-            headers["Retry-After"] = str(max(1, math.ceil(remaining)))
+        settings = self._store.settings
+        headers = _wait_header(settings.rate_limit_header, remaining) if settings.send_retry_after else {}
         raise Fail(429, RATE_LIMITED, headers)
 
 
@@ -378,6 +410,31 @@ def _json_object(req: ApiRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Fail(415, NOT_JSON)
     return data
+
+
+def _wait_header(form: str, remaining: float) -> dict[str, str]:
+    """The 429's wait in the header form ``rate_limit_header`` picks."""
+    seconds = max(1, math.ceil(remaining))
+    if form == "retry-after-date":
+        return {"Retry-After": email.utils.formatdate(time.time() + seconds, usegmt=True)}
+    if form == "ratelimit-reset":
+        return {"RateLimit-Reset": str(seconds)}
+    if form == "x-ratelimit-reset":  # epoch seconds, as GitHub and many gateways send it
+        return {"X-RateLimit-Reset": str(math.ceil(time.time() + remaining))}
+    return {"Retry-After": str(seconds)}
+
+
+def _date(value: str, form: str) -> str | int:
+    """``files[].date`` in the ``date_format`` form (the store keeps ISO 8601 UTC with milliseconds)."""
+    if form == "date-only":
+        return value[:10]
+    if form == "epoch-ms":
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _positive_int(query: dict[str, str], name: str, default: int) -> int:

@@ -63,9 +63,13 @@ RUNTIME_SETTINGS = (
     "files_order",
     "distribute_lag_seconds",
     "webhook_duplicates",
+    "listing_lag_seconds",
+    "max_page_size",
     *CHOICES,
 )
 
+#: Seconds settings that may be 0.
+_ZERO_OK = ("rate_limit_window_seconds", "distribute_lag_seconds", "listing_lag_seconds")
 _DEFAULTS_RESOURCE = "defaults.yaml"
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
@@ -126,6 +130,18 @@ class EmulatorConfig:
     endpoints: str = "all"
     forbidden_message: str = "per-page"
     get_project_auth: str = "apikey"
+    # Shapes of an answer (issue 25; profiles.py and docs/emulator.md).
+    response_envelope: str = "bare"
+    id_type: str = "string"
+    number_format: str = "number"
+    date_format: str = "iso"
+    webhook_upload_id: str = "always"
+    error_bodies: str = "http-status"
+    rate_limit_header: str = "retry-after"
+    #: a build created by upload-file is left out of Get Project ``files[]`` for this long (§6.1)
+    listing_lag_seconds: float = 0.0
+    #: the largest ``limit`` that ``GET /projects`` honours
+    max_page_size: int = 100
     #: The profile the settings started from (explicit settings win over it).
     profile: str = "default"
 
@@ -205,6 +221,10 @@ def validate_settings(patch: dict[str, Any], base: EmulatorConfig | None = None)
             if not _is_int(value) or not 200 <= value <= 299:
                 raise EmulatorConfigError("upload_status_code must be an integer from 200 to 299")
             out[key] = value
+        elif key == "max_page_size":
+            if not _is_int(value) or value < 1:
+                raise EmulatorConfigError("max_page_size must be a positive integer")
+            out[key] = value
         elif key == "distribute_response":
             out[key] = _choice(value, key, DISTRIBUTE_RESPONSES)
         elif key == "files_order":
@@ -212,7 +232,7 @@ def validate_settings(patch: dict[str, Any], base: EmulatorConfig | None = None)
         elif key in CHOICES:
             out[key] = _choice(value, key, CHOICES[key])
         else:
-            out[key] = _seconds(value, key, positive=key not in ("rate_limit_window_seconds", "distribute_lag_seconds"))
+            out[key] = _seconds(value, key, positive=key not in _ZERO_OK)
     return out
 
 

@@ -210,7 +210,7 @@ class FaultSet:
                 if rule.action not in RESPONSE_ACTIONS or not rule.matches(method, path):
                     continue
                 target = rule.params["upload_id"]
-                index = next((i for i, f in enumerate(files) if f["_id"] == target), None)
+                index = next((i for i, f in enumerate(files) if str(f["_id"]) == target), None)
                 if index is None:
                     continue
                 if rule.action == "hide_file":

@@ -37,10 +37,29 @@ setting                  choices (default first)                               r
                          ``access-denied``
 ``get_project_auth``     ``apikey`` (required) or ``user-id-only`` (the         §2, §6.4, §12 #3
                          example: a key is checked only when sent)
+``response_envelope``    ``bare`` or ``success-data`` (every 2xx body wrapped   §1, §4 ("success
+                         as ``{"success": true, "data": {...}}``)               shapes differ")
+``id_type``              ``string`` or ``number`` (new builds' ``uploadId`` /   §3
+                         ``_id`` are JSON numbers)
+``number_format``        ``number`` or ``string`` (page, totalPages, counts,    §6.3, §6.5, §6.7
+                         statusCode as strings)
+``date_format``          ``iso``, ``epoch-ms`` or ``date-only`` (files[].date)   §6.4, §13
+``webhook_upload_id``    ``always`` or ``null-early`` (``uploadId`` null on     §9.3
+                         build.uploaded)
+``error_bodies``         ``http-status`` or ``200-success-false`` (a 4xx but    §4, §6.2 (G2
+                         429 is answered 200 ``{"success": false, ...}``)        ``success``)
+``rate_limit_header``    the form of the 429 wait when ``send_retry_after``:    §5, §13
+                         ``retry-after`` (seconds), ``retry-after-date``,
+                         ``ratelimit-reset``, ``x-ratelimit-reset`` (epoch s)
+``listing_lag_seconds``  0, or seconds a new build stays out of ``files[]``     §6.1 ("only
+                         after upload-file created it                           enqueues work")
+``max_page_size``        100: the largest ``limit`` GET /projects honours       §6.3
 =======================  ====================================================  ===================
 
 Profiles: ``default`` (all defaults), ``strict`` (the most demanding reading of each for a client that polls
-Get Project and receives webhooks; why each, in docs/emulator.md) and ``legacy`` (the older G1/G2 pages).
+Get Project and receives webhooks; why each, in docs/emulator.md), ``legacy`` (the older G1/G2 pages) and
+``loose`` (every answer shape a tolerant reader must read at once: an envelope, numeric IDs, numbers as
+strings, epoch-millisecond dates, null early webhook IDs, 2xx failure bodies, ``X-RateLimit-Reset``).
 """
 
 from __future__ import annotations
@@ -58,6 +77,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "endpoints": ("all", "g1-g2"),
     "forbidden_message": ("per-page", "not-owner", "forbidden", "access-denied"),
     "get_project_auth": ("apikey", "user-id-only"),
+    # Shapes of an answer (issue 25): what a tolerant reader must read.
+    "response_envelope": ("bare", "success-data"),
+    "id_type": ("string", "number"),
+    "number_format": ("number", "string"),
+    "date_format": ("iso", "epoch-ms", "date-only"),
+    "webhook_upload_id": ("always", "null-early"),
+    "error_bodies": ("http-status", "200-success-false"),
+    "rate_limit_header": ("retry-after", "retry-after-date", "ratelimit-reset", "x-ratelimit-reset"),
 }
 
 #: The 403 message of each ``forbidden_message`` choice but ``per-page``.
@@ -100,6 +127,17 @@ PROFILES: dict[str, dict[str, Any]] = {
         "upload_status_code": 200,
         "strict_file_url": True,
         "forbidden_message": "access-denied",
+    },
+    "loose": {
+        "response_envelope": "success-data",
+        "id_type": "number",
+        "number_format": "string",
+        "date_format": "epoch-ms",
+        "webhook_upload_id": "null-early",
+        "error_bodies": "200-success-false",
+        "send_retry_after": True,
+        "rate_limit_header": "x-ratelimit-reset",
+        "files_order": "newest-first",
     },
 }
 

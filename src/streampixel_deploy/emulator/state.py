@@ -39,9 +39,19 @@ from streampixel_deploy.emulator.webhooks import Notice, envelope, iso_now
 _LOG_LIMIT = 10_000
 
 
-def new_object_id() -> str:
-    """24 lowercase hex characters, shaped like a MongoDB ObjectId (time + random)."""
+def new_object_id(numeric: bool = False) -> str:
+    """24 lowercase hex characters, shaped like a MongoDB ObjectId (time + random); ``numeric`` (``id_type:
+    number``): decimal digits that fit a JSON number exactly (below 2**53), answered as a number."""
+    if numeric:
+        return str(int(time.time() * 1000) * 1000 + secrets.randbelow(1000))
     return f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
+
+
+def id_value(value: str | None, id_type: str) -> str | int | None:
+    """An ID as the answer spells it: a JSON number under ``id_type: number`` when it is all digits."""
+    if id_type == "number" and value is not None and value.isdigit():
+        return int(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,8 @@ class BuildRecord:
     auto_release: bool
     #: every status the build entered, with when; starts with the one it was created in
     history: list[dict[str, str]] = field(default_factory=list)
+    #: monotonic time from which Get Project lists it (``listing_lag_seconds``); 0: from the start
+    listed_from: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -183,11 +195,13 @@ class Store:
         """Append a ``pending`` build to the project; returns its id and the uploaded webhook."""
         with self._lock:
             project = self._projects[project_id]
-            upload_id = new_object_id()
+            numeric = self.settings.id_type == "number"
+            upload_id = new_object_id(numeric)
             while upload_id in self._builds:
-                upload_id = new_object_id()
+                upload_id = new_object_id(numeric)
             now = iso_now()
             build = BuildRecord(upload_id, project_id, url, PENDING, now, None, auto_release=auto_release)
+            build.listed_from = time.monotonic() + self.settings.listing_lag_seconds
             project.builds.append(build)
             project.updated_at = now
             self._builds[upload_id] = build
@@ -231,15 +245,16 @@ class Store:
 
     def _notice(self, project: ProjectRecord, build: BuildRecord) -> Notice:
         early = build.status in (PENDING, DOWNLOADING)  # before the build's file is in hand (reference §9.3)
+        before_upload = build.status == PENDING and self.settings.webhook_upload_id == "null-early"
         payload = envelope(
             EVENT_FOR_STATUS[build.status],
             project.id,
-            build.id,
+            None if before_upload else id_value(build.id, self.settings.id_type),
             None if early and self.settings.webhook_file_url == "null-early" else build.url,
             build.status,
             build.objection,
         )
-        return Notice(project.webhook_url, tuple(project.webhook_events), payload)
+        return Notice(project.webhook_url, tuple(project.webhook_events), payload, build.id)
 
     # -- logs ------------------------------------------------------------------------------------
 

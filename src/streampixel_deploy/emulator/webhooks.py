@@ -42,7 +42,7 @@ def iso_now() -> str:
 def envelope(
     event: str,
     project_id: str,
-    upload_id: str | None,
+    upload_id: str | int | None,
     file_url: str | None,
     status: str,
     objection: str | None,
@@ -66,6 +66,8 @@ class Notice:
     url: str | None
     events: tuple[str, ...]
     payload: dict[str, Any] = field(default_factory=dict)
+    #: the build's ID for the delivery log, whatever the payload says (``null-early``, a numeric ``id_type``)
+    build_id: str | None = None
 
     @property
     def wanted(self) -> bool:
@@ -127,7 +129,7 @@ def probe_result(delivery: Delivery, timeout: float) -> dict[str, Any]:
     return {"success": delivery.ok, "message": message, "statusCode": delivery.status_code}
 
 
-_Item = tuple[str, dict[str, Any]]
+_Item = tuple[str, dict[str, Any], str | None]
 
 
 class WebhookSender:
@@ -165,7 +167,7 @@ class WebhookSender:
                 lane = (items, threading.Thread(target=self._run, args=(items,), name=name, daemon=True))
                 self._lanes[project_id] = lane
                 lane[1].start()
-        lane[0].put((notice.url, notice.payload))
+        lane[0].put((notice.url, notice.payload, notice.build_id))
 
     def stop(self, timeout: float = 2.0) -> None:
         """Drop what is still queued and wait (bounded, in all) for the deliveries in flight."""
@@ -193,13 +195,13 @@ class WebhookSender:
                     return
                 if later is not None:
                     batch.insert(0, later)
-            for url, payload in batch:
+            for url, payload, build_id in batch:
                 for _ in range(2 if duplicates else 1):
                     if self._stopping.is_set():
                         return
-                    self._send(url, payload)
+                    self._send(url, payload, build_id)
 
-    def _send(self, url: str, payload: dict[str, Any]) -> None:
+    def _send(self, url: str, payload: dict[str, Any], build_id: str | None) -> None:
         result = deliver(url, payload, self._timeout())
         if not result.ok:
             logger.info("webhook %s to %s failed: %s", payload["event"], url, result.error)
@@ -207,7 +209,7 @@ class WebhookSender:
             {
                 "event": payload["event"],
                 "url": url,
-                "upload_id": payload["uploadId"],
+                "upload_id": build_id if build_id is not None else payload["uploadId"],
                 "status_code": result.status_code,
                 "error": result.error,
                 "payload": payload,
