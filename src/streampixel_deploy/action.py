@@ -73,7 +73,7 @@ def run_action() -> int:
 
     def ended(final: Result) -> None:
         if rehearsing:
-            rehearsal.mark(final)
+            rehearsal.mark(final, raw)
         if final.exit_code:
             reporter.error(final.message, title=final.error_title)
             if debug and "traceback" in final.extra:

@@ -223,7 +223,7 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
     from streampixel_deploy.run.execute import execute
 
     def ended(final: Result) -> None:
-        publisher.publish(rehearsal.mark(final) if rehearsal.wanted(raw) else final)
+        publisher.publish(rehearsal.mark(final, raw) if rehearsal.wanted(raw) else final)
 
     with rehearsal.rehearsal(raw, reporter) as given:
         settings = build_settings(given, args.cmd)

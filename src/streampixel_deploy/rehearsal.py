@@ -26,6 +26,21 @@ RATE_WINDOW_SECONDS = 3.0
 NOTE = "Rehearsal: an embedded Streampixel emulator took this run; nothing was sent to Streampixel."
 #: Settings a rehearsal leaves out: they would reach real storage or GitHub.
 _LEFT_OUT = (*(spec.name for spec in SPECS if spec.name.startswith("s3-")), "github-token", "environment")
+_DEFAULTS = {spec.name: spec.default for spec in SPECS}
+#: The account a rehearsal makes up when it is not given (a typo such as ``projectid:`` never reaches the program).
+_ACCOUNT = ("user-id", "project-id", "api-key")
+
+
+def _given(raw: dict[str, str | None], name: str) -> bool:
+    """Whether the user set ``name``: a value other than empty and other than its default (action.yml passes
+    every input's default, so a default is not something the user chose)."""
+    value = (raw.get(name) or "").strip()
+    return bool(value) and value != (_DEFAULTS.get(name) or "")
+
+
+def made_up(raw: dict[str, str | None]) -> list[str]:
+    """Which of user, project and key the rehearsal made up (the emulator's defaults)."""
+    return [name for name in _ACCOUNT if not _given(raw, name)]
 
 
 def wanted(raw: dict[str, str | None]) -> bool:
@@ -54,15 +69,22 @@ def rehearsal(raw: dict[str, str | None], reporter: Reporter) -> Iterator[dict[s
     user.api_key = (raw.get("api-key") or "").strip() or DEFAULT_API_KEY
     ids = parse_list(raw.get("project-id")) or [DEFAULT_PROJECT_ID]
     project.id, project.name = ids[0], "Rehearsal"
+    # A second ID may be one of the emulator's built-in projects: only the rehearsal's own projects stay.
+    user.projects = [project]
     for number, project_id in enumerate(ids[1:], 2):  # several projects: each its own, without seeded builds
         other = copy.deepcopy(project)
         other.id, other.name, other.files, other.live_upload_id = project_id, f"Rehearsal {number}", [], None
         user.projects.append(other)
-    left_out = [name for name in _LEFT_OUT if (raw.get(name) or "").strip()]
+    left_out = [name for name in _LEFT_OUT if _given(raw, name)]
     with Emulator(config) as emu:
         reporter.info(f"{NOTE} Emulator at {emu.api_url}.")
         if left_out:
             reporter.info(f"Left out in a rehearsal (they would reach real services): {', '.join(left_out)}.")
+        if invented := made_up(raw):
+            reporter.info(
+                f"Made up for the rehearsal (not given): {', '.join(invented)}. If you gave them, check the "
+                "spelling of the step's inputs: a misspelt input never reaches the program."
+            )
         changed: dict[str, str | None] = {name: value for name, value in raw.items() if name not in _LEFT_OUT}
         changed.update(
             {
@@ -76,9 +98,12 @@ def rehearsal(raw: dict[str, str | None], reporter: Reporter) -> Iterator[dict[s
         yield changed
 
 
-def mark(result: Result) -> Result:
-    """Say in the result (and so in the summary, the log and --json) that it was a rehearsal."""
+def mark(result: Result, raw: dict[str, str | None] | None = None) -> Result:
+    """Say in the result (and so in the summary, the log and --json) that it was a rehearsal, and what of the
+    account it made up."""
     result.rehearsal = True
     if not result.message.startswith("Rehearsal"):
-        result.message = f"Rehearsal (embedded emulator): {result.message}"
+        invented = made_up(raw) if raw is not None else []
+        said = f"; made up: {', '.join(invented)}" if invented else ""
+        result.message = f"Rehearsal (embedded emulator{said}): {result.message}"
     return result

@@ -66,7 +66,7 @@ def test_the_cli_rehearses_too(tmp_path: Path, build_zip: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["rehearsal"] is True and result["result"] == "approved"
-    assert result["message"].startswith("Rehearsal (embedded emulator): ")
+    assert result["message"].startswith("Rehearsal (embedded emulator; made up: user-id, project-id, api-key): ")
 
 
 def test_the_sample_build_command_gives_a_folder_that_rehearses(tmp_path: Path) -> None:
@@ -84,3 +84,42 @@ def test_the_sample_build_command_gives_a_folder_that_rehearses(tmp_path: Path) 
     proc = cli("deploy", "--api-url", "emulator", "--build-dir", str(folder), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["result"] == "approved"
+
+
+def _action_defaults() -> dict[str, str]:
+    """What action.yml passes for inputs the user did not set: every input's default."""
+    import yaml
+
+    meta = yaml.safe_load((Path(__file__).resolve().parents[2] / "action.yml").read_text(encoding="utf-8"))
+    return {name: str(spec["default"]) for name, spec in meta["inputs"].items() if "default" in spec}
+
+
+def test_a_rehearsal_reports_only_what_the_user_set_and_what_it_made_up(tmp_path: Path, build_zip: Path) -> None:
+    # Issue 28.4: action.yml passes s3-prefix and s3-presign-seconds at their defaults, and the rehearsal said they
+    # were "left out" though the user set neither. Issue 28.5: a typo (`projectid:`) never reaches the program, so
+    # the rehearsal must say which of user, project and key it made up.
+    inputs = {
+        **_action_defaults(),
+        "api-url": "emulator",
+        "zip-path": str(build_zip),
+        "user-id": "663d0a1b2c3e4f5a6b7c8d9e",
+    }
+    run = run_action(tmp_path, inputs)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "Left out in a rehearsal" not in run.stdout
+    made_up = [line for line in run.stdout.splitlines() if "made up" in line.lower()]
+    assert made_up and all("project-id, api-key" in line and "user-id" not in line for line in made_up)
+    assert "project-id" in run.summary and "made up" in run.summary
+
+
+def test_several_rehearsed_projects_may_reuse_a_built_in_project_id(tmp_path: Path, build_zip: Path) -> None:
+    # Issue 28.13: "Unexpected error (EmulatorConfigError: duplicate project id)" when a second project's ID was one
+    # of the emulator's built-in projects.
+    from streampixel_deploy.emulator import EmulatorConfig
+
+    built_in = [project.id for project in EmulatorConfig.default().users[0].projects]
+    ids = "\n".join(["6790aaaabbbbccccddddeeee", *built_in])
+    run = run_action(tmp_path, {"api-url": "emulator", "zip-path": str(build_zip), "project-id": ids})
+    assert run.code == 0, run.stdout + run.stderr
+    assert "Unexpected error" not in run.stdout + run.stderr
+    assert [row["projectId"] for row in json.loads(run.outputs["results"])] == ids.split("\n")
