@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import gc
 import json
 import os
+import re
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from streampixel_deploy import _version
 from streampixel_deploy.core.errors import EXIT_CANCELLED, EXIT_INPUT, Cancelled, StreampixelDeployError
@@ -43,8 +45,34 @@ _DESCRIPTIONS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that names the nearest command for a typo (``deploi``: did you mean deploy?)."""
+
+    def error(self, message: str) -> NoReturn:
+        typed = re.search(r"invalid choice: '([^']*)'", message)
+        if typed:
+            choices = re.findall(r"'([^']*)'", message[typed.end() :])
+            message += _did_you_mean(typed.group(1), choices)
+        super().error(message)
+
+
+def _did_you_mean(typed: str, candidates: Sequence[str]) -> str:
+    near = difflib.get_close_matches(typed, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {near[0]}?" if near else ""
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, extra: list[str]) -> NoReturn:
+    """End like argparse for arguments the command does not take, naming the nearest flag of that command."""
+    command_parser: argparse.ArgumentParser = next(
+        action.choices[command] for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    flags = [option for action in command_parser._actions for option in action.option_strings]
+    hints = "".join(_did_you_mean(arg.split("=", 1)[0], flags) for arg in extra if arg.startswith("-"))
+    command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hints}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="streampixel-deploy",
         description="Deploy packaged Unreal Engine builds to Streampixel.",
         epilog="Exit codes: 0 success, 1 failed, 2 invalid input, 3 timed out, 130 cancelled.",
@@ -153,7 +181,10 @@ def _main(argv: list[str]) -> int:
         from streampixel_deploy.relay import relay_main
 
         return relay_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _refuse_unknown(parser, args.cmd, extra)
     debug = bool(args.debug) or os.environ.get("RUNNER_DEBUG") == "1"
     if args.cmd == "action":
         from streampixel_deploy.action import run_action
