@@ -17,7 +17,7 @@ def test_positioned_reads_and_cpus(posix: bool, tmp_path: Path, monkeypatch: pyt
             monkeypatch.delattr(os, name, raising=False)
     path = tmp_path / "f.bin"
     path.write_bytes(bytes(range(256)) * 4)
-    fd = os.open(path, os.O_RDONLY)
+    fd = fileio.open_fd(path, os.O_RDONLY)
     try:
         assert fileio.read_at(fd, 4, 10) == bytes([10, 11, 12, 13])
         assert fileio.read_at(fd, 100, 1020) == bytes([252, 253, 254, 255])  # short only at the end
@@ -41,9 +41,27 @@ def test_read_many_answers_in_order_whichever_way_it_reads(
     data = os.urandom(64 * 1024)
     path.write_bytes(data)
     spans = [(1 + i % 7, (i * 37) % len(data)) for i in range(2000)]
-    fd = os.open(path, os.O_RDONLY)
+    fd = fileio.open_fd(path, os.O_RDONLY)
     try:
         assert fileio.read_many(fd, spans) == [data[offset : offset + length] for length, offset in spans]
         assert fileio.read_many(fd, []) == []
+    finally:
+        os.close(fd)
+
+
+def test_descriptors_read_and_write_bytes_as_they_are(tmp_path: Path) -> None:
+    """Windows opens a descriptor in text mode unless told O_BINARY: CR LF, LF and Ctrl-Z (0x1A) would change."""
+    data = b"a\r\nb\nc\x1ad\r\n\x1a" * 1000
+    path = tmp_path / "f.bin"
+    fd = fileio.open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        assert os.write(fd, data) == len(data)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == data
+    fd = fileio.open_fd(path, os.O_RDONLY)
+    try:
+        assert fileio.read_at(fd, len(data) + 10, 0) == data
+        assert fileio.read_at(fd, 5, 2) == data[2:7]
     finally:
         os.close(fd)

@@ -79,6 +79,25 @@ def test_round_trip_and_digest(tmp_path: Path) -> None:
     verify_quick(dest)
 
 
+def test_bytes_a_text_mode_read_would_change_are_packaged_as_they_are(tmp_path: Path) -> None:
+    """Windows opens a descriptor in text mode unless told O_BINARY: CR LF came back as LF and Ctrl-Z (0x1A) ended
+    the read, so real builds failed with "changed while it was being zipped" (issue 24)."""
+    top = _linked_tree(tmp_path)
+    payloads = {
+        "MyGame/crlf.ini": b"[Section]\r\nKey=Value\r\n" * 100,
+        "MyGame/ctrl-z.bin": b"head\x1atail\n" * 100,
+        "MyGame/Binaries/Win64/mixed.dll": b"\r\n\x1a\n\r\x00\x1a\x1a\n\n" * 40_000,  # several chunks
+    }
+    for rel, data in payloads.items():
+        (top / rel).write_bytes(data)
+    dest = tmp_path / "out.zip"
+    package_dir(top, dest, NullReporter(), chunk_size=64 * 1024)
+    with zipfile.ZipFile(dest) as zf:
+        assert zf.testzip() is None
+        for rel, data in payloads.items():
+            assert zf.read(rel) == data, rel
+
+
 @pytest.mark.skipif(shutil.which("unzip") is None, reason="Info-ZIP unzip is not installed")
 def test_info_zip_accepts_it(tmp_path: Path) -> None:
     dest = tmp_path / "out.zip"

@@ -41,7 +41,7 @@ from streampixel_deploy.build.zipformat import (
     windows_key,
 )
 from streampixel_deploy.core.errors import ArchiveError
-from streampixel_deploy.core.fileio import read_at, usable_cpus
+from streampixel_deploy.core.fileio import open_fd, read_at, usable_cpus
 from streampixel_deploy.core.patterns import path_matcher
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import SPEC_BY_NAME
@@ -335,7 +335,7 @@ def _work(job: list[_Piece], level: int) -> list[tuple[int, bytes, int]]:
         if length == 0:
             results.append((0, b"", STORED))
             continue
-        fd = os.open(entry.path, os.O_RDONLY)
+        fd = open_fd(entry.path, os.O_RDONLY)
         try:
             results.append(_chunk(fd, entry, offset, length, level, last))
         finally:

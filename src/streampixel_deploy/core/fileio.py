@@ -1,5 +1,6 @@
 """The few POSIX-only file calls, each behind one small function with a portable fallback (Windows' Python has no
-``os.pread``, ``os.posix_fadvise`` or ``os.sched_getaffinity``). tests/windows_os removes them to run the rest."""
+``os.pread``, ``os.posix_fadvise`` or ``os.sched_getaffinity``). tests/windows_os removes them to run the rest.
+Descriptors come from :func:`open_fd`, which opens them in binary mode on Windows too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ from concurrent.futures import ThreadPoolExecutor
 _PROBE_READS = 256
 _CACHED_READ_SECONDS = 10e-6
 _READS_IN_FLIGHT = 16
+
+
+#: Windows opens a descriptor in text mode unless told otherwise: reads turn CR LF into LF and end at Ctrl-Z (0x1A),
+#: writes turn LF into CR LF. Elsewhere there is no such mode (0).
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def open_fd(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+    """``os.open`` in binary mode everywhere: every ``os.open`` of the package goes through here.
+
+    Python already makes the descriptor non-inheritable (``O_CLOEXEC``, ``O_NOINHERIT`` on Windows; PEP 446).
+    """
+    return os.open(path, flags | _BINARY, mode)
 
 
 def read_at(fd: int, length: int, offset: int) -> bytes:

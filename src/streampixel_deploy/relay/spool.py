@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.fileio import open_fd
 
 SUFFIX = ".json"
 
@@ -88,7 +89,7 @@ class Spool:
         tmp = self._tmp / (event_id + SUFFIX)
         final = self.directory / (event_id + SUFFIX)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 view = memoryview(data)
                 while view:
@@ -154,7 +155,7 @@ class Spool:
 def _fsync_dir(path: Path) -> None:
     """Make a rename/unlink durable (POSIX); a no-op where directories cannot be opened (Windows)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_fd(path, os.O_RDONLY)
     except OSError:
         return
     try:
