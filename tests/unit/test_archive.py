@@ -11,14 +11,12 @@ import pytest
 from streampixel_deploy.build.archive import verify, verify_quick
 from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.core.errors import ArchiveError
+from tests.unit.rawzip import zip_names
 from tests.zipcraft import zip64_entry
 
 
 def _zip(path: Path, names: list[str]) -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in names:
-            zf.writestr(name, b"data")
-    return path
+    return zip_names(path, names, b"data")
 
 
 def test_sample_build_passes(tmp_path: Path) -> None:

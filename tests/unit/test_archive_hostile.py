@@ -12,16 +12,14 @@ import pytest
 
 from streampixel_deploy.build.archive import verify, verify_quick
 from streampixel_deploy.core.errors import ArchiveError
+from tests.unit.rawzip import zip_names
 from tests.zipcraft import zip64_entry
 
 LABEL = "'zip-path' (--zip-path)"
 
 
 def _zip(path: Path, names: list[str], *, data: bytes = b"MZ data") -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in names:
-            zf.writestr(name, data)
-    return path
+    return zip_names(path, names, data)
 
 
 def _eocd_at(data: bytes | bytearray) -> int:
@@ -116,12 +114,31 @@ def test_control_characters_are_refused_and_shown_escaped(tmp_path: Path, names:
 
 @pytest.mark.parametrize(
     "name",
-    ["Game/CON", "Game/con.txt", "Game/Binaries/NUL.tar.gz", "Game/Aux/x.dll", "Game/COM1.log", "lpt9", "Game/a:b"],
+    [
+        "Game/CON",
+        "Game/con.txt",
+        "Game/Binaries/NUL.tar.gz",
+        "Game/Aux/x.dll",
+        "Game/COM1.log",
+        "lpt9",
+        "Game/a:b",
+        "Game/notes.",
+        "Game/notes ",
+        "Game/Saved./x.ini",
+        "Game/Saved /x.ini",
+        "Game\\Saved.\\x.ini",
+        "Game/...",
+    ],
 )
 def test_names_windows_cannot_create_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ArchiveError, match="Windows") as info:
         verify_quick(_zip(tmp_path / "x.zip", ["Game/Game.exe", name]))
     assert repr(name) in str(info.value)
+
+
+def test_dots_and_spaces_inside_names_pass(tmp_path: Path) -> None:
+    names = ["Game/Game.exe", "Game/v1.2 final/a.dll", "Game/.config", "Game/a..b.dll", "./Game/./x.dll", "Game/ x"]
+    assert verify_quick(_zip(tmp_path / "x.zip", names)).entries == len(names)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from streampixel_deploy.build.zipwalk import (
     _CONTROL,
     _METHOD_NAMES,
     _RESERVED,
+    _TRAILING,
     BOMB_RATIO,
     _check_local_headers,
     _check_name,
@@ -142,9 +143,10 @@ def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> 
         for name in names:
             _check_name(name, path, setting)
     lowered = blob.lower()
-    if _RESERVED.search("\n" + lowered.replace("\\", "/")):
-        name = next(n for n in names if name_problem(n))
-        raise _refuse(path, setting, f"holds the entry {name!r}: {name_problem(name)}; Windows cannot extract it.")
+    if _RESERVED.search("\n" + lowered.replace("\\", "/")) or _TRAILING.search(blob):
+        bad = next((n for n in names if name_problem(n)), None)  # a '.' or '..' part also ends in a dot
+        if bad is not None:
+            raise _refuse(path, setting, f"holds the entry {bad!r}: {name_problem(bad)}; Windows cannot extract it.")
     keys = lowered.split("\n") if names else []
     folders = blob.count("/\n") + blob.endswith("/")
     odd = "\\" in lowered or "./" in lowered or "//" in lowered or lowered.startswith("/")

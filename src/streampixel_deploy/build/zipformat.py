@@ -177,6 +177,9 @@ def name_problem(name: str) -> str | None:
     for part in name.replace("\\", "/").split("/"):
         if part.split(".", 1)[0].rstrip(" ").lower() in WINDOWS_RESERVED:
             return f"the name {part!r}, which Windows reserves for a device"
+        if part.endswith((".", " ")) and part not in (".", ".."):  # '.' and '..' are path steps, checked apart
+            written = f": it would write {part.rstrip('. ')!r}" if part.strip(". ") else ""
+            return f"the name {part!r}, which ends in a dot or a space (Windows strips those{written})"
     return None
 
 

@@ -259,6 +259,9 @@ def _decode_names(raw_names: list[bytes], utf8: set[int]) -> list[str]:
 _CONTROL = re.compile(f"[{re.escape(CONTROL_CHARS)}]")
 #: A device name Windows reserves as a whole path part, with any extension (in the lowered, '/'-joined names).
 _RESERVED = re.compile(r"[/\n](?:con|prn|aux|nul|com[1-9]|lpt[1-9]) *(?:\.[^/\n]*)?(?:/|\n|$)")
+#: A path part ending in a dot or a space (in the '\n'-joined names; '.' and '..' parts match too, name_problem
+#: tells them apart).
+_TRAILING = re.compile(r"[. ](?:[/\\\n]|\Z)")
 _EXE_END = re.compile(r"\.exe$", re.MULTILINE)
 
 
