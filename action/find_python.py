@@ -12,18 +12,26 @@ if MYPY:  # only for the type checker (Python 2 has no typing module)
     from collections.abc import Mapping  # noqa: F401 (used in type comments)
 
 MINIMUM = (3, 10)
+#: How to get a Python with venv and ensurepip, by sys.platform; Linux (and any other) last.
+SETUP_PYTHON = "or add actions/setup-python before this action"
+HINTS = {
+    "win32": "install Python from python.org, whose installer includes venv and pip, " + SETUP_PYTHON,
+    "darwin": "brew install python@3.12, " + SETUP_PYTHON,
+}
+OTHER_HINT = "on Debian/Ubuntu: apt-get install python3-venv; on Fedora/RHEL: dnf install python3; " + SETUP_PYTHON
 
 
-def problem(version, modules):
-    # type: (tuple[int, ...], list[str]) -> str
-    """Why this Python cannot make the action's venv ("" when it can)."""
+def problem(version, modules, platform=None):
+    # type: (tuple[int, ...], list[str], str | None) -> str
+    """Why this Python cannot make the action's venv ("" when it can), with what to do on ``platform``."""
     if tuple(version[:2]) < MINIMUM:
         return "Python " + ".".join(str(n) for n in version[:3]) + " is older than 3.10"
     for name in modules:
         try:
             __import__(name)
         except ImportError:
-            return "its `" + name + "` module is missing (on Debian/Ubuntu: apt-get install python3-venv)"
+            hint = HINTS.get(sys.platform if platform is None else platform, OTHER_HINT)
+            return "its `" + name + "` module is missing (" + hint + ")"
     return ""
 
 
