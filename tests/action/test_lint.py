@@ -3,6 +3,7 @@ release and CI workflows' order and grants, which cannot run here."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,13 @@ def test_ci_matrix_runs_every_os_without_bash_off_linux_and_checks_the_package()
         assert "shell" not in step and "\n" not in step["run"].strip(), step["name"]
         assert not set("\\$&|;`") & set(step["run"]), step["name"]
     assert any(s.get("run") == "scripts/package-check" for s in jobs["package"]["steps"])
+
+
+def test_ci_tests_every_python_the_package_claims() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    claimed = set(re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject))
+    assert "3.14" in claimed
+    matrix = load(CI)["jobs"]["check"]["strategy"]["matrix"]["python"]
+    assert set(matrix) == claimed, "the CI matrix and the pyproject classifiers name different Pythons"
+    (lowest,) = re.findall(r'^requires-python = ">=(3\.\d+)"$', pyproject, re.M)
+    assert min(matrix, key=lambda v: tuple(map(int, v.split(".")))) == lowest
