@@ -46,9 +46,15 @@ docs.github.com pages and of generated clients of github/rest-api-description):
   max 100, ``page``) and ``GET /repos/{owner}/{repo}/deployments/{id}/statuses`` (``per_page``, ``page``) --
   200, newest first, like GitHub; ``GET /repos/{owner}/{repo}/deployments/{id}`` -- 200 or 404.
 
+Lists carry GitHub's ``Link`` header ("Using pagination in the REST API": ``rel="next"`` and ``rel="last"``
+while there is a next page), so a client can follow pages without guessing.
+
 Test controls: :meth:`FakeGitHub.set_down` (an outage: every request gets GitHub's HTML 503 page),
 :meth:`FakeGitHub.fail_next` (the next n requests get a given status, rate-limit headers for 429/403 and an
-optional ``Retry-After``), :meth:`FakeGitHub.reset`.
+optional ``Retry-After``), :meth:`FakeGitHub.limit_reads` (every GET gets a rate limit), :meth:`FakeGitHub.hold`
+(matching requests never get an answer until the fake stops), ``page_limit`` (the most a page holds, below
+GitHub's 100) and ``ignore_per_page`` (one page holding everything, no ``Link``), :meth:`FakeGitHub.seed`
+(deployments with statuses, as earlier runs would have left them), :meth:`FakeGitHub.reset`.
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 DOCS = "https://docs.github.com/rest"
 DEFAULT_TOKEN = "ghs_fake0123456789abcdefghijklmnopqrstuv"
@@ -141,6 +147,13 @@ class FakeGitHub:
         self._next_id = 1000
         self._down_until: float | None = None  # monotonic deadline; inf = until set_down(False)
         self._failures: list[_Failure] = []
+        self._read_limit: _Failure | None = None
+        self._held: list[tuple[str, str]] = []  # (method, path suffix) never answered
+        self._stopping = threading.Event()
+        #: the most entries one page of a list holds (GitHub: per_page, at most 100)
+        self.page_limit = 100
+        #: answer a list with all of it in one page, whatever per_page says (and no Link header)
+        self.ignore_per_page = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -160,6 +173,7 @@ class FakeGitHub:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()  # held requests end (their clients gave up long ago)
         server.shutdown()
         server.server_close()
         if self._thread is not None:
@@ -207,12 +221,64 @@ class FakeGitHub:
         with self._lock:
             self._failures.extend(_Failure(status, retry_after, message) for _ in range(n))
 
+    def limit_reads(self, retry_after: float | None) -> None:
+        """Every GET (from now on) gets GitHub's 429 rate limit with ``Retry-After: retry_after``; None ends it."""
+        with self._lock:
+            self._read_limit = None if retry_after is None else _Failure(429, retry_after, None)
+
+    def hold(self, method: str, path_suffix: str) -> None:
+        """Requests of ``method`` whose path ends with ``path_suffix`` get no answer at all (the connection stays
+        open, silent) until the fake stops."""
+        with self._lock:
+            self._held.append((method, path_suffix))
+
+    def seed(
+        self, repository: str, environment: str, payload: dict[str, Any], states: Iterable[str], ref: str = "main"
+    ) -> int:
+        """A deployment as an earlier run would have left it: ``payload`` and its statuses (``states``, oldest
+        first), without any request; its id."""
+        with self._lock:
+            self._next_id += 1
+            deployment_id = self._next_id
+            base = f"http://127.0.0.1/repos/{repository}"
+            now = _now()
+            data = {
+                "url": f"{base}/deployments/{deployment_id}",
+                "id": deployment_id,
+                "sha": hashlib.sha1(ref.encode("utf-8")).hexdigest(),  # noqa: S324 - a fake commit id
+                "ref": ref,
+                "task": "deploy",
+                "payload": payload,
+                "original_environment": environment,
+                "environment": environment,
+                "description": None,
+                "creator": _creator(),
+                "created_at": now,
+                "updated_at": now,
+                "statuses_url": f"{base}/deployments/{deployment_id}/statuses",
+                "repository_url": base,
+                "transient_environment": False,
+                "production_environment": False,
+            }
+            deployment = _Deployment(repository, data)
+            self._deployments[deployment_id] = deployment
+            for state in states:
+                self._add_status(deployment, state, "", "", "")
+        return deployment_id
+
+    def reset_requests(self) -> None:
+        """Forget the requests recorded so far (what happened before the part a test looks at)."""
+        with self._lock:
+            self._requests.clear()
+
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
             self._dispatches.clear()
             self._deployments.clear()
             self._failures.clear()
+            self._held.clear()
+            self._read_limit = None
             self._down_until = None
 
     # -- what happened ---------------------------------------------------------------------------
@@ -279,7 +345,19 @@ class FakeGitHub:
                 body = json.loads(raw)
             except ValueError:
                 parsed_ok = False
+        with self._lock:
+            held = any(method == m and path.endswith(suffix) for m, suffix in self._held)
+        if held:
+            with self._lock:
+                self._requests.append(RecordedRequest(method, path, query, headers, body, raw, 0, time.time()))
+                self._lock.notify_all()
+            self._stopping.wait()
+            raise _Hold
         status, extra, payload = self._route(method, path, query, headers, body, parsed_ok)
+        if status == 200 and isinstance(payload, list):
+            payload, links = self._paginate(payload, query, f"{self.url}{parts.path}")
+            if links:
+                extra = {**extra, "Link": links}
         with self._lock:
             self._requests.append(RecordedRequest(method, path, query, headers, body, raw, status, time.time()))
             self._lock.notify_all()
@@ -311,6 +389,8 @@ class FakeGitHub:
             if self._down_until is not None and time.monotonic() < self._down_until:
                 return 503, {"Content-Type": "text/html; charset=utf-8"}, _UNICORN
             failure = self._failures.pop(0) if self._failures else None
+            if failure is None and method == "GET":
+                failure = self._read_limit
         if failure is not None:
             return _failure(failure)
         if not headers.get("user-agent", "").strip():
@@ -366,8 +446,26 @@ class FakeGitHub:
                 if method == "GET":
                     with self._lock:
                         items = list(reversed(deployment.statuses))
-                    return _page(items, query)
+                    return _check_page(items, query)
         return 404, {}, _error("Not Found")
+
+    def _paginate(self, items: list[Any], query: dict[str, list[str]], base: str) -> tuple[list[Any], str]:
+        """One page of a whole list (``per_page`` at most ``page_limit``, default 30, like GitHub) and its ``Link``
+        header: ``rel="next"`` and ``rel="last"`` while more pages follow."""
+        if self.ignore_per_page:
+            return items, ""
+        per_page = min(max(int(query.get("per_page", ["30"])[0]), 1), 100, self.page_limit)
+        page = max(int(query.get("page", ["1"])[0]), 1)
+        last = max(1, -(-len(items) // per_page))
+        links = []
+        if page < last:
+            others = {k: v[0] for k, v in query.items() if k != "page"}
+
+            def link(number: int, rel: str) -> str:
+                return f'<{base}?{urlencode({**others, "page": str(number)})}>; rel="{rel}"'
+
+            links = [link(page + 1, "next"), link(last, "last")]
+        return items[(page - 1) * per_page : page * per_page], ", ".join(links)
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -468,7 +566,7 @@ class FakeGitHub:
         for name in ("sha", "ref", "task", "environment"):
             if name in query:
                 items = [d for d in items if d.get(name) == query[name][0]]
-        return _page(items, query)
+        return _check_page(items, query)
 
     def _create_status(self, deployment: _Deployment, body: Any) -> tuple[int, dict[str, str], Any]:
         if not isinstance(body, dict):
@@ -546,13 +644,18 @@ def _check_types(body: dict[str, Any], types: dict[str, type]) -> list[str]:
     return problems
 
 
-def _page(items: list[dict[str, Any]], query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+class _Hold(Exception):
+    """A held request: the handler closes the connection without an answer."""
+
+
+def _check_page(items: list[dict[str, Any]], query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+    """The whole list, once ``per_page`` and ``page`` are valid (``FakeGitHub._paginate`` cuts the page)."""
     try:
-        per_page = min(max(int(query.get("per_page", ["30"])[0]), 1), 100)
-        page = max(int(query.get("page", ["1"])[0]), 1)
+        int(query.get("per_page", ["30"])[0])
+        int(query.get("page", ["1"])[0])
     except ValueError:
         return 422, {}, _invalid("per_page and page must be integers.")
-    return 200, {}, items[(page - 1) * per_page : page * per_page]
+    return 200, {}, items
 
 
 def _failure(failure: _Failure) -> tuple[int, dict[str, str], Any]:
@@ -613,7 +716,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or "0")
         raw = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, out_headers, body = self.server.fake.handle(self.command, self.path, headers, raw)
+        try:
+            status, out_headers, body = self.server.fake.handle(self.command, self.path, headers, raw)
+        except _Hold:
+            self.close_connection = True
+            return
         self.send_response(status)
         for name, value in out_headers.items():
             self.send_header(name, value)

@@ -3,13 +3,16 @@
 Created when Streampixel has accepted the build (so the deployment's payload can name the uploadId), set
 ``in_progress`` at once, then ``success`` / ``failure`` / ``inactive`` / ``error`` when the run ends. A problem
 talking to GitHub is a warning, never a failed deploy. Requests go through :mod:`streampixel_deploy.github.rest`.
+
+The rollback target comes from the environment's history (:mod:`streampixel_deploy.github.history`, read within
+bounds of its own). When that read fails or is cut short before it answers, the run chooses by date instead, and
+one warning names what was chosen (once the run knows it: when the build is accepted, or when the run ends).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
@@ -17,6 +20,7 @@ from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.github.history import DeploymentHistory, HistoryLimits
 from streampixel_deploy.github.rest import GitHubRest
 
 _FINAL_STATE = {
@@ -56,11 +60,16 @@ class GitHubDeployments:
         reporter: Reporter,
         session: requests.Session,
         clock: Clock | None = None,
+        history_limits: HistoryLimits | None = None,
     ) -> None:
         self.target = target
         self.reporter = reporter
         self.rest = GitHubRest(target.api_url, target.token, session, clock)
         self.deployment_id: int | None = None
+        self.history = DeploymentHistory(
+            self.rest, target.repository, target.environment, self.rest.clock, history_limits
+        )
+        self._unanswered: str | None = None  # why a history question went unanswered (not yet reported)
 
     def _call(
         self, path: str, body: dict[str, Any], clock: Clock | None = None, hurry: bool = False
@@ -97,33 +106,36 @@ class GitHubDeployments:
     def previous_live(self, project_id: str, exclude: str | None = None) -> str | None:
         """The build that was live before this run: the newest deployment of this project to the environment
         that reached ``success`` (a deploy or a rollback), from GitHub's history. None when GitHub cannot say."""
-        base = self.rest.repo_url(self.target.repository, "deployments")
-        listing = self._get(f"{base}?environment={quote(self.target.environment, safe='')}&per_page=30")
-        for deployment in listing if isinstance(listing, list) else []:
-            build = _payload_build(deployment, project_id)
-            if build is None or build == exclude or not isinstance(deployment.get("id"), int):
-                continue
-            statuses = self._get(f"{base}/{deployment['id']}/statuses?per_page=100")
-            if isinstance(statuses, list) and any(
-                isinstance(x, dict) and x.get("state") == "success" for x in statuses
-            ):
-                return build
-        return None
+        build = self.history.previous_live(project_id, exclude)
+        if build is None and self.history.problem is not None:
+            self._unanswered = self.history.problem
+        return build
 
-    def _get(self, url: str) -> Any:
-        try:
-            answer = self.rest.call("GET", url, doing="read the GitHub deployment history", repeatable=True)
-        except (WaitTimeout, Cancelled):
-            return None
-        if not answer.ok:
-            self.reporter.warning(
-                f"Could not read the GitHub deployment history: {answer.detail}.", "GitHub deployment"
+    def _history_warning(self, result: Result) -> None:
+        """Once per run, when the history could not answer: what the run chose instead (by date)."""
+        if self._unanswered is None:
+            return
+        problem, self._unanswered = self._unanswered, None
+        previous = result.previous_upload_id or "none (no other approved build)"
+        if result.command == "distribute":
+            chose = (
+                f"builds were chosen by date: build {result.upload_id or '(none chosen)'} is the one distributed "
+                f"('previous' meaning the approved build before the newest) and previous-upload-id is {previous}"
             )
-            return None
-        return answer.data
+        else:
+            chose = (
+                f"the rollback target was chosen by date: previous-upload-id is {previous}, the newest approved "
+                "build before this one"
+            )
+        self.reporter.warning(
+            f"The GitHub deployment history gave no answer ({problem}), so {chose}; it may not be the build "
+            f"that was live before. Check the environment's deployments on GitHub before rolling back.",
+            "GitHub deployment",
+        )
 
     def submitted(self, result: Result) -> None:
         """The build (or rollback) was accepted by Streampixel: create the deployment, mark it in progress."""
+        self._history_warning(result)
         if self.deployment_id is not None:
             return
         kind = "Rollback/release" if result.command == "distribute" else "Deploy"
@@ -153,6 +165,7 @@ class GitHubDeployments:
             self._status("in_progress", f"Streampixel is processing build {result.upload_id}")
 
     def finished(self, result: Result, hurry: bool = False) -> None:
+        self._history_warning(result)
         if self.deployment_id is None:
             return
         if result.outcome is Outcome.SUBMITTED or result.outcome is Outcome.DRY_RUN:
@@ -175,13 +188,3 @@ class GitHubDeployments:
         if self.target.environment_url:
             body["environment_url"] = self.target.environment_url
         self._call(f"deployments/{self.deployment_id}/statuses", body, clock, hurry)
-
-
-def _payload_build(deployment: Any, project_id: str) -> str | None:
-    """The Streampixel upload ID a deployment we created carries for ``project_id``."""
-    payload = deployment.get("payload") if isinstance(deployment, dict) else None
-    ours = payload.get("streampixel") if isinstance(payload, dict) else None
-    if not isinstance(ours, dict) or ours.get("projectId") != project_id:
-        return None
-    build = ours.get("uploadId")
-    return build if isinstance(build, str) and build else None

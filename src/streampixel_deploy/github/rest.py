@@ -15,12 +15,15 @@ classified into an :class:`Answer`:
   operator can fix it;
 - 400/410/413/422 are ``failed``: about the request itself, they will never succeed.
 
+A list's next page is the ``Link`` header's ``rel="next"`` URL (:attr:`Answer.next_url`).
+
 Messages never hold the token or a URL's query (:func:`core.redact.redact_url`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,6 +55,7 @@ GITHUB_POLICY = Policy(
     connect_timeout=10.0,
     request_budget=30.0,
 )
+_LINK = re.compile(r'<(?P<url>[^>]*)>\s*;[^,]*?\brel\s*=\s*"?(?P<rel>[^",;]*)"?')
 PERMANENT = frozenset({400, 410, 413, 422})
 CONFIG = frozenset({401, 403, 404})
 _HINTS = {
@@ -75,6 +79,8 @@ class Answer:
     rate_limited: bool = False
     config_problem: bool = False
     data: Any = None
+    #: a list's next page (the ``Link`` header's ``rel="next"``), None on the last page
+    next_url: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -149,10 +155,11 @@ class GitHubRest:
 def classify(status: int, headers: Mapping[str, str], text: str, needs: str = "", now: float | None = None) -> Answer:
     """What an answer of ``status`` with ``headers`` and body ``text`` means (see the module docstring)."""
     data = _json(text)
-    if 200 <= status < 300:
-        return Answer("ok", status, "accepted" if status in (201, 204) else f"accepted with HTTP {status}", data=data)
-    message = _message(data, text)
     lower = {k.lower(): v for k, v in headers.items()}
+    if 200 <= status < 300:
+        detail = "accepted" if status in (201, 204) else f"accepted with HTTP {status}"
+        return Answer("ok", status, detail, data=data, next_url=next_link(lower.get("link")))
+    message = _message(data, text)
     retry_after = parse_retry_after(lower.get("retry-after"))
     remaining = lower.get("x-ratelimit-remaining")
     rate_limited = status == 429 or (
@@ -175,6 +182,14 @@ def classify(status: int, headers: Mapping[str, str], text: str, needs: str = ""
         detail = f"GitHub answered with a redirect (HTTP {status}); check the GitHub API URL"
         return Answer("retry", status, detail, message, config_problem=True)
     return Answer("retry", status, f"GitHub answered HTTP {status}: {message}", message, retry_after)
+
+
+def next_link(value: str | None) -> str | None:
+    """The ``rel="next"`` URL of a ``Link`` header (RFC 8288, as GitHub sends it), or None."""
+    for match in _LINK.finditer(value or ""):
+        if "next" in match["rel"].lower().split():
+            return match["url"]
+    return None
 
 
 def reset_wait(value: str | None, now: float | None = None) -> float | None:
