@@ -11,8 +11,12 @@ of it again. The sha256 (the ``sha256`` output) is taken from the upload's own r
 go out in parallel (``s3_sha256``); when the packer already knows it (``build-dir``) nothing hashes the file.
 
 A multipart upload's metadata is fixed when it starts, before the sha256 is known, so the digest is stored next to
-the object once the upload is complete: ``<key>.sha256`` (``sha256sum`` format). A re-run skips the upload when the
-object has the zip's size and that file exists; it sets the ``sha256`` output from it. Without a directory digest
+the object once the upload is complete: ``<key>.sha256`` (``sha256sum`` format), bound to the object by its ETag
+and size (``s3_record``). A re-run skips the upload when the object has the zip's size and a record bound to it as
+it is now; it sets the ``sha256`` output from it. A stale or foreign record means an upload again.
+
+**Time.** Every call, the parts included, runs under the run's deadline (``s3_deadline``): each attempt waits at
+most the time left. Without a directory digest
 (a file that is not a zip, with ``verify-archive: off``) the whole file is hashed first and ``<id>`` is its sha256.
 
 **The transfer** is s3transfer's (locked with boto3): ``part_size_for`` parts, ``concurrency`` in flight, parts
@@ -46,7 +50,7 @@ from streampixel_deploy.core.fileio import advise_sequential
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
-from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_record, s3_transfer, time_left
+from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_deadline, s3_record, s3_transfer, time_left
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
 from streampixel_deploy.hosting.s3_errors import error_code, explain
 
@@ -61,6 +65,9 @@ DEFAULT_CONCURRENCY = 8
 #: the client's memory: peak RSS ~115 MB with 32 MiB, ~140 MB with 48 MiB (bench/bench_upload.py, 1 GiB).
 HASH_AHEAD = 32 * MIB
 HASH_BLOCK = 8 * MIB
+#: How long one attempt waits for an answer (headers, or each read of a body); less when the run has less left
+#: (``s3_deadline``).
+READ_TIMEOUT = 120.0
 PROBE = b"streampixel-deploy write probe\n"
 PRESIGN_WARNING = (
     "Streampixel gets a presigned URL (s3-presign-seconds > 0). Some versions of Streampixel's API docs say "
@@ -179,29 +186,30 @@ class S3Host:
         try:
             with self._explained("checking the bucket") as step:
                 client = ready.result()
-                self._check_bucket(client)
-                known, ident = upload.sha256, upload.directory_digest
-                if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
-                    known = known or self._digest(zip_path, stat, reporter, upload.deadline)
-                    ident = known
-                key = self._join(upload.project_id, ident[:16], object_name(zip_path))
-                step.doing = "looking for an earlier upload"
-                recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self._note_region)
-                reused = recorded is not None and known in (None, recorded)
-                if reused and recorded is not None:
-                    sha256 = recorded
-                    reporter.info(
-                        f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 "
-                        f"{sha256[:16]}…); skipping the upload."
-                    )
-                else:
-                    step.doing = "uploading the zip"
-                    reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                    sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline)
-                    s3_record.record(client, self.s.bucket, key, sha256, object_name(zip_path), reporter)
-                step.doing = "making the download URL"
-                url, display, signed = self._url_for(key, reporter)
-                preflight(url, hosted_url(display), reporter, time_left=time_left(upload.deadline))
+                with s3_deadline.under(client, upload.deadline, READ_TIMEOUT):
+                    self._check_bucket(client)
+                    known, ident = upload.sha256, upload.directory_digest
+                    if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
+                        known = known or self._digest(zip_path, stat, reporter, upload.deadline)
+                        ident = known
+                    key = self._join(upload.project_id, ident[:16], object_name(zip_path))
+                    step.doing = "looking for an earlier upload"
+                    recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self._note_region)
+                    reused = recorded is not None and known in (None, recorded)
+                    if reused and recorded is not None:
+                        sha256 = recorded
+                        reporter.info(
+                            f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 "
+                            f"{sha256[:16]}…); skipping the upload."
+                        )
+                    else:
+                        step.doing = "uploading the zip"
+                        reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
+                        sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline)
+                        s3_record.record(client, self.s.bucket, key, sha256, object_name(zip_path), size, reporter)
+                    step.doing = "making the download URL"
+                    url, display, signed = self._url_for(key, reporter)
+                    preflight(url, hosted_url(display), reporter, time_left=time_left(upload.deadline))
         except s3_transfer.FileChanged:
             raise HostingError(
                 f"The zip {zip_path.name!r} changed while it was being uploaded; the upload was abandoned. "
@@ -252,7 +260,7 @@ class S3Host:
             },
             "retries": {"mode": "standard", "max_attempts": self.max_attempts},
             "connect_timeout": 10,
-            "read_timeout": 120,
+            "read_timeout": READ_TIMEOUT,
             "max_pool_connections": self.concurrency + 2,
             "tcp_keepalive": True,
             "user_agent_extra": f"streampixel-deploy/{__version__}",

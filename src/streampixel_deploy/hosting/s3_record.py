@@ -1,15 +1,19 @@
-"""The sha256 recorded beside an uploaded build: ``<key>.sha256``, in ``sha256sum`` format.
+"""The sha256 recorded beside an uploaded build: ``<key>.sha256``, in ``sha256sum`` format, bound to the object.
 
 A multipart upload's metadata is fixed when the upload is created, before the sha256 (taken from the upload's
 own reads) is known, so it is written as a small object once the upload is complete. Its presence is what makes
-a re-run skip the upload: the zip under the key with the right size, and its sha256 beside it.
+a re-run skip the upload, and only when it is bound to the object as it is now: the record's own metadata holds
+the object's ETag and size as they were read (HEAD) right after the upload. An object overwritten since (other
+bytes, even of the same size, change its ETag), or a record without that binding (written by hand, by another
+tool, or by a version before it) is not believed: the build is uploaded again and a new record written, so the
+``sha256`` output is never one the object does not have.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from streampixel_deploy.core.reporter import Reporter
@@ -17,12 +21,15 @@ from streampixel_deploy.hosting.s3_errors import error_code, http_status
 
 SUFFIX = ".sha256"
 HEX64 = re.compile(r"[0-9a-f]{64}")
+#: the record's metadata (``x-amz-meta-…``) that binds it to the object
+ETAG = "object-etag"
+SIZE = "object-size"
 
 
 def recorded_sha256(
     client: Any, bucket: str, key: str, size: int, note: Callable[[dict[str, Any]], None] | None = None
 ) -> str | None:
-    """The sha256 recorded beside an earlier upload of this build (same key, same size), else None.
+    """The sha256 recorded beside an earlier upload of this build (same key, same size, the same object), else None.
 
     ``note`` sees the HEAD response (the bucket's region header)."""
     from botocore.exceptions import ClientError
@@ -40,15 +47,25 @@ def recorded_sha256(
         if http_status(exc) in (403, 404) or error_code(exc) in ("404", "403", "NoSuchKey", "NotFound"):
             return None  # absent (or the upload never finished), or no right to tell: upload
         raise
+    if binding(response.get("Metadata")) != (_etag(head), str(size)):
+        return None  # a record of other bytes (the object was overwritten), or one nothing binds to it
     recorded = text.split(maxsplit=1)[0].lower() if text.strip() else ""
     return recorded if HEX64.fullmatch(recorded) else None
 
 
-def record(client: Any, bucket: str, key: str, sha256: str, name: str, reporter: Reporter) -> None:
-    """Store the sha256 beside the uploaded zip; a failure is a warning (the build is hosted all the same)."""
+def record(client: Any, bucket: str, key: str, sha256: str, name: str, size: int, reporter: Reporter) -> None:
+    """Store the sha256 beside the uploaded zip, bound to the object as it is now (its ETag and size); a failure
+    is a warning (the build is hosted all the same; the next run uploads it again)."""
     try:
+        head = client.head_object(Bucket=bucket, Key=key)
+        if head.get("ContentLength") != size:
+            raise RuntimeError(f"the object holds {head.get('ContentLength')} bytes, not {size}")
         client.put_object(
-            Bucket=bucket, Key=key + SUFFIX, Body=f"{sha256}  {name}\n".encode(), ContentType="text/plain"
+            Bucket=bucket,
+            Key=key + SUFFIX,
+            Body=f"{sha256}  {name}\n".encode(),
+            ContentType="text/plain",
+            Metadata={ETAG: _etag(head), SIZE: str(size)},
         )
     except Exception as exc:
         reporter.warning(
@@ -57,3 +74,15 @@ def record(client: Any, bucket: str, key: str, sha256: str, name: str, reporter:
             "Grant s3:PutObject under the prefix.",
             "S3 sha256 not stored",
         )
+
+
+def binding(metadata: Mapping[str, str] | None) -> tuple[str, str] | None:
+    """(ETag, size) a record's metadata binds it to; None without them. Keys are read in any case (S3 lowers
+    them, some servers capitalise them)."""
+    lower = {k.lower(): v for k, v in (metadata or {}).items()}
+    etag, size = lower.get(ETAG), lower.get(SIZE)
+    return (etag.strip('"'), size) if etag and size else None
+
+
+def _etag(head: Mapping[str, Any]) -> str:
+    return str(head.get("ETag") or "").strip('"')
