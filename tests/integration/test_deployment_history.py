@@ -129,3 +129,28 @@ def test_a_rollback_without_history_names_what_it_distributed(
     warning = _history_warning(run)
     assert run.outputs["upload-id"] == v1  # 'previous' by date: the approved build before the newest (v2)
     assert f"build {v1} is the one distributed" in warning and "by date" in warning
+
+
+def test_pages_are_bounded_and_what_was_read_is_kept(github: FakeGitHub) -> None:
+    """In process, against the fake: the pages bound stops the read (a problem, no answer); a second question is
+    answered from what was read, without a request."""
+    import requests
+
+    from streampixel_deploy.core.http import Clock
+    from streampixel_deploy.github.history import DeploymentHistory
+    from streampixel_deploy.github.rest import GitHubRest
+
+    github.seed(REPO, ENV, _payload("live-one"), ["in_progress", "success"])
+    _failed(github, 9)
+    github.page_limit = 2
+    with requests.Session() as session:
+        rest = GitHubRest(github.url, TOKEN, session)
+        history = DeploymentHistory(rest, REPO, ENV, Clock(60), HistoryLimits(pages=3))
+        assert history.previous_live(DEFAULT_PROJECT_ID) is None
+        assert history.problem == "it was cut short at its bound of 3 pages"
+        sent = len(github.requests)
+        assert sent == 3 + 6  # three pages of two, a statuses read for each deployment on them
+        whole = DeploymentHistory(rest, REPO, ENV, Clock(60))
+        assert whole.previous_live(DEFAULT_PROJECT_ID) == "live-one" and whole.problem is None
+        assert whole.previous_live(DEFAULT_PROJECT_ID, exclude="failed-3") == "live-one"
+        assert len(github.requests) == sent + 5 + 10  # five pages, ten statuses; the second question: none
