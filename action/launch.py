@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -26,7 +27,8 @@ INSTALL_ENV = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PIP_R
 def home(environ: Mapping[str, str]) -> tuple[Path, bool]:
     """Where venvs live: ``<tool cache>/streampixel-deploy`` when the runner has a tool cache that can be written
     (kept across jobs on self-hosted runners), else ``<runner.temp>/streampixel-deploy`` (this job). The flag says
-    whether it is the tool cache. Raises KeyError when neither is given."""
+    whether it is the tool cache. An empty variable is an unset one (never the working directory: that is the
+    user's workspace). Raises KeyError when neither is given."""
     cache = environ.get("SP_TOOL_CACHE", "")
     if cache:
         folder = Path(cache) / setup_env.HOME_NAME
@@ -38,7 +40,10 @@ def home(environ: Mapping[str, str]) -> tuple[Path, bool]:
             return folder, True
         except OSError:
             pass
-    return Path(environ["SP_VENV_ROOT"]) / setup_env.HOME_NAME, False
+    temp = environ.get("SP_VENV_ROOT", "")
+    if not temp:
+        raise KeyError("SP_VENV_ROOT")
+    return Path(temp) / setup_env.HOME_NAME, False
 
 
 def merge_stderr() -> None:
@@ -65,18 +70,26 @@ def execute(argv: Sequence[str], env: Mapping[str, str], platform: str = sys.pla
             continue
 
 
-def report_failure(why: str, environ: Mapping[str, str], say: Callable[[str], None] = print) -> None:
+PYPI_HINT = "is PyPI reachable from this runner?"
+
+
+def report_failure(
+    why: str, environ: Mapping[str, str], hint: str = PYPI_HINT, say: Callable[[str], None] = print
+) -> None:
     """An error annotation, the reason in the job summary, and ``result=failed`` (as a run of the program that
-    failed before any verdict would write)."""
+    failed before any verdict would write). Every way launch.py fails goes through here."""
     say(f"::error title=streampixel-deploy could not be installed::{why}; see the log above.")
-    summary = environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(f"## ❌ Streampixel deploy: not run\n\n{why} (is PyPI reachable from this runner?).\n")
-    output = environ.get("GITHUB_OUTPUT")
-    if output:
-        with open(output, "a", encoding="utf-8") as fh:
-            fh.write("result=failed\n")
+    for name, text in (
+        ("GITHUB_STEP_SUMMARY", f"## ❌ Streampixel deploy: not run\n\n{why} ({hint}).\n"),
+        ("GITHUB_OUTPUT", "result=failed\n"),
+    ):
+        path = environ.get(name)
+        if path:
+            try:
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(text)
+            except OSError as exc:  # the annotation above is still in the log
+                say(f"Could not write {name} ({exc})")
 
 
 def main(
@@ -91,7 +104,8 @@ def main(
     try:
         folder, shared = home(environ)
     except KeyError as exc:
-        report_failure(f"{exc.args[0]} is not set (this script runs as a step of action.yml)", {})
+        hint = "the step's env in action.yml maps it from runner.temp"
+        report_failure(f"{exc.args[0]} is not set (this script runs as a step of action.yml)", environ, hint)
         return 1
     print("::group::Install streampixel-deploy", flush=True)
     installer = environ.get("SP_INSTALLER", "auto").strip().lower() or "auto"
@@ -105,8 +119,18 @@ def main(
         print("::endgroup::", flush=True)
         report_failure(str(exc), environ)
         return 1
+    except Exception as exc:  # a bug here must still end in result=failed, not in a bare traceback
+        traceback.print_exc(file=sys.stdout)
+        print("::endgroup::", flush=True)
+        report_failure(f"{type(exc).__name__}: {exc}", environ, "a bug in action/launch.py: please report it")
+        return 1
     print("::endgroup::", flush=True)
-    return executor([str(python), "-m", "streampixel_deploy", "action"], dict(environ))
+    try:
+        return executor([str(python), "-m", "streampixel_deploy", "action"], dict(environ))
+    except OSError as exc:  # the venv's Python cannot be started (only the program reports after this point)
+        (python.parents[2] / "ready").unlink(missing_ok=True)  # the next run makes this venv again
+        report_failure(f"{python} could not be started ({exc})", environ, "the next run makes the venv again")
+        return 1
 
 
 if __name__ == "__main__":

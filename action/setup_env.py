@@ -13,9 +13,9 @@ Two installers, both from hash-locked files:
   own pip, or by the pip wheel that ``ensurepip`` bundles, into ``<home>/streampixel-deploy/uv-<key>`` (kept
   with the venvs); the venv is made without pip, uv installs ``requirements/runtime.txt`` into it, and the
   package's sources are staged beside the venv and put on its path (a ``.pth`` file and a ``dist-info``).
-- **pip** (the fallback when uv cannot be installed or fails, or ``SP_INSTALLER=pip``): a venv with pip,
-  ``pip install --require-hashes`` of the runtime and build locks, then the package built from the staged
-  sources with ``--no-build-isolation``.
+- **pip** (the fallback, with a one-line notice, when uv cannot be installed, cannot be started or fails, or
+  ``SP_INSTALLER=pip``): a venv with pip, ``pip install --require-hashes`` of the runtime and build locks, then
+  the package built from the staged sources with ``--no-build-isolation``.
 
 A venv is made in a temporary folder beside its final place and renamed into it when finished, so runners that
 share a tool cache never see (or remove) each other's half-made venvs.
@@ -185,8 +185,10 @@ def uv_install_command(pip: Sequence[str], action: Path, target: Path) -> list[s
 
 
 def uv_executable(folder: Path, platform: str = sys.platform) -> Path:
-    """Where ``pip install --target`` put uv's binary (``Scripts`` or ``bin`` on Windows, ``bin`` elsewhere)."""
-    names = ["Scripts/uv.exe", "bin/uv.exe"] if platform == "win32" else ["bin/uv"]
+    """Where ``pip install --target`` put uv's binary: ``bin`` (``bin/uv.exe`` on Windows: ``--target`` keeps
+    the wheel's ``.data/scripts`` under ``bin`` there too), or ``Scripts`` on Windows; the first that exists, so
+    ask only after the install (before it, the answer is a guess)."""
+    names = ["bin/uv.exe", "Scripts/uv.exe"] if platform == "win32" else ["bin/uv"]
     return next((folder / n for n in names if (folder / n).is_file()), folder / names[0])
 
 
@@ -215,28 +217,35 @@ def _publish(work: Path, final: Path, python: Path) -> None:
 def ensure_uv(action: Path, home: Path, *, run: Runner, platform: str, say: Callable[[str], None]) -> Path | None:
     """uv from the tool cache, else installed there from its lock; None when it cannot be had (pip then)."""
     final = home / uv_key(action)
-    exe = uv_executable(final, platform)
-    if is_ready(final, exe):
+    if is_ready(final, uv_executable(final, platform)):
         (final / "ready").touch()
         say(f"Using uv from {final}")
-        return exe
+        return uv_executable(final, platform)
     pip = pip_launcher(platform)
     if pip is None:
-        say("No pip to install uv with; using pip's path instead")
+        say("No pip to install uv with; using pip instead")
         return None
     shutil.rmtree(final, ignore_errors=True)
     work = _temporary(home, final.name)
     try:
         run(uv_install_command(pip, action, work))
-        if not uv_executable(work, platform).is_file():
-            raise SetupError(f"uv's wheel has no {uv_executable(work, platform).relative_to(work)}")
-        _publish(work, final, exe)
+        exe = uv_executable(work, platform)  # where pip really put it
+        if not exe.is_file():
+            raise SetupError(f"uv's wheel has no {exe.relative_to(work)}")
+        where = exe.relative_to(work)
+        _publish(work, final, final / where)
     except (subprocess.CalledProcessError, SetupError, OSError) as exc:
-        say(f"uv could not be installed ({exc}); using pip instead")
+        say(f"uv could not be installed ({_one_line(exc)}); using pip instead")
         return None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return exe
+    return final / where
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line for a notice (an OSError's text can hold the path and a newline)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def prune(home: Path, keep: set[str], now: float | None = None, days: int = STALE_DAYS) -> list[str]:
@@ -330,6 +339,10 @@ def _make(
         raise SetupError(
             f"{name} exited with {exc.returncode} while installing the action's locked dependencies"
         ) from exc
+    except OSError as exc:  # the installer's binary cannot be started (missing, not executable)
+        if uv:  # not kept: every later job would fall back to pip
+            shutil.rmtree(uv.parent.parent, ignore_errors=True)
+        raise SetupError(f"{name} could not be started ({_one_line(exc)})") from exc
     if uv:
         link_source(action, work, platform)
     return name

@@ -7,6 +7,7 @@ merged into stdout (for Windows PowerShell), the venv layout. The slow test does
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -83,8 +84,9 @@ def test_home_is_the_tool_cache_when_writable_else_runner_temp(tmp_path: Path) -
     env = {"SP_TOOL_CACHE": str(tmp_path / "file"), "SP_VENV_ROOT": str(tmp_path / "temp")}
     assert launch.home(env) == (tmp_path / "temp" / "streampixel-deploy", False)
     assert launch.home({"SP_TOOL_CACHE": "", "SP_VENV_ROOT": str(tmp_path)}) == (tmp_path / "streampixel-deploy", False)
-    with pytest.raises(KeyError):
-        launch.home({})
+    for unset in ({}, {"SP_VENV_ROOT": ""}, {"SP_VENV_ROOT": "", "SP_TOOL_CACHE": ""}):
+        with pytest.raises(KeyError):
+            launch.home(unset)
 
 
 class Recorder:
@@ -152,6 +154,80 @@ def test_main_reports_a_failed_install_in_the_log_the_summary_and_the_result_out
 def test_main_without_the_runner_environment_says_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
     assert launch.main({}, ROOT, run=_fake_install, make_venv=_fake_venv, executor=Recorder()) == 1
     assert "SP_VENV_ROOT is not set" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("given", ["unset", "empty"])
+def test_without_a_runner_folder_nothing_is_installed_and_the_failure_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    """Issue 28: empty SP_VENV_ROOT and SP_TOOL_CACHE (a runner without runner.temp) installed into
+    ./streampixel-deploy of the workspace and exited 0; unset, no result output and no summary were written."""
+    workspace, output, summary = tmp_path / "workspace", tmp_path / "out", tmp_path / "summary.md"
+    workspace.mkdir()
+    monkeypatch.chdir(workspace)
+    environ = {"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    if given == "empty":
+        environ.update(SP_VENV_ROOT="", SP_TOOL_CACHE="")
+    executor = Recorder()
+    assert launch.main(environ, ROOT, run=_fake_install, make_venv=_fake_venv, executor=executor) == 1
+    assert executor.argv == [], "the program did not run"
+    assert list(workspace.iterdir()) == [], "nothing was installed into the workspace"
+    assert capsys.readouterr().out.splitlines()[-1].startswith("::error title=streampixel-deploy could not be")
+    assert output.read_text(encoding="utf-8") == "result=failed\n"
+    assert "SP_VENV_ROOT is not set" in summary.read_text(encoding="utf-8")
+
+
+def test_a_program_that_cannot_be_started_is_reported_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output, summary = tmp_path / "out", tmp_path / "summary.md"
+    environ = {"SP_VENV_ROOT": str(tmp_path), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+
+    def vanished(argv: Sequence[str], env: Mapping[str, str]) -> int:
+        raise FileNotFoundError(2, "No such file or directory", argv[0])
+
+    assert launch.main(environ, ROOT, run=_fake_install, make_venv=_fake_venv, executor=vanished) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith("::error title=streampixel-deploy could not be")
+    assert not (tmp_path / "streampixel-deploy" / setup_env.venv_key(ROOT) / "ready").exists(), "made again next time"
+    assert output.read_text(encoding="utf-8") == "result=failed\n"
+    assert summary.read_text(encoding="utf-8").startswith("## ❌ Streampixel deploy: not run\n")
+
+
+def test_an_unexpected_error_while_installing_is_reported_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output, summary = tmp_path / "out", tmp_path / "summary.md"
+    environ = {"SP_VENV_ROOT": str(tmp_path), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+
+    def broken_venv(env_dir: Path, with_pip: bool) -> None:
+        raise RuntimeError("ensurepip is broken")
+
+    assert launch.main(environ, ROOT, run=_fake_install, make_venv=broken_venv, executor=Recorder()) == 1
+    out = capsys.readouterr().out
+    assert "RuntimeError: ensurepip is broken" in out.splitlines()[-1]
+    assert output.read_text(encoding="utf-8") == "result=failed\n"
+    assert "RuntimeError: ensurepip is broken" in summary.read_text(encoding="utf-8")
+
+
+def test_when_uv_cannot_be_started_pip_installs_and_the_program_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24, on any machine: uv's binary missing where it was expected falls back to pip with a notice."""
+    calls: list[list[str]] = []
+
+    def uv_missing(argv: Sequence[str]) -> None:
+        calls.append(list(argv))
+        if Path(argv[0]).name.startswith("uv"):
+            raise FileNotFoundError(2, "No such file or directory", argv[0])
+        _fake_install(argv)
+
+    environ = {"SP_VENV_ROOT": str(tmp_path / "temp"), "SP_TOOL_CACHE": str(tmp_path / "tc")}
+    executor = Recorder()
+    assert launch.main(environ, ROOT, run=uv_missing, make_venv=_fake_venv, executor=executor) == 7
+    assert executor.argv[1:] == ["-m", "streampixel_deploy", "action"]
+    out = capsys.readouterr().out
+    assert "::error" not in out
+    assert [line for line in out.splitlines() if line.startswith("uv could not be started") and "pip instead" in line]
+    assert "Installed with pip in " in out
+    assert [Path(argv[0]).name for argv in calls][-2:] == [Path(sys.executable).name] * 2, "pip did the install"
 
 
 # ---------------------------------------------------------------- launch.py: running the program
@@ -224,28 +300,65 @@ def test_merge_stderr_sends_everything_to_stdout() -> None:
 # ---------------------------------------------------------------- a real cold install
 
 
+def _offline_wheels() -> list[Path]:
+    """The wheel folders pip is told to use when it has no index (scripts/windows-lane: a local folder)."""
+    if not os.environ.get("PIP_NO_INDEX"):
+        return []
+    return [Path(p) for p in os.environ.get("PIP_FIND_LINKS", "").split() if p]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("installer", ["uv", "pip"])
-def test_a_real_cold_install_runs_the_program(tmp_path: Path, installer: str) -> None:
-    """launch.py end to end with the real installers from PyPI (empty caches), then the program from the venv."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not on PATH")
-    output = tmp_path / "out"
-    output.write_text("", encoding="utf-8")
+@pytest.mark.parametrize("installer", ["auto", "pip"])
+def test_a_cold_tool_cache_installs_and_runs_the_program_and_a_warm_one_reuses_it(
+    tmp_path: Path, installer: str
+) -> None:
+    """launch.py end to end with the real installers (PyPI, or the lane's local wheels) from an empty tool cache:
+    a rehearsal (`api-url: emulator`, `command: status`) from the new venv, then the same from the warm cache.
+
+    Issue 24: on Windows the cold install looked for uv in ``Scripts`` while pip put it in ``bin`` and failed with
+    ``[WinError 2]`` (``result=failed``) instead of using uv (or pip)."""
+    if installer == "pip":
+        wheels = _offline_wheels()
+        if wheels and not [w for folder in wheels for w in folder.glob("setuptools-*.whl")]:
+            pytest.skip(
+                "offline (PIP_NO_INDEX) and the local wheels lack requirements/build.txt's setuptools, which the "
+                "pip path builds the package with"
+            )
+    tool_cache = tmp_path / "tc"
+    tool_cache.mkdir()
+    output, summary = tmp_path / "out", tmp_path / "summary.md"
     env = runner_env(
         SP_VENV_ROOT=str(tmp_path / "temp"),
-        SP_TOOL_CACHE=str(tmp_path / "tc"),
+        SP_TOOL_CACHE=str(tool_cache),
         SP_INSTALLER=installer,
         GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
         UV_CACHE_DIR=str(tmp_path / "uv-cache"),
         PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
-        **{"INPUT_API-KEY": "k", "INPUT_USER-ID": "u", "INPUT_PROJECT-ID": "p", "INPUT_WAIT": "maybe"},
+        **{"INPUT_API-URL": "emulator", "INPUT_COMMAND": "status", "INPUT_TIMEOUT-MINUTES": "2"},
     )
-    argv = [sys.executable, str(ACTION_DIR / "launch.py")]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert f"Installed with {installer} in " in done.stdout
-    assert "'wait'" in done.stdout, "the program ran from the new venv and named the bad input"
-    assert "result<<" in output.read_text(encoding="utf-8")
-    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert again.returncode == 2 and "Reusing the venv" in again.stdout
+    # A snapshot of the action (what a runner checks out): the venv's key hashes the sources, which may be edited
+    # while this test runs.
+    action = tmp_path / "action"
+    for name in ("action", "src", "requirements"):
+        shutil.copytree(ROOT / name, action / name, ignore=shutil.ignore_patterns(*setup_env.SKIP))
+    for name in setup_env.BUILD_FILES:
+        shutil.copy2(ROOT / name, action / name)
+    argv = [sys.executable, str(action / "action" / "launch.py")]
+    times = []
+    for _ in ("cold", "warm"):
+        output.write_text("", encoding="utf-8")
+        started = time.monotonic()
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=280, check=False)
+        times.append(time.monotonic() - started)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "::error" not in done.stdout, done.stdout
+        assert re.search(r"^result<<(.+)\nok\n\1$", output.read_text(encoding="utf-8"), re.MULTILINE), done.stdout
+        assert "Rehearsal" in done.stdout, "the program ran from the venv"
+        if len(times) == 1:
+            used = "pip" if installer == "pip" else "uv"
+            assert f"Installed with {used} in " in done.stdout, done.stdout
+            assert "pip instead" not in done.stdout, "uv itself must work here: a fallback would hide its failure"
+        else:
+            assert "Reusing the venv" in done.stdout and "Installed with" not in done.stdout, done.stdout
+    print(f"\nlaunch.py ({installer}, {sys.platform}): cold {times[0]:.1f} s, warm {times[1]:.1f} s")

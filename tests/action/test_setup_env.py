@@ -36,12 +36,16 @@ def action(tmp_path: Path) -> Path:
 
 
 class Installers:
-    """Records the commands. ``pip install --target`` leaves a uv binary; ``fail`` names the commands (by their
-    first words: "uv", "pip", "pip-uv") that exit with 3."""
+    """Records the commands. ``pip install --target`` leaves a uv binary at ``uv_at`` (relative to the target;
+    default, where this platform's pip puts it; None: nowhere); ``fail`` names the commands (by their first
+    words: "uv", "pip", "pip-uv") that exit with 3, ``missing`` those that cannot be started (FileNotFoundError,
+    as ``subprocess.run`` raises for a binary that is not there)."""
 
-    def __init__(self, fail: Sequence[str] = ()) -> None:
+    def __init__(self, fail: Sequence[str] = (), *, missing: Sequence[str] = (), uv_at: str | None = "") -> None:
         self.calls: list[list[str]] = []
         self.fail = set(fail)
+        self.missing = set(missing)
+        self.uv_at = uv_at
 
     def kind(self, argv: Sequence[str]) -> str:
         if Path(argv[0]).name.startswith("uv"):
@@ -50,10 +54,13 @@ class Installers:
 
     def __call__(self, argv: Sequence[str]) -> None:
         self.calls.append(list(argv))
+        if self.kind(argv) in self.missing:
+            raise FileNotFoundError(2, "The system cannot find the file specified", argv[0])
         if self.kind(argv) in self.fail:
             raise subprocess.CalledProcessError(3, list(argv))
-        if "--target" in argv:
-            exe = setup_env.uv_executable(Path(argv[argv.index("--target") + 1]))
+        if "--target" in argv and self.uv_at is not None:
+            target = Path(argv[argv.index("--target") + 1])
+            exe = target / self.uv_at if self.uv_at else setup_env.uv_executable(target)
             exe.parent.mkdir(parents=True)
             exe.write_text("", encoding="utf-8")
 
@@ -105,7 +112,7 @@ def test_a_version_file_without_a_version_is_a_setup_error(action: Path) -> None
 @pytest.mark.parametrize(
     ("platform", "python", "uv", "site"),
     [
-        ("win32", "Scripts/python.exe", "Scripts/uv.exe", "Lib/site-packages"),
+        ("win32", "Scripts/python.exe", "bin/uv.exe", "Lib/site-packages"),
         ("linux", "bin/python", "bin/uv", f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"),
         ("darwin", "bin/python", "bin/uv", f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"),
     ],
@@ -116,10 +123,10 @@ def test_paths_per_platform(tmp_path: Path, platform: str, python: str, uv: str,
     assert setup_env.site_packages(tmp_path, platform) == tmp_path / site
 
 
-def test_on_windows_uv_is_found_in_bin_too(tmp_path: Path) -> None:
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "uv.exe").write_bytes(b"")
-    assert setup_env.uv_executable(tmp_path, "win32") == tmp_path / "bin" / "uv.exe"
+def test_on_windows_uv_is_found_in_scripts_too(tmp_path: Path) -> None:
+    (tmp_path / "Scripts").mkdir()
+    (tmp_path / "Scripts" / "uv.exe").write_bytes(b"")
+    assert setup_env.uv_executable(tmp_path, "win32") == tmp_path / "Scripts" / "uv.exe"
 
 
 def test_cold_install_with_uv(action: Path, tmp_path: Path) -> None:
@@ -227,10 +234,69 @@ def test_a_failing_uv_install_falls_back_to_pip(action: Path, tmp_path: Path) ->
     assert "uv exited with 3 while installing the action's locked dependencies; trying pip instead" in said
 
 
+def windows_venv(env_dir: Path, with_pip: bool) -> None:
+    """fake_venv in the Windows layout (Scripts/python.exe, Lib/site-packages), whatever this machine is."""
+    python = setup_env.venv_python(env_dir, "win32")
+    python.parent.mkdir(parents=True)
+    python.write_text("pip" if with_pip else "", encoding="utf-8")
+    setup_env.site_packages(env_dir, "win32").mkdir(parents=True)
+
+
+def test_on_windows_uv_is_run_from_where_pip_put_it(action: Path, tmp_path: Path) -> None:
+    """Issue 24: ``pip install --target`` lays uv out as ``bin/uv.exe`` on Windows; the first install of a cold
+    tool cache ran ``Scripts/uv.exe`` (chosen before uv existed) and failed with ``[WinError 2]``."""
+    run, said = Installers(uv_at="bin/uv.exe"), list[str]()
+    python = setup_env.install(action, tmp_path, run=run, make_venv=windows_venv, platform="win32", say=said.append)
+    uv = tmp_path / setup_env.uv_key(action) / "bin" / "uv.exe"
+    assert run.kinds() == ["pip-uv", "uv"] and run.calls[1][0] == str(uv)
+    assert python == tmp_path / setup_env.venv_key(action) / "venv" / "Scripts" / "python.exe"
+    assert said[-1].startswith("Installed with uv in ")
+    again = Installers(uv_at="bin/uv.exe")
+    with (action / "src" / "streampixel_deploy" / "cli.py").open("a", encoding="utf-8") as fh:
+        fh.write("# a new key, the same uv\n")
+    setup_env.install(action, tmp_path, run=again, make_venv=windows_venv, platform="win32", say=quiet)
+    assert again.calls[0][0] == str(uv), "the warm tool cache's uv is found in bin too"
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["uv's wheel has no binary", "pip cannot be started for uv", "uv cannot be started", "uv fails"],
+)
+def test_any_failure_of_uv_falls_back_to_pip_with_a_one_line_notice(action: Path, tmp_path: Path, how: str) -> None:
+    run = {
+        "uv's wheel has no binary": Installers(uv_at=None),
+        "pip cannot be started for uv": Installers(missing=["pip-uv"]),
+        "uv cannot be started": Installers(missing=["uv"]),
+        "uv fails": Installers(fail=["uv"]),
+    }[how]
+    said = list[str]()
+    python = setup_env.install(action, tmp_path, run=run, make_venv=fake_venv, say=said.append)
+    assert python.read_text(encoding="utf-8") == "pip", "the venv was made by the pip path"
+    assert run.kinds()[-2:] == ["pip", "pip"]
+    assert said[-1].startswith("Installed with pip in ")
+    notices = [line for line in said if "pip instead" in line]
+    assert len(notices) == 1 and "\n" not in notices[0], said
+    assert sorted(p.name for p in tmp_path.iterdir() if ".tmp-" in p.name) == [], "nothing half-made is left"
+
+
+def test_a_cached_uv_that_cannot_be_started_is_installed_again_next_time(action: Path, tmp_path: Path) -> None:
+    setup_env.install(action, tmp_path, run=Installers(), make_venv=fake_venv, say=quiet)
+    uv = tmp_path / setup_env.uv_key(action)
+    assert (uv / "ready").is_file()
+    with (action / "src" / "streampixel_deploy" / "cli.py").open("a", encoding="utf-8") as fh:
+        fh.write("# a new key\n")
+    setup_env.install(action, tmp_path, run=Installers(missing=["uv"]), make_venv=fake_venv, say=quiet)
+    assert not uv.exists(), "a uv that cannot run is not kept (else every later job would fall back to pip)"
+
+
 def test_installer_uv_allows_no_fallback(action: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(setup_env.SetupError, match="uv exited with 3"):
         setup_env.install(
             action, tmp_path / "a", installer="uv", run=Installers(["uv"]), make_venv=fake_venv, say=quiet
+        )
+    with pytest.raises(setup_env.SetupError, match="uv could not be started"):
+        setup_env.install(
+            action, tmp_path / "c", installer="uv", run=Installers(missing=["uv"]), make_venv=fake_venv, say=quiet
         )
     monkeypatch.setattr(setup_env, "pip_launcher", lambda platform: None)
     with pytest.raises(setup_env.SetupError, match="SP_INSTALLER=uv allows no fallback"):
