@@ -3,7 +3,8 @@
 The bash steps run here the way a runner runs them (``bash --noprofile --norc -eo pipefail`` with the env mapped
 from action.yml). No PowerShell
 exists on this machine (nor in Debian or PyPI), so the PowerShell steps are read: a few lines that only find a
-Python or run action/launch.py, ASCII, with the same env as their sh twin.
+Python or run action/launch.py, ASCII, with the same env as their sh twin (test_powershell_steps.py parses them
+and checks the variables they read).
 """
 
 from __future__ import annotations
