@@ -21,6 +21,7 @@ import email.utils
 import json
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -148,13 +149,64 @@ class Policy:
         ceiling = min(self.backoff_max, self.backoff * 2.0 ** min(attempt - 1, 30))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
-    def rate_limit_wait(self, retry_after: str | None, attempt: int = 1, limited: bool = True) -> float:
-        """How long to wait after a 429: the server's Retry-After, clamped; else the documented window for a
+    def rate_limit_wait(
+        self, retry_after: str | Mapping[str, str] | None, attempt: int = 1, limited: bool = True
+    ) -> float:
+        """How long to wait after a 429: what the server asked for (a ``Retry-After`` value, or the answer's
+        headers in any form :func:`rate_limit_delay` reads), clamped; else the documented window for a
         rate-limited endpoint (``limited``), or the backoff (at least the floor) for any other."""
-        seconds = parse_retry_after(retry_after)
+        if retry_after is None or isinstance(retry_after, str):
+            seconds = parse_retry_after(retry_after)
+        else:
+            seconds = rate_limit_delay(retry_after)
         if seconds is not None:
             return seconds
         return self.rate_limit_window if limited else max(RETRY_AFTER_FLOOR, self.backoff_delay(attempt))
+
+
+def rate_limit_delay(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """The wait a 429 asks for, from any common header, clamped like :func:`parse_retry_after`; None when no
+    header gives a usable value. First found wins:
+
+    - ``Retry-After``: delta-seconds or an HTTP-date (RFC 9110);
+    - ``RateLimit-Reset: N`` (IETF draft, delta-seconds) or ``RateLimit: …;t=N`` / ``reset=N`` (later drafts);
+    - ``X-RateLimit-Reset``: epoch seconds (GitHub and most gateways), epoch milliseconds when it is that large,
+      delta-seconds when it is too small to be a time.
+
+    Only for a rate-limit answer: a ``*-Reset`` on any other answer is the quota's next window, not a wait.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    seconds = parse_retry_after(lower.get("retry-after"), now)
+    if seconds is not None:
+        return seconds
+    reset = _number(lower.get("ratelimit-reset"))
+    if reset is None:
+        match = _RESET_PARAM.search(lower.get("ratelimit", ""))
+        reset = _number(match.group(1)) if match else None
+    if reset is None:
+        epoch = _number(lower.get("x-ratelimit-reset"))
+        if epoch is not None:
+            current = (now or datetime.now(timezone.utc)).timestamp()
+            if epoch >= 1e12:  # epoch milliseconds
+                reset = epoch / 1000 - current
+            elif epoch >= 1e9:  # epoch seconds
+                reset = epoch - current
+            else:  # a count of seconds
+                reset = epoch
+    if reset is None:
+        return None
+    return min(RETRY_AFTER_CEILING, max(RETRY_AFTER_FLOOR, reset))
+
+
+_RESET_PARAM = re.compile(r"(?:^|[;,\s])(?:t|reset)\s*=\s*([0-9.]+)")
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float((value or "").strip())
+    except ValueError:
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -277,7 +329,7 @@ class Http:
                 if attempt >= attempts and not limited:
                     return reply
                 # a rate-limited endpoint is waited out until the deadline, however many 429s it takes
-                wait = self.policy.rate_limit_wait(reply.headers.get("Retry-After"), attempt, limited)
+                wait = self.policy.rate_limit_wait(reply.headers, attempt, limited)
                 self._note(
                     f"{self.policy.service} rate-limited {what} ({_said(reply)}); waiting {wait:.0f}s before "
                     "retrying" + (" (the limit is per user)." if limited else ".")
