@@ -6,6 +6,11 @@ Retry-After, the run's deadline). GETs are repeatable; upload-file and distribut
 create a second build or burn the per-user slot), so after sending they are only repeated on a 429; anything
 else goes back to the caller (see ``run/submit.py`` for how a lost upload answer is recovered without a
 duplicate).
+
+Answers are read tolerantly, in one place (:func:`_parse`, then the models' readers): a 2xx body wrapped as
+``{"success": true, "data": {...}}`` is unwrapped, IDs may be strings or numbers, counts may be strings, and
+unknown fields are ignored. A 2xx whose body says it failed (``"success": false``…) is an :class:`ApiError`
+with Streampixel's words; a body that cannot be understood is a :class:`BadResponse` quoting it (redacted).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from typing import Any
 import requests
 
 from streampixel_deploy.core.errors import ApiError, AuthError, BadResponse, NotFound, RateLimited, TransportError
-from streampixel_deploy.core.http import Clock, Http, Policy, Reply, RequestFailed, make_session, parse_retry_after
-from streampixel_deploy.core.models import Project, ProjectSummary
+from streampixel_deploy.core.http import Clock, Http, Policy, Reply, RequestFailed, make_session, rate_limit_delay
+from streampixel_deploy.core.models import Project, ProjectSummary, as_id, as_int, as_text
 from streampixel_deploy.core.redact import redact_text, redact_url, scrub
 
 
@@ -71,35 +76,28 @@ class StreampixelClient:
             # G1 docs used the singular path; servers that only know it answer a generic 404.
             self._upload_path = "/project/upload-file"
             response, data = self._post(self._upload_path, body, "upload-file", retry)
-        upload_id = data.get("uploadId", data.get("_id", data.get("id")))
-        if not isinstance(upload_id, str) or not upload_id:
+        upload_id = as_id(_first(data, "uploadId", "_id", "id"))
+        if upload_id is None:
             raise BadResponse(
                 "Streampixel accepted the upload but its answer has no uploadId "
-                f"(HTTP {response.status}). Check the project's builds in the dashboard "
-                "before retrying, so the build is not submitted twice.",
+                f"(HTTP {response.status}): {snippet(response.text) or '(empty)'}",
                 response.status,
             )
-        return UploadAccepted(upload_id, str(data.get("message", "")), response.status)
+        return UploadAccepted(upload_id, as_text(data.get("message")) or "", response.status)
 
     def distribute_file(self, project_id: str, upload_id: str) -> DistributeAccepted:
         body = {"projectId": project_id, "uploadId": upload_id}
         _, data = self._post("/projects/distribute-file", body, "distribute-file")
-        if data.get("success") is False:
-            raise ApiError(
-                f"Streampixel refused to distribute build {upload_id}: {data.get('message', 'no reason given')}",
-                200,
-                str(data.get("message", "")),
-            )
         region = data.get("region")
-        return DistributeAccepted(str(data.get("message", "")), region if isinstance(region, str) else None)
+        return DistributeAccepted(as_text(data.get("message")) or "", region if isinstance(region, str) else None)
 
     def test_webhook(self, project_id: str) -> WebhookTest:
-        _, data = self._post("/projects/test-webhook", {"projectId": project_id}, "test-webhook")
-        code = data.get("statusCode")
+        # its "success" is the receiver's answer, not whether the request worked (reference §6.7)
+        _, data = self._post("/projects/test-webhook", {"projectId": project_id}, "test-webhook", judge=False)
         return WebhookTest(
-            success=data.get("success") is True,
-            message=str(data.get("message", "")),
-            status_code=code if isinstance(code, int) else 0,
+            success=_flag(data.get("success")) is True,
+            message=as_text(data.get("message")) or "",
+            status_code=as_int(data.get("statusCode")) or 0,
         )
 
     def get_project(self, project_id: str) -> Project:
@@ -132,25 +130,26 @@ class StreampixelClient:
     # -- transport -----------------------------------------------------------------------------
 
     def _list_paginated(self) -> list[ProjectSummary]:
-        out: list[ProjectSummary] = []
+        """Every page: until ``page == totalPages`` (reference §6.3), or, without it, until ``totalProjects``
+        are read; a page that adds no project ends it (a server that ignores ``page``)."""
+        out: dict[str, ProjectSummary] = {}
         page = 1
         while True:
             data = self._get("/projects", {"page": str(page), "limit": "100"}, "list projects")
-            items = data.get("projects")
-            if not isinstance(items, list):
-                raise BadResponse("Streampixel's project list has no 'projects' array.", 200)
-            out.extend(_summary(item) for item in items if isinstance(item, dict))
-            total_pages = data.get("totalPages")
-            if not isinstance(total_pages, int) or page >= total_pages or not items or page >= 1000:
-                return out
+            items = _projects(data)
+            before = len(out)
+            for item in items:
+                summary = _summary(item)
+                out.setdefault(summary.id or f"#{len(out)}", summary)
+            total_pages, total = as_int(data.get("totalPages")), as_int(data.get("totalProjects"))
+            more = page < total_pages if total_pages is not None else total is not None and len(out) < total
+            if not more or len(out) == before or page >= 1000:
+                return list(out.values())
             page += 1
 
     def _list_status_variant(self) -> list[ProjectSummary]:
         data = self._get("/projects/projects-status", {}, "list projects")
-        items = data.get("projects")
-        if not isinstance(items, list):
-            raise BadResponse("Streampixel's project list has no 'projects' array.", 200)
-        return [_summary(item) for item in items if isinstance(item, dict)]
+        return [_summary(item) for item in _projects(data)]
 
     def _get(self, path: str, query: Mapping[str, str], action: str) -> dict[str, Any]:
         params = {"userId": self.user_id, "apikey": self._api_key, **query}
@@ -162,7 +161,7 @@ class StreampixelClient:
         return _parse(reply, action)
 
     def _post(
-        self, path: str, body: Mapping[str, Any], endpoint: str, retry: bool = True
+        self, path: str, body: Mapping[str, Any], endpoint: str, retry: bool = True, judge: bool = True
     ) -> tuple[Reply, dict[str, Any]]:
         payload = {"apiKey": self._api_key, "userId": self.user_id, **body}
         url = self.api_url + path
@@ -173,7 +172,7 @@ class StreampixelClient:
             )
         except RequestFailed as failure:
             raise _transport_error(failure, _ACTIONS.get(endpoint, endpoint)) from None
-        return reply, _parse(reply, _ACTIONS.get(endpoint, endpoint))
+        return reply, _parse(reply, _ACTIONS.get(endpoint, endpoint), judge)
 
 
 _ACTIONS = {
@@ -196,6 +195,29 @@ def _is_domain_404(exc: ApiError) -> bool:
     return (exc.server_message or "").strip().lower() in _DOMAIN_404
 
 
+def _first(data: Mapping[str, Any], *names: str) -> Any:
+    """The first of ``names`` that ``data`` holds and is not null."""
+    return next((data[n] for n in names if data.get(n) is not None), None)
+
+
+def _flag(value: Any) -> bool | None:
+    """A JSON boolean, or its usual spellings as a string or a number; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    if isinstance(value, str):
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(value.lower())
+    return None
+
+
+def _projects(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    items = _first(data, "projects", "data", "items", "results")
+    if not isinstance(items, list):
+        raise BadResponse(f"Streampixel's project list has no 'projects' array: {snippet(json.dumps(data))}", 200)
+    return [item for item in items if isinstance(item, dict)]
+
+
 def _summary(item: Mapping[str, Any]) -> ProjectSummary:
     status = item.get("status")
     if isinstance(status, bool):
@@ -204,7 +226,7 @@ def _summary(item: Mapping[str, Any]) -> ProjectSummary:
         status_text = str(status) if status is not None else None
     region = item.get("region")
     return ProjectSummary(
-        id=str(item.get("id") or item.get("_id") or ""),
+        id=as_id(_first(item, "id", "_id", "projectId")) or "",
         name=str(item.get("name") or ""),
         region=region if isinstance(region, str) else None,
         status=status_text,
@@ -236,13 +258,54 @@ def snippet(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _parse(response: Reply, action: str) -> dict[str, Any]:
+#: The keys of a success envelope around the answer (``{"success": true, "data": {...}}``, reference §4).
+_ENVELOPE_KEYS = frozenset(
+    {"success", "ok", "status", "statusCode", "code", "message", "error", "errors", "data", "result", "meta"}
+)
+_FAILED_WORDS = frozenset({"error", "fail", "failed", "failure"})
+
+
+def _said(data: Mapping[str, Any]) -> str | None:
+    """Streampixel's words in a body: ``message``, or ``error`` (a string or an object with a message)."""
+    for value in (data.get("message"), data.get("error")):
+        text = value.get("message") if isinstance(value, dict) else value
+        if isinstance(text, str) and text.strip():
+            return text
+    return None
+
+
+def _says_failed(data: Mapping[str, Any]) -> bool:
+    """A 2xx body that says the request failed: ``success``/``ok`` false, ``status: "error"``, or an ``error``
+    without any word of success."""
+    verdict = _flag(_first(data, "success", "ok"))
+    if verdict is not None:
+        return not verdict
+    status = data.get("status")
+    if isinstance(status, str) and status.strip().lower() in _FAILED_WORDS:
+        return True
+    return bool(data.get("error"))
+
+
+def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
+    """The answer inside a success envelope; ``data`` itself when it is not one."""
+    inner = _first(data, "data", "result")
+    if not set(data) <= _ENVELOPE_KEYS or not isinstance(inner, (dict, list)):
+        return data
+    if isinstance(inner, list):
+        return {"data": inner, **{k: v for k, v in data.items() if k not in ("data", "result")}}
+    said = _said(data)
+    return {**({"message": said} if said is not None else {}), **inner}
+
+
+def _parse(response: Reply, action: str, judge: bool = True) -> dict[str, Any]:
+    """The answer's JSON object (unwrapped), or the error it amounts to. ``judge``: a 2xx body that says it
+    failed is an error (test-webhook's ``success`` reports the receiver instead, and an envelope's the request)."""
     status = response.status
     body_text = response.text
     data: Any = None
     try:
         data = json.loads(body_text) if body_text.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if 200 <= status < 300:
         if not isinstance(data, dict):
@@ -251,8 +314,17 @@ def _parse(response: Reply, action: str) -> dict[str, Any]:
                 f"expected JSON object: {snippet(body_text) or '(empty)'}",
                 status,
             )
-        return data
-    server_message = data.get("message") if isinstance(data, dict) else None
+        wrapped = _unwrap(data) is not data
+        if (judge or wrapped) and _says_failed(data):
+            said = _said(data)
+            raise ApiError(
+                f"Could not {action}: Streampixel answered HTTP {status} but said it failed. "
+                + (f"Streampixel said: {scrub(said)}" if said else f"Its answer: {snippet(body_text)}"),
+                status,
+                said,
+            )
+        return _unwrap(data)
+    server_message = _said(data) if isinstance(data, dict) else None
     if isinstance(server_message, str):
         detail = f"Streampixel said: {scrub(server_message)}"
     else:
@@ -266,7 +338,7 @@ def _parse(response: Reply, action: str) -> dict[str, Any]:
         raise NotFound(message, status, server_message)
     if status == 429:
         error = RateLimited(message, status, server_message)
-        error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        error.retry_after = rate_limit_delay(response.headers)
         raise error
     if 300 <= status < 400:
         raise BadResponse(

@@ -1,10 +1,20 @@
-"""Plain data: build statuses as Streampixel spells them, builds, projects and the run's result."""
+"""Plain data: build statuses as Streampixel spells them, builds, projects and the run's result.
+
+The readers here are tolerant (reference §3, §4, §13: the docs fix no format for IDs, numbers or dates): an ID
+is a string or a JSON number, a count may be a string, a date may be ISO 8601 (with or without a time), epoch
+seconds or epoch milliseconds, and unknown fields are ignored. A date given to the day only is kept with that
+precision (:attr:`Build.latest`), so two builds of one day are never put in an order the answer does not give.
+"""
 
 from __future__ import annotations
 
+import email.utils
 import enum
+import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 
@@ -73,15 +83,86 @@ def parse_status(raw: object) -> BuildStatus | None:
     return _NORMALISED.get(key)
 
 
-def parse_date(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
+def as_id(value: object) -> str | None:
+    """An ID as a string: a non-empty string (trimmed), a JSON integer, or Mongo's ``{"$oid": "…"}``."""
+    if isinstance(value, bool):
         return None
-    text = value.strip().replace("Z", "+00:00")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, Mapping) and set(value) == {"$oid"}:
+        return as_id(value["$oid"])
+    return None
+
+
+def as_int(value: object) -> int | None:
+    """A whole number given as a JSON number or a string of digits; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,18}\s*", value):
+        return int(value)
+    return None
+
+
+def as_text(value: object) -> str | None:
+    """A string, or a number written as one; None for null and anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER_RE = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def parse_when(value: object) -> tuple[datetime | None, bool]:
+    """``(when, exact)``: a date of ``files[].date`` and whether it names an instant (False: a whole day).
+
+    Read: ISO 8601 (``Z`` or an offset; no zone is UTC), a bare day ``2026-04-30``, epoch seconds or epoch
+    milliseconds (a number or a string of digits: from 10**11 on it is milliseconds; below 10**9 it is not
+    read), an HTTP-date.
+    """
+    if isinstance(value, bool) or value is None:
+        return None, True
+    if isinstance(value, str) and _NUMBER_RE.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 1e9:  # before 2001 as epoch seconds: not a build's date
+            return None, True
+        seconds = value / 1000 if value >= 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, timezone.utc), True
+        except (OverflowError, OSError, ValueError):
+            return None, True
+    if not isinstance(value, str) or not value.strip():
+        return None, True
+    text = value.strip()
+    if _DAY_RE.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=timezone.utc), False
+        except ValueError:
+            return None, True
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None, True
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), True
+
+
+def parse_date(value: object) -> datetime | None:
+    return parse_when(value)[0]
 
 
 @dataclass(frozen=True)
@@ -93,29 +174,51 @@ class Build:
     raw_status: str
     date: datetime | None
     objection: str | None
-    position: int = 0  # index in files[] as returned, a tie-breaker when dates are missing
+    position: int = 0  # index in files[] as returned (display only: the docs do not say files[] is ordered)
+    #: False when ``date`` names a whole day (``2026-04-30``): the build was made some time that day
+    date_exact: bool = True
 
     @property
     def status(self) -> BuildStatus | None:
         return parse_status(self.raw_status)
 
+    @property
+    def latest(self) -> datetime | None:
+        """The latest moment ``date`` allows (its end, for a day)."""
+        if self.date is None or self.date_exact:
+            return self.date
+        return self.date + timedelta(days=1) - timedelta(microseconds=1)
+
+    def certainly_newer(self, other: Build) -> bool:
+        """Whether the dates prove this build came after ``other`` (never from the order of files[])."""
+        other_latest = other.latest
+        return self.date is not None and other_latest is not None and self.date > other_latest
+
+    @property
+    def shown_date(self) -> str:
+        if self.date is None:
+            return "date unknown"
+        return self.date.isoformat() if self.date_exact else f"{self.date.date().isoformat()}, the day only"
+
     @classmethod
     def from_json(cls, data: Any, position: int = 0) -> Build | None:
         if not isinstance(data, dict):
             return None
-        build_id = data.get("_id", data.get("id"))
-        if not isinstance(build_id, str) or not build_id:
+        build_id = as_id(next((data[k] for k in ("_id", "id", "uploadId") if data.get(k) is not None), None))
+        if build_id is None:
             return None
-        url = data.get("url", data.get("fileUrl"))
+        url = data.get("url") if data.get("url") is not None else data.get("fileUrl")
         status = data.get("status")
         objection = data.get("objection")
+        date, exact = parse_when(data["date"] if data.get("date") is not None else data.get("createdAt"))
         return cls(
             id=build_id,
             url=url if isinstance(url, str) else None,
-            raw_status=status if isinstance(status, str) else str(status or ""),
-            date=parse_date(data.get("date", data.get("createdAt"))),
+            raw_status=status if isinstance(status, str) else str(status if status is not None else ""),
+            date=date,
             objection=objection if isinstance(objection, str) and objection else None,
             position=position,
+            date_exact=exact,
         )
 
 
@@ -141,7 +244,7 @@ class Project:
                     files.append(build)
         status = data.get("status")
         return cls(
-            id=str(data.get("id") or data.get("_id") or fallback_id),
+            id=as_id(data.get("id")) or as_id(data.get("_id")) or fallback_id,
             name=str(data.get("name") or ""),
             region=data.get("region") if isinstance(data.get("region"), str) else None,
             status=str(status).lower() if status is not None else None,
@@ -156,7 +259,8 @@ class Project:
         return None
 
     def newest_first(self) -> list[Build]:
-        """Builds sorted newest first: by ``date``, then by position in ``files[]`` (later = newer)."""
+        """Builds sorted newest first for showing: by ``date``, then by position in ``files[]`` (later = newer).
+        Not an order to act on: see :meth:`Build.certainly_newer`."""
         epoch = datetime.min.replace(tzinfo=timezone.utc)
         return sorted(self.files, key=lambda b: (b.date or epoch, b.position), reverse=True)
 
