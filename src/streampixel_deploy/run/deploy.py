@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streampixel_deploy.build.archive import directory_digest, folder_executables, verify
-from streampixel_deploy.core.errors import ArchiveError, InputError
+from streampixel_deploy.core.errors import EXIT_FAILED, ApiError, ArchiveError, InputError
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
+from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.follow import follow
-from streampixel_deploy.run.submit import submit
+from streampixel_deploy.run.submit import NotConfirmed, same_file, submit
 
 
 def deploy(run: Run) -> Result:
@@ -62,7 +63,11 @@ def deliver(run: Run, hosted_url: str, known_ids: set[str]) -> Result:
     """Submit the hosted build to the run's project and follow it to its verdict."""
     s, r, reporter = run.settings, run.result, run.reporter
     with reporter.group("submit"):
-        upload_id = submit(run, hosted_url, known_ids)
+        try:
+            upload_id = submit(run, hosted_url, known_ids)
+        except NotConfirmed as exc:
+            r.exit_code, r.error_title = EXIT_FAILED, exc.title
+            return run.ends(Outcome.SUBMITTED, exc.message)
         r.upload_id = upload_id
         r.status = BuildStatus.PENDING.value
         reporter.info(
@@ -80,6 +85,12 @@ def deliver(run: Run, hosted_url: str, known_ids: set[str]) -> Result:
 
     with reporter.group("follow"):
         build = follow(run, upload_id, expect_distribution=s.auto_release)
+    if build.url and not same_file(build.url, hosted_url):
+        raise ApiError(
+            f"Streampixel answered upload ID {upload_id} to this run's upload-file, but its builds list {upload_id} "
+            f"with another fileUrl ({redact_url(build.url)}): it is not this run's build, so it is not reported as "
+            "deployed. Check the project's builds in the dashboard."
+        )
     label = live_label(build.raw_status)  # the dashboard's words say it outright (Current Live Build / Archived)
     if not s.auto_release:
         r.live = False if label is None else label
