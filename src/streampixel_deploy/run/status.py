@@ -31,7 +31,7 @@ def status(run: Run) -> tuple[Result, Project]:
             {
                 "uploadId": b.id,
                 "status": b.raw_status,
-                "date": b.date.isoformat() if b.date else None,
+                "date": (b.date.isoformat() if b.date_exact else b.date.date().isoformat()) if b.date else None,
                 "objection": b.objection,
                 "fileUrl": redact_url(b.url) if b.url else None,
             }

@@ -1,4 +1,9 @@
-"""Which build a command means: an upload ID, ``latest`` or ``previous``."""
+"""Which build a command means: an upload ID, ``latest`` or ``previous``.
+
+``latest`` and ``previous`` are chosen by the builds' dates only when the dates prove the order: the docs do not
+say ``files[]`` is ordered (reference §13), and a date given to the day does not order two builds of that day.
+Otherwise the choice is refused (exit 2) and the user names the build with an explicit upload ID.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +28,9 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
                 ),
                 "upload-id",
             )
+        _check_order(project, approved, index, wanted)
         build = approved[index]
-        when = build.date.isoformat() if build.date else "date unknown"
+        when = build.shown_date
         why = (
             f"newest Approved build ({when})"
             if wanted == "latest"
@@ -47,3 +53,29 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
             "upload-id",
         )
     return build, "the upload ID you gave"
+
+
+def _check_order(project: Project, approved: list[Build], index: int, wanted: str) -> None:
+    """Each of the first ``index + 1`` approved builds must be provably newer than every build after it."""
+    for i in range(index + 1):
+        doubt = next((b for b in approved[i + 1 :] if not approved[i].certainly_newer(b)), None)
+        if doubt is None:
+            continue
+        a, b = approved[i], doubt
+        same_day = a.date is not None and b.date is not None and a.date.date() == b.date.date()
+        reason = (
+            "were made the same day and Streampixel gives their dates to the day only"
+            if same_day and not (a.date_exact and b.date_exact)
+            else "have the same date"
+            if a.date is not None and a.date == b.date
+            else "cannot be ordered: Streampixel gives no usable date for "
+            + (" and ".join(x.id for x in (a, b) if x.date is None) or "them")
+        )
+        recent = ", ".join(f"{x.id} ({x.shown_date})" for x in approved[:5])
+        raise InputError(
+            f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r}, but which approved build of project {project.id} "
+            f"is newer is not certain: {a.id} ({a.shown_date}) and {b.id} ({b.shown_date}) {reason}. Nothing was "
+            f"chosen by a guess; give an explicit {SPEC_BY_NAME['upload-id'].label()} instead. Approved builds: "
+            f"{recent}.",
+            "upload-id",
+        )
