@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from streampixel_deploy.core.models import BuildStatus, parse_status
+from streampixel_deploy.core.models import BuildStatus, Project, as_id, parse_status
 from streampixel_deploy.core.redact import redact_url
 
 EVENT_TYPE_PREFIX = "streampixel."
@@ -87,38 +87,38 @@ class Envelope:
 def parse_envelope(data: Any) -> Envelope:
     """Check ``data`` (parsed JSON) against the documented envelope; raises :class:`EnvelopeError`.
 
-    ``event``, ``projectId``, ``status`` and ``timestamp`` are required; ``uploadId`` is required for build
-    events and may be null only for ``webhook.test`` (and unknown events); ``fileUrl`` and ``objection`` are
-    string or null. IDs must be path-safe because ``verify`` puts the project ID in a URL.
+    Read tolerantly (the client's readers): ``event``, ``projectId`` and ``timestamp`` are required; ``uploadId``
+    may be null or missing for any event (reference §9.3: null "for events that fire before an upload exists";
+    Streampixel does not retry a refused delivery, §9.4, so refusing it would lose it); IDs may be strings or
+    JSON numbers (§3) and are passed on as strings; ``status``, ``fileUrl`` and ``objection`` are a string or
+    null (a build event's status then goes by its event); ``timestamp`` is a string or a number. Unknown fields
+    are ignored. IDs must be path-safe because ``verify`` puts the project ID in a URL.
     """
     if not isinstance(data, dict):
         raise EnvelopeError("the body must be a JSON object (the Streampixel webhook envelope)")
-    missing = [name for name in ("event", "projectId", "status", "timestamp") if name not in data]
+    missing = [name for name in ("event", "projectId", "timestamp") if data.get(name) is None]
     if missing:
         raise EnvelopeError(f"missing envelope field(s): {', '.join(missing)}")
     event = data["event"]
     if not isinstance(event, str) or not 1 <= len(event) <= 64 or not event.isprintable():
         raise EnvelopeError("'event' must be a non-empty string of at most 64 characters")
-    project_id = data["projectId"]
-    if not valid_id(project_id):
-        raise EnvelopeError("'projectId' must be an ID string (letters, digits, '-', '_'; at most 64)")
-    upload_id = data.get("uploadId")
-    if upload_id is None:
-        if event in EVENT_STATUS:
-            raise EnvelopeError(f"'uploadId' is required for {event}")
-    elif not valid_id(upload_id):
-        raise EnvelopeError("'uploadId' must be an ID string or null")
-    status = data["status"]
-    if status is None and event in EVENT_STATUS:
-        raise EnvelopeError(f"'status' is required for {event}")
+    project_id = as_id(data["projectId"])
+    if project_id is None or not valid_id(project_id):
+        raise EnvelopeError("'projectId' must be an ID (letters, digits, '-', '_'; at most 64)")
+    upload_id = None if data.get("uploadId") is None else as_id(data["uploadId"])
+    if data.get("uploadId") is not None and not valid_id(upload_id):
+        raise EnvelopeError("'uploadId' must be an ID or null")
+    status = data.get("status")
     if status is not None and not isinstance(status, str):
-        raise EnvelopeError("'status' must be a string")
+        raise EnvelopeError("'status' must be a string or null")
     for name in ("fileUrl", "objection"):
         if data.get(name) is not None and not isinstance(data[name], str):
             raise EnvelopeError(f"'{name}' must be a string or null")
     timestamp = data["timestamp"]
+    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        timestamp = str(timestamp)  # epoch seconds or milliseconds, passed on as written
     if not isinstance(timestamp, str) or not timestamp.strip():
-        raise EnvelopeError("'timestamp' must be an ISO 8601 string")
+        raise EnvelopeError("'timestamp' must be an ISO 8601 string (or an epoch number)")
     return Envelope(
         event=event,
         project_id=project_id,
@@ -130,6 +130,30 @@ def parse_envelope(data: Any) -> Envelope:
     )
 
 
+def mismatch(envelope: Envelope, project: Project) -> str | None:
+    """Why ``envelope`` does not match ``project`` as Get Project shows it (``verify``); None when it does.
+
+    The build is found by ``uploadId``; without one (reference §9.3) by ``fileUrl`` when exactly one build
+    carries it, and with neither there is no build to cross-check: the project (already read) is the check.
+    """
+    if envelope.event == TEST_EVENT:
+        return None
+    if envelope.upload_id is not None:
+        build = project.find(envelope.upload_id)
+        if build is None:
+            return f"uploadId {envelope.upload_id} is not a build of project {envelope.project_id}"
+    else:
+        same = [b for b in project.files if envelope.file_url and b.url == envelope.file_url]
+        if len(same) != 1:
+            return None
+        build = same[0]
+    if not status_consistent(envelope, build.raw_status):
+        return (
+            f"{envelope.event} with status {envelope.status!r} does not match the build's status {build.raw_status!r}"
+        )
+    return None
+
+
 def status_consistent(envelope: Envelope, project_raw_status: str) -> bool:
     """Whether the build's current status (Get Project) is the event's status or one that may follow it.
 
@@ -138,7 +162,7 @@ def status_consistent(envelope: Envelope, project_raw_status: str) -> bool:
     accepts the same or a later stage, ``Reject`` included (a build may fail at any stage).
     """
     expected = EVENT_STATUS.get(envelope.event)
-    said = parse_status(envelope.status)
+    said = expected if envelope.status is None else parse_status(envelope.status)
     now = parse_status(project_raw_status)
     if expected is None or said is not expected or now is None:
         return False

@@ -29,7 +29,7 @@ from streampixel_deploy.core.http import Clock, Policy
 from streampixel_deploy.github.dispatch import GitHubDispatcher
 from streampixel_deploy.github.rest import GITHUB_POLICY, Answer
 from streampixel_deploy.relay.config import RelayConfig
-from streampixel_deploy.relay.events import TEST_EVENT, Envelope, EnvelopeError, parse_envelope, status_consistent
+from streampixel_deploy.relay.events import Envelope, EnvelopeError, mismatch, parse_envelope
 from streampixel_deploy.relay.log import JsonLog
 from streampixel_deploy.relay.spool import Spool
 
@@ -87,18 +87,8 @@ class ProjectLookup:
             return Verdict("error", exc.message)
         name = project.name or None
         self._remember(envelope.project_id, name)
-        if envelope.event == TEST_EVENT:
-            return Verdict("ok", project_name=name)
-        build = project.find(envelope.upload_id or "")
-        if build is None:
-            return Verdict("mismatch", f"uploadId {envelope.upload_id} is not a build of project {envelope.project_id}")
-        if not status_consistent(envelope, build.raw_status):
-            return Verdict(
-                "mismatch",
-                f"{envelope.event} with status {envelope.status!r} does not match the build's status "
-                f"{build.raw_status!r}",
-            )
-        return Verdict("ok", project_name=name)
+        reason = mismatch(envelope, project)
+        return Verdict("ok", project_name=name) if reason is None else Verdict("mismatch", reason)
 
     def _remember(self, project_id: str, name: str | None) -> None:
         self._names[project_id] = (time.monotonic(), name)
