@@ -22,14 +22,12 @@ picks one 403 wording for all; ``get_project_auth: user-id-only`` makes the key 
 ``status_labels: dashboard`` shows §8.2 labels in ``files[].status``; ``distribute_lag_seconds`` leaves the
 build ``Approved`` for that long after distribute-file answers.
 
-The shapes of an answer (issue 25) are applied last, in :meth:`Api._shape`, to the handler's plain answer:
-``number_format: string`` writes the counts (``page``, ``totalPages``, ``statusCode``…) as strings,
-``response_envelope: success-data`` wraps every 2xx body as ``{"success": true, "data": ...}``, and
-``error_bodies: 200-success-false`` answers a 4xx (but a 429) as HTTP 200 ``{"success": false, "message"}``.
-``id_type: number`` spells new builds' IDs as JSON numbers (and accepts one in distribute-file),
-``date_format`` writes ``files[].date`` as epoch milliseconds or a bare day, ``listing_lag_seconds`` leaves a
-new build out of ``files[]`` for that long, ``max_page_size`` caps ``limit``, and ``rate_limit_header`` picks
-the header a 429 carries when ``send_retry_after`` is on.
+The shapes of an answer (issue 25, :mod:`.shapes`) are applied last to the handler's plain answer (numbers as
+strings, the success envelope, 4xx answered 200 with ``"success": false``). ``id_type: number`` spells new
+builds' IDs as JSON numbers (and accepts one in distribute-file), ``date_format`` writes ``files[].date`` as
+epoch milliseconds or a bare day, ``listing_lag_seconds`` leaves a new build out of ``files[]`` for that long,
+``max_page_size`` caps ``limit``, and ``rate_limit_header`` picks the header a 429 carries when
+``send_retry_after`` is on.
 
 Where the reference is silent: ``GET /projects`` and ``liveStats`` accept an optional key
 (``apikey`` or ``apiKey``) and validate it when given; ``GET /projects/{id}`` requires ``apikey``;
@@ -40,14 +38,12 @@ never sees the stale ``Approved``.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -55,6 +51,7 @@ from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE
 from streampixel_deploy.emulator.faults import FaultSet
 from streampixel_deploy.emulator.pipeline import Pipeline
 from streampixel_deploy.emulator.profiles import FORBIDDEN_MESSAGES, dashboard_label
+from streampixel_deploy.emulator.shapes import date_in, shape, wait_header
 from streampixel_deploy.emulator.state import ProjectRecord, Store, UserRecord, id_value
 from streampixel_deploy.emulator.webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
 
@@ -73,8 +70,6 @@ USER_STATS_REQUIRED = "projectId, userId and apikey are required"
 STRICT_URL = "Invalid URL format: fileUrl must end with .zip and have no query string"
 BAD_URL = "Invalid URL format: fileUrl must be an http(s) URL"
 NOT_JSON = "Unsupported Media Type: send a JSON object with Content-Type: application/json"
-#: The counts ``number_format: string`` writes as strings.
-COUNT_KEYS = ("page", "totalPages", "totalProjects", "liveUsers", "usersInQueue", "liveUser", "queueUser", "statusCode")
 
 
 @dataclass
@@ -150,17 +145,8 @@ class Api:
 
     def _shape(self, resp: ApiResponse) -> ApiResponse:
         """The answer in the shapes the settings pick (see the module docstring)."""
-        settings = self._store.settings
-        body = resp.body
-        if 200 <= resp.status < 300 and isinstance(body, dict):
-            if settings.number_format == "string":
-                body = {k: str(v) if k in COUNT_KEYS and isinstance(v, int) else v for k, v in body.items()}
-            if settings.response_envelope == "success-data":
-                body = {"success": True, "data": body}
-            return ApiResponse(resp.status, body, resp.headers)
-        if settings.error_bodies == "200-success-false" and 400 <= resp.status < 500 and resp.status != 429:
-            return ApiResponse(200, {"success": False, **body}, resp.headers)
-        return resp
+        status, body = shape(resp.status, resp.body, self._store.settings)
+        return ApiResponse(status, body, resp.headers)
 
     # -- POST ------------------------------------------------------------------------------------
 
@@ -288,7 +274,7 @@ class Api:
         files = [b.api_view() for b in p.builds if b.listed_from <= now]  # listing_lag_seconds
         for entry in files:
             entry["_id"] = id_value(entry["_id"], settings.id_type)
-            entry["date"] = _date(entry["date"], settings.date_format)
+            entry["date"] = date_in(entry["date"], settings.date_format)
         if settings.status_labels == "dashboard":
             for entry in files:
                 entry["status"] = dashboard_label(entry["status"], live=str(entry["_id"]) == p.live_upload_id)
@@ -393,7 +379,7 @@ class Api:
         if remaining is None:
             return
         settings = self._store.settings
-        headers = _wait_header(settings.rate_limit_header, remaining) if settings.send_retry_after else {}
+        headers = wait_header(settings.rate_limit_header, remaining) if settings.send_retry_after else {}
         raise Fail(429, RATE_LIMITED, headers)
 
 
@@ -410,27 +396,6 @@ def _json_object(req: ApiRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Fail(415, NOT_JSON)
     return data
-
-
-def _wait_header(form: str, remaining: float) -> dict[str, str]:
-    """The 429's wait in the header form ``rate_limit_header`` picks."""
-    seconds = max(1, math.ceil(remaining))
-    if form == "retry-after-date":
-        return {"Retry-After": email.utils.formatdate(time.time() + seconds, usegmt=True)}
-    if form == "ratelimit-reset":
-        return {"RateLimit-Reset": str(seconds)}
-    if form == "x-ratelimit-reset":  # epoch seconds, as GitHub and many gateways send it
-        return {"X-RateLimit-Reset": str(math.ceil(time.time() + remaining))}
-    return {"Retry-After": str(seconds)}
-
-
-def _date(value: str, form: str) -> str | int:
-    """``files[].date`` in the ``date_format`` form (the store keeps ISO 8601 UTC with milliseconds)."""
-    if form == "date-only":
-        return value[:10]
-    if form == "epoch-ms":
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
-    return value
 
 
 def _is_int(value: Any) -> bool:
