@@ -89,6 +89,17 @@ def test_home_is_the_tool_cache_when_writable_else_runner_temp(tmp_path: Path) -
             launch.home(unset)
 
 
+def _snapshot(tmp_path: Path) -> Path:
+    """A copy of the action (what a runner checks out): the venv's key hashes the sources, and this working tree
+    may be edited while a test runs."""
+    action = tmp_path / "action"
+    for name in ("action", "src", "requirements"):
+        shutil.copytree(ROOT / name, action / name, ignore=shutil.ignore_patterns(*setup_env.SKIP))
+    for name in setup_env.BUILD_FILES:
+        shutil.copy2(ROOT / name, action / name)
+    return action
+
+
 class Recorder:
     def __init__(self) -> None:
         self.argv: list[str] = []
@@ -119,10 +130,10 @@ def test_main_installs_then_runs_the_program_with_the_inputs(
     old = tmp_path / "tc" / "streampixel-deploy" / "0.0.1-py39-0000000000000000"
     old.mkdir(parents=True)
     os.utime(old, (time.time() - 40 * 86400,) * 2)
-    executor = Recorder()
-    code = launch.main(environ, ROOT, run=_fake_install, make_venv=_fake_venv, executor=executor)
+    executor, action = Recorder(), _snapshot(tmp_path)
+    code = launch.main(environ, action, run=_fake_install, make_venv=_fake_venv, executor=executor)
     assert code == 7, "the program's exit code is the step's"
-    key = setup_env.venv_key(ROOT)
+    key = setup_env.venv_key(action)
     python = setup_env.venv_python(tmp_path / "tc" / "streampixel-deploy" / key / "venv")
     assert executor.argv == [str(python), "-m", "streampixel_deploy", "action"]
     assert executor.env == environ
@@ -184,9 +195,10 @@ def test_a_program_that_cannot_be_started_is_reported_too(tmp_path: Path, capsys
     def vanished(argv: Sequence[str], env: Mapping[str, str]) -> int:
         raise FileNotFoundError(2, "No such file or directory", argv[0])
 
-    assert launch.main(environ, ROOT, run=_fake_install, make_venv=_fake_venv, executor=vanished) == 1
+    action = _snapshot(tmp_path)
+    assert launch.main(environ, action, run=_fake_install, make_venv=_fake_venv, executor=vanished) == 1
     assert capsys.readouterr().out.splitlines()[-1].startswith("::error title=streampixel-deploy could not be")
-    assert not (tmp_path / "streampixel-deploy" / setup_env.venv_key(ROOT) / "ready").exists(), "made again next time"
+    assert not (tmp_path / "streampixel-deploy" / setup_env.venv_key(action) / "ready").exists(), "made again"
     assert output.read_text(encoding="utf-8") == "result=failed\n"
     assert summary.read_text(encoding="utf-8").startswith("## ❌ Streampixel deploy: not run\n")
 
@@ -337,14 +349,7 @@ def test_a_cold_tool_cache_installs_and_runs_the_program_and_a_warm_one_reuses_i
         PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
         **{"INPUT_API-URL": "emulator", "INPUT_COMMAND": "status", "INPUT_TIMEOUT-MINUTES": "2"},
     )
-    # A snapshot of the action (what a runner checks out): the venv's key hashes the sources, which may be edited
-    # while this test runs.
-    action = tmp_path / "action"
-    for name in ("action", "src", "requirements"):
-        shutil.copytree(ROOT / name, action / name, ignore=shutil.ignore_patterns(*setup_env.SKIP))
-    for name in setup_env.BUILD_FILES:
-        shutil.copy2(ROOT / name, action / name)
-    argv = [sys.executable, str(action / "action" / "launch.py")]
+    argv = [sys.executable, str(_snapshot(tmp_path) / "action" / "launch.py")]
     times = []
     for _ in ("cold", "warm"):
         output.write_text("", encoding="utf-8")
