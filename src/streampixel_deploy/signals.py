@@ -1,9 +1,12 @@
-"""Cancellation: SIGINT/SIGTERM, the way a runner cancels a step (then SIGKILL a few seconds later).
+"""Cancellation: SIGINT/SIGTERM, the way a runner cancels a step (then SIGKILL a few seconds later); on Windows
+Ctrl+C, then Ctrl+Break 7.5 s later, then a kill 2.5 s after that (SIGINT and SIGBREAK here).
 
 - The first signal sets the cancel event every wait watches, calls ``on_first`` (the faces write the outputs
   and the summary there, before any clean-up), arms a watchdog and interrupts the main thread with Cancelled.
 - Clean-up is bounded: GRACE seconds after the first signal the watchdog ends the process (exit 130).
 - A second signal ends the process at once (exit 130).
+- Every wait of a run (``core.interrupts.wait``, through the run's Clock) lets the handler run within a quarter
+  second, Windows included, where Ctrl+C does not interrupt a wait on an event.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from streampixel_deploy.core.errors import EXIT_CANCELLED, Cancelled
+from streampixel_deploy.core.interrupts import STOP_SIGNALS
 
 #: Seconds of clean-up allowed after the first signal (a runner kills a cancelled step soon after).
 GRACE = 5.0
@@ -70,7 +74,7 @@ def cancellation(on_first: Callable[[str], None] | None = None, grace: float = G
             _stop_now(f"{second[0]} after a first signal")
         raise Cancelled(reason)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield event
     finally:

@@ -3,6 +3,10 @@
 On the first signal the outputs and the summary say ``cancelled`` before any clean-up; clean-up is bounded
 (5 s in all, the GitHub deployment update included); a second signal ends the process at once; every command
 exits 130 on SIGINT or SIGTERM, with a message.
+
+Every test here sends POSIX signals to a child process, which Windows cannot do (``send_signal(SIGINT)`` raises,
+SIGTERM is TerminateProcess): the Windows cancels, Ctrl+C and Ctrl+Break to the child's console, are
+tests/windows/test_cancel_windows.py.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ import pytest
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator
 from tests.integration.conftest import ACTION_ARGV, ActionRun, _collect, _runner, action_inputs
 from tests.localhttp import serve
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="POSIX signals to a child: on Windows send_signal(SIGINT) raises and SIGTERM is TerminateProcess "
+    "(tests/windows/test_cancel_windows.py sends Ctrl+C and Ctrl+Break instead)",
+)
 
 CLEANUP_LIMIT = 5.0
 

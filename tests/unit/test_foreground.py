@@ -1,20 +1,39 @@
-"""core.foreground: a foreground server waits for SIGINT or SIGTERM, and the previous handlers come back."""
+"""core.foreground: a foreground server waits for SIGINT or SIGTERM (Ctrl+C or Ctrl+Break on Windows), and the
+previous handlers come back."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from streampixel_deploy.core.foreground import serve_until_signal
+from streampixel_deploy.core.interrupts import STOP_SIGNALS
+
+#: Windows has no kill(2): os.kill(pid, SIGINT) is TerminateProcess there, and would end pytest itself.
+POSIX_KILL = pytest.mark.skipif(sys.platform == "win32", reason="os.kill(pid, SIGINT) is TerminateProcess on Windows")
 
 
+@POSIX_KILL
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_either_signal_ends_the_wait_and_the_handlers_come_back(sig: signal.Signals) -> None:
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    timer = threading.Timer(0.05, os.kill, (os.getpid(), sig))
+    _ends_the_wait(sig, lambda: os.kill(os.getpid(), sig))
+
+
+@pytest.mark.parametrize("sig", [s for s in STOP_SIGNALS if s.name != "SIGTERM"], ids=lambda s: s.name)
+def test_a_console_signal_ends_the_wait_and_the_handlers_come_back(sig: signal.Signals) -> None:
+    """Ctrl+C and Ctrl+Break, as Windows hands them to Python (on another thread; so does raise_signal there):
+    the handler runs when the main thread's wait wakes. SIGINT on POSIX too, raised on another thread."""
+    _ends_the_wait(sig, lambda: signal.raise_signal(sig))
+
+
+def _ends_the_wait(sig: signal.Signals, send: Callable[[], None]) -> None:
+    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    timer = threading.Timer(0.05, send)
     timer.start()
     try:
         assert serve_until_signal() == sig.name

@@ -1,9 +1,10 @@
-"""The life of a foreground server (``emulator``, ``relay``): run until SIGINT or SIGTERM, then let the caller stop.
+"""The life of a foreground server (``emulator``, ``relay``): run until a stop signal, then let the caller stop.
 
 A runner, a ``kill`` and a container stop all send SIGTERM, which Python's default ends at once, skipping every
 ``finally``: the emulator's inbox (links to the builds hosted with it) stayed in the temp folder. Here either
 signal ends the wait, the server's clean-up runs, and the process exits 0. The handlers are put back before the
-caller's clean-up, so a second signal during it ends the process at once.
+caller's clean-up, so a second signal during it ends the process at once. On Windows the signals are Ctrl+C and
+Ctrl+Break (nothing sends SIGTERM there); the wait is ``core.interrupts.wait``, which either ends within SLICE.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import signal
 import threading
 from types import FrameType
 
-#: How often the wait wakes up: Windows delivers Ctrl-C between waits, not during one.
-POLL_SECONDS = 1.0
+from streampixel_deploy.core.interrupts import STOP_SIGNALS, wait
 
 
 def serve_until_signal(stop: threading.Event | None = None) -> str | None:
-    """Block until SIGINT or SIGTERM (Ctrl-C included) and return the signal's name, or until ``stop`` is set
-    (then None). Outside the main thread no handler can be set, and only ``stop`` ends the wait."""
+    """Block until SIGINT or SIGTERM (Ctrl+C and Ctrl+Break on Windows) and return the signal's name, or until
+    ``stop`` is set (then None). Outside the main thread no handler can be set, and only ``stop`` ends the wait."""
     stop = threading.Event() if stop is None else stop
     came: list[str] = []
 
@@ -28,10 +28,9 @@ def serve_until_signal(stop: threading.Event | None = None) -> str | None:
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
-        while not stop.wait(POLL_SECONDS):
-            pass
+        wait(stop, None)
     except KeyboardInterrupt:  # a Ctrl-C that the handler did not catch
         came.append(signal.SIGINT.name)
     finally:

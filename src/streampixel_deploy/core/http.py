@@ -64,8 +64,9 @@ def make_session() -> requests.Session:
 class Clock:
     """The time of a run: a deadline, a cancel event, and the only way to wait.
 
-    ``now`` and ``pause`` are seams for tests (a fake clock); by default they are ``time.monotonic`` and the
-    cancel event's ``wait``, so a wait ends at once when the run is cancelled.
+    ``now`` and ``pause`` are seams for tests (a fake clock); by default they are ``time.monotonic`` and a wait on
+    the cancel event (``core.interrupts.wait``: in slices on the main thread, so that Ctrl+C ends it on Windows
+    too), so a wait ends at once when the run is cancelled.
     """
 
     def __init__(
@@ -76,9 +77,11 @@ class Clock:
         pause: Callable[[float], bool] | None = None,
         what: str = "timeout-minutes",
     ) -> None:
+        from streampixel_deploy.core.interrupts import wait
+
         self.now = now
         self.cancel = cancel or threading.Event()
-        self._pause = pause or self.cancel.wait
+        self._pause = pause or (lambda seconds: wait(self.cancel, seconds, self.now))
         self.started = now()
         self.deadline = math.inf if budget_seconds is None else self.started + max(0.0, budget_seconds)
         self.budget_seconds = budget_seconds
