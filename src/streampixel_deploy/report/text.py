@@ -32,9 +32,18 @@ def stage_rows(events: Sequence[StageEvent]) -> list[tuple[str, float, float | N
     return rows
 
 
+def may_have_gone_live(result: Result) -> bool:
+    """This run made a build live, or may have: a deploy seen going live, or any distribute Streampixel accepted
+    (whether or not the release was seen: Streampixel does not always show it)."""
+    if result.command == "distribute":
+        return result.outcome in (Outcome.APPROVED, Outcome.SUBMITTED)
+    return result.outcome is Outcome.APPROVED and bool(result.live)
+
+
 def rollback_command(result: Result) -> str | None:
-    """How to undo this run: only when it made a build live and another approved build exists."""
-    if result.outcome is not Outcome.APPROVED or not result.live:
+    """How to undo this run (distribute the build that was live before): when it made a build live, or may have,
+    and another approved build exists."""
+    if not may_have_gone_live(result):
         return None
     if not result.previous_upload_id or result.previous_upload_id == result.upload_id:
         return None
