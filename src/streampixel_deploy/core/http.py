@@ -33,6 +33,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from streampixel_deploy import _version
+from streampixel_deploy.core import interrupts
 from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.redact import redact_url
 
@@ -77,11 +78,9 @@ class Clock:
         pause: Callable[[float], bool] | None = None,
         what: str = "timeout-minutes",
     ) -> None:
-        from streampixel_deploy.core.interrupts import wait
-
         self.now = now
         self.cancel = cancel or threading.Event()
-        self._pause = pause or (lambda seconds: wait(self.cancel, seconds, self.now))
+        self._pause = pause or (lambda seconds: interrupts.wait(self.cancel, seconds, self.now))
         self.started = now()
         self.deadline = math.inf if budget_seconds is None else self.started + max(0.0, budget_seconds)
         self.budget_seconds = budget_seconds
@@ -381,28 +380,31 @@ class Http:
                 return self.clock.timeout(f"waiting for {what}", f"The last attempt: {failure}.")
             return failure
 
-        try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-                timeout=(min(self.policy.connect_timeout, total), total),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            raise cut(_failure(exc, url)) from None
-        with response:
+        def exchange() -> Reply:
             try:
-                body = _read_body(response, lambda: self.clock.now() > ends, f"{total:.0f}s", url)
-            except RequestFailed as failure:
-                raise cut(failure) from None
-            except Exception as exc:  # urllib3/socket errors while reading the body
-                raise cut(RequestFailed(f"the answer broke off ({type(exc).__name__})", url, True, True)) from None
-        return Reply(response.status_code, response.headers, body, response.url or url)
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    headers=headers,
+                    timeout=(min(self.policy.connect_timeout, total), total),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                raise cut(_failure(exc, url)) from None
+            with response:
+                try:
+                    body = _read_body(response, lambda: self.clock.now() > ends, f"{total:.0f}s", url)
+                except RequestFailed as failure:
+                    raise cut(failure) from None
+                except Exception as exc:  # urllib3/socket errors while reading the body
+                    raise cut(RequestFailed(f"the answer broke off ({type(exc).__name__})", url, True, True)) from None
+            return Reply(response.status_code, response.headers, body, response.url or url)
+
+        return interrupts.call(exchange)  # Ctrl+C ends a held request too (Windows: see core.interrupts)
 
 
 def _read_body(response: requests.Response, late: Callable[[], bool], budget: str, url: str) -> bytes:

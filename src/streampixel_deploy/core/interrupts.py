@@ -12,6 +12,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: The longest a signal's handler waits to run on the main thread (Windows): well within the runner's 7.5 s.
 SLICE = 0.25
@@ -35,3 +38,31 @@ def wait(event: threading.Event, seconds: float | None, now: Callable[[], float]
             return event.is_set()
         if event.wait(min(left, SLICE)):
             return True
+
+
+def call(work: Callable[[], T]) -> T:
+    """``work()``, cut short by a signal within SLICE seconds on the main thread: there it runs on a helper thread
+    while the main thread waits in slices, because a blocking socket read is not interrupted by Ctrl+C on Windows
+    (a request the server held for 60 s ended the run 58 s after Ctrl+C). On any other thread it runs in place.
+
+    What ``work`` raises is raised here. When a handler raises meanwhile (Cancelled), that goes up at once and
+    ``work`` is left to end on its own (a daemon thread: its socket timeout bounds it, the process exit ends it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    done = threading.Event()
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:  # handed to the caller as it is
+            errors.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="streampixel-call", daemon=True).start()
+    wait(done, None)
+    if errors:
+        raise errors[0]
+    return results[0]
