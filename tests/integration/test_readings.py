@@ -57,13 +57,14 @@ def test_a_500_after_creating_the_build_listed_late_is_found_not_resent(
 def test_a_lost_submit_that_cannot_be_settled_in_time_ends_submitted_not_confirmed(
     cli: Any, emu: Emulator, build_zip: Path
 ) -> None:
-    """The deadline comes before the look window ends: no resend, and the user is told what to check."""
+    """The deadline comes before the look window ends: no resend, the user is told what to check, and the exit
+    code says that time ran out (3), as for any wait the deadline cuts."""
     emu.configure(listing_lag_seconds=30.0)
     emu.add_fault({"method": "POST", "path": "upload-file", "action": "lost_response", "status": 500})
     run = cli("deploy", "--zip-path", str(build_zip), "--json", STREAMPIXEL_TIMEOUT_MINUTES="0.03")
     result = _json(run.out)
     assert _uploads(emu) == 1 and len(_project(emu)["files"]) == 2
-    assert run.code == 1
+    assert run.code == 3
     assert result["result"] == "submitted" and result["uploadId"] is None
     assert "not confirmed" in result["message"] and "status" in result["message"], result["message"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streampixel_deploy.build.archive import directory_digest, folder_executables, verify
-from streampixel_deploy.core.errors import EXIT_FAILED, ApiError, ArchiveError, InputError
+from streampixel_deploy.core.errors import ApiError, ArchiveError, InputError
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.settings import SPEC_BY_NAME
@@ -66,7 +66,7 @@ def deliver(run: Run, hosted_url: str, known_ids: set[str]) -> Result:
         try:
             upload_id = submit(run, hosted_url, known_ids)
         except NotConfirmed as exc:
-            r.exit_code, r.error_title = EXIT_FAILED, exc.title
+            r.exit_code, r.error_title = exc.exit_code, exc.title
             return run.ends(Outcome.SUBMITTED, exc.message)
         r.upload_id = upload_id
         r.status = BuildStatus.PENDING.value

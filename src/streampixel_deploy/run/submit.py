@@ -22,6 +22,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from streampixel_deploy.core.errors import (
+    EXIT_TIMEOUT,
     ApiError,
     Cancelled,
     RateLimited,
@@ -48,6 +49,12 @@ class NotConfirmed(ApiError):
     """upload-file was sent, its answer was ambiguous, and whether it created a build could not be settled."""
 
     title = "Submitted, not confirmed"
+
+
+class NotConfirmedInTime(NotConfirmed):
+    """The same, because the run's deadline ended the search: a timeout (exit 3), like any wait the deadline cuts."""
+
+    exit_code = EXIT_TIMEOUT
 
 
 def listing_window(settings: Settings) -> float:
@@ -96,7 +103,8 @@ def submit(run: Run, file_url: str, known_ids: set[str]) -> str:
 
 def _not_confirmed(run: Run, file_url: str, lost: StreampixelDeployError, window: float) -> NotConfirmed:
     s = run.settings
-    return NotConfirmed(
+    kind = NotConfirmed if run.clock.has_time_for(0) else NotConfirmedInTime  # the deadline ended the search
+    return kind(
         f"Submitted, not confirmed: upload-file got no clear answer ({lost}), and whether Streampixel created the "
         f"build could not be settled within the {window:.0f}s a new build may take to be listed (the run's time "
         "ran out, or project reads failed). It was not sent again, so there is no duplicate. Next: look for a build "
