@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 from hypothesis import given, settings
@@ -54,9 +55,24 @@ def test_project_parsing_never_raises(data: dict[str, Any]) -> None:
     assert all(b.status is BuildStatus.APPROVED for b in project.approved_newest_first())
 
 
-@given(json_values)
-def test_project_from_any_json(data: Any) -> None:
-    Project.from_json(data)
+@given(st.one_of(json_values, st.fixed_dictionaries({"files": st.lists(st.one_of(file_entries, json_values))})))
+def test_any_json_reads_as_the_builds_it_names(data: Any) -> None:
+    """Whatever the body, a project comes out: a body that is not an object is an empty project under the ID asked
+    for; in one that is, every entry of files[] with an ``_id`` is a build, in the order of files[]."""
+    project = Project.from_json(data, fallback_id="p")
+    if not isinstance(data, dict):
+        assert project == Project(id="p", name="")
+        return
+    files = data.get("files")
+    entries = files if isinstance(files, list) else []
+    positions = [b.position for b in project.files]
+    assert positions == sorted(set(positions))  # one build per entry, in files[]'s order
+    assert all(isinstance(entries[i], dict) for i in positions)
+    named = {i for i, e in enumerate(entries) if isinstance(e, dict) and isinstance(e.get("_id"), str)}
+    assert {i for i in named if entries[i]["_id"].strip()} <= set(positions), "a build with an _id was lost"
+    for build in project.files:
+        if build.position in named:
+            assert build.id == entries[build.position]["_id"].strip()
 
 
 @given(st.sampled_from(list(BuildStatus)), st.lists(st.sampled_from([" ", "  ", "\t"]), max_size=3), st.booleans())
@@ -66,10 +82,22 @@ def test_status_recognised_after_normalisation(status: BuildStatus, pad: list[st
     assert parse_status(status.value) is status
 
 
-@given(st.text(max_size=40))
-def test_unknown_status_is_none_or_known(raw: str) -> None:
-    result = parse_status(raw)
-    assert result is None or isinstance(result, BuildStatus)
+SPELLINGS = [s.value for s in BuildStatus] + ["queued", "Current Live Build", "validation  failed", "Archived"]
+
+
+@given(st.one_of(st.sampled_from(SPELLINGS), st.text(alphabet=string.printable, max_size=40)))
+def test_status_reading_ignores_only_case_and_spacing(raw: str) -> None:
+    """Case and runs of whitespace never change what a status reads as."""
+    assert raw not in SPELLINGS or parse_status(raw) is not None
+    assert parse_status(raw) is parse_status(" ".join(raw.split()).upper())
+    assert parse_status(raw) is parse_status(f"  {raw.lower()}\t")
+
+
+@given(st.sampled_from(list(BuildStatus)), st.text(alphabet=st.characters(categories=["L"]), min_size=1, max_size=12))
+def test_a_status_word_inside_other_words_is_not_that_status(status: BuildStatus, word: str) -> None:
+    """ "Not Approved" is not Approved: only a whole known spelling is recognised, never a part of a status."""
+    assert parse_status(f"{word} {status.value}") is None
+    assert parse_status(f"{status.value} {word}") is None
 
 
 def _response(status: int, body: bytes, content_type: str = "application/json") -> Reply:
