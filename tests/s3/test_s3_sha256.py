@@ -84,8 +84,13 @@ def test_a_gap_inside_a_part_is_refused() -> None:
 @pytest.mark.parametrize("how", ["abandon", "stop"])
 def test_a_reader_waiting_for_the_frontier_is_released(how: str) -> None:
     """The part holding the frontier failed (abandon) or the upload is cancelled (stop): waiters stop."""
-    stop = threading.Event()
-    hasher = OrderedSha256(300, 100, stop.is_set)
+    stop, waiting = threading.Event(), threading.Event()
+
+    def stopped() -> bool:  # looked at only by a reader that waits
+        waiting.set()
+        return stop.is_set()
+
+    hasher = OrderedSha256(300, 100, stopped)
     hasher.feed(100, 100, b"a" * 100)  # part 2 read ahead: the look-ahead is full
     outcome: list[str] = []
 
@@ -98,7 +103,7 @@ def test_a_reader_waiting_for_the_frontier_is_released(how: str) -> None:
 
     thread = threading.Thread(target=reader)
     thread.start()
-    time.sleep(0.3)
+    assert waiting.wait(5), "the reader ahead did not wait for the frontier"
     assert outcome == []  # waiting: part 1 has not been read
     if how == "abandon":
         hasher.abandon()
@@ -109,11 +114,24 @@ def test_a_reader_waiting_for_the_frontier_is_released(how: str) -> None:
 
 
 def test_the_frontier_never_waits() -> None:
-    hasher = OrderedSha256(300, 10, lambda: False)
+    """A read at the frontier goes although the look-ahead is full; reaching the part held ahead hashes it, which
+    lets the next read go. A reader that waited would look at the stop flag: here that stops it (Stopped) instead
+    of hanging the test."""
+    waited: list[int] = []
+
+    def stopped() -> bool:
+        waited.append(hasher.hashed)
+        return True
+
+    hasher = OrderedSha256(300, 10, stopped)
     hasher.feed(100, 100, b"a" * 100)
     hasher.admit(0, 100)  # at the frontier: admitted at once although the look-ahead is full
     hasher.feed(0, 0, b"b" * 100)
-    hasher.admit(200, 100)  # the held part was hashed when the frontier reached it
+    assert hasher.hashed == 200  # the held part was hashed when the frontier reached it
+    hasher.admit(200, 100)  # so nothing is held: the last part goes at once
+    hasher.feed(200, 200, b"c" * 100)
+    assert waited == []
+    assert hasher.hexdigest() == hashlib.sha256(b"b" * 100 + b"a" * 100 + b"c" * 100).hexdigest()
 
 
 def test_a_waiting_reader_is_woken_only_when_it_can_go() -> None:
@@ -123,7 +141,10 @@ def test_a_waiting_reader_is_woken_only_when_it_can_go() -> None:
 
     def stopped() -> bool:  # the waiter looks at the stop flag each time it wakes
         checks.append(None)
+        waiting.set()
         return False
+
+    waiting = threading.Event()
 
     hasher = OrderedSha256(300, 100, stopped)
     hasher.feed(100, 100, b"a" * 100)  # part 2 read ahead: the look-ahead is full
@@ -139,7 +160,7 @@ def test_a_waiting_reader_is_woken_only_when_it_can_go() -> None:
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        time.sleep(0.05)
+        assert waiting.wait(5), "the reader ahead did not wait for room"
         woken_before = len(checks)
         for pos in range(99):  # part 1 read a byte at a time at the frontier: hashed at once, nothing freed
             hasher.admit(pos, 1)
