@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,16 @@ import pytest
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
 
 from .conftest import BUILD_EVENTS, RELAY_TOKEN, SEED_UPLOAD_ID, Stack, envelope, wait_until
+
+SENTINEL_UPLOAD_ID = "5e7e1a2b3c4d5e6f7a8b9c0d"
+
+
+def _forwarded_after_a_good_event(stack: Stack, **fields: Any) -> list[str]:
+    """Post an event the relay forwards and wait until GitHub has it: the relay forwards in arrival order, so
+    whatever it received before and would forward has been forwarded by then. The upload IDs GitHub got."""
+    assert stack.post(envelope(uploadId=SENTINEL_UPLOAD_ID, **fields)).json()["status"] == "queued"
+    stack.github.wait_for(lambda gh: any(d.client_payload["uploadId"] == SENTINEL_UPLOAD_ID for d in gh.dispatches))
+    return [d.client_payload["uploadId"] for d in stack.github.dispatches]
 
 
 def test_a_bad_token_is_401_and_nothing_is_forwarded(stack: Stack) -> None:
@@ -23,14 +32,15 @@ def test_a_bad_token_is_401_and_nothing_is_forwarded(stack: Stack) -> None:
     assert stack.session.post(f"{stack.url}/hook", json=envelope(), timeout=5).status_code == 404
     # the token check comes first: a bad token with a bad body is still 401, not 400
     assert stack.post(None, token="nope", raw=b"{not json").status_code == 401
-    time.sleep(0.2)
-    assert stack.spooled() == [] and stack.github.requests == []
+    assert stack.spooled() == []  # an accepted event is spooled before it is answered
     assert relay.health()["refused"]["401"] == 5
+    assert _forwarded_after_a_good_event(stack) == [SENTINEL_UPLOAD_ID]
+    assert len(stack.github.requests) == 1
 
 
 def test_a_real_webhook_to_a_wrong_token_url_fails_streampixels_test(stack: Stack) -> None:
     """Streampixel's own test-webhook call reports the 401, so a pipeline can fail fast."""
-    stack.relay()
+    relay = stack.relay()
     cfg = EmulatorConfig.default()
     cfg.users[0].projects[0].webhook_url = f"{stack.url}/webhook/not-the-token-0123456789"
     with Emulator(cfg) as emu:
@@ -44,8 +54,8 @@ def test_a_real_webhook_to_a_wrong_token_url_fails_streampixels_test(stack: Stac
         "message": "Webhook endpoint returned non-2xx status",
         "statusCode": 401,
     }
-    time.sleep(0.2)
-    assert stack.github.requests == []
+    assert relay.health()["refused"]["401"] == 1 and relay.health()["received"] == 0
+    assert _forwarded_after_a_good_event(stack) == [SENTINEL_UPLOAD_ID]
 
 
 def test_an_oversized_body_is_413(stack: Stack) -> None:
@@ -92,20 +102,19 @@ def test_unknown_and_filtered_events_are_acknowledged_and_dropped(stack: Stack) 
     filtered = stack.post(envelope(event="build.saving", status="Saving to Repository"))
     assert filtered.json() == {"status": "dropped", "reason": "event-not-forwarded"}
     assert stack.post(envelope()).json()["status"] == "queued"
-    (dispatch,) = stack.github.wait_for_dispatches(1)
-    assert dispatch.event_type == "streampixel.build.approved"
-    time.sleep(0.1)
-    assert len(stack.github.dispatches) == 1
+    assert _forwarded_after_a_good_event(stack) == [SEED_UPLOAD_ID, SENTINEL_UPLOAD_ID]
+    assert {d.event_type for d in stack.github.dispatches} == {"streampixel.build.approved"}
     dropped = relay.log.find("event.dropped")
     assert [d["reason"] for d in dropped] == ["unknown-event", "event-not-forwarded"]
     assert dropped[0]["event"] == "build.exploded"
 
 
 def test_projects_outside_the_allow_list_are_dropped(stack: Stack) -> None:
-    stack.relay(project_ids="664f1a2b3c4d5e6f7a8b9c0e")
+    allowed = "664f1a2b3c4d5e6f7a8b9c0e"
+    stack.relay(project_ids=allowed)
     assert stack.post(envelope()).json() == {"status": "dropped", "reason": "project-not-allowed"}
-    time.sleep(0.1)
-    assert stack.github.requests == []
+    assert _forwarded_after_a_good_event(stack, projectId=allowed) == [SENTINEL_UPLOAD_ID]
+    assert [d.client_payload["projectId"] for d in stack.github.dispatches] == [allowed]
 
 
 def test_verify_drops_forged_events_and_forwards_real_ones(stack: Stack, build_zip: Path) -> None:
