@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -205,15 +206,18 @@ def test_require_exe_can_be_switched_off(emu: Emulator, api: Client, tmp_path: P
 
 
 def test_webhook_events_filter(
-    make_emulator: Callable[..., Emulator], make_client: Any, stub: StubServer, game_zip: Path
+    make_emulator: Callable[..., Emulator], make_client: Any, stub: StubServer, game_zip: Path, tmp_path: Path
 ) -> None:
     emu = make_emulator(with_webhook(stub, ["build.approved", "build.rejected"]))
     api: Client = make_client(emu)
-    upload_id = api.upload(emu.serve_file(game_zip))
-    emu.wait_for_status(upload_id, "Approved", timeout=5)
-    assert [h["event"] for h in stub.wait_for(1)] == ["build.approved"]
-    time.sleep(0.1)
-    assert len(stub.received) == 1
+    approved = api.upload(emu.serve_file(game_zip))
+    emu.wait_for_status(approved, "Approved", timeout=5)
+    # A second build, rejected: a project's webhooks go out in the order they fire, so once its build.rejected has
+    # arrived every event of both builds that was going to be sent has been.
+    rejected = api.upload(emu.serve_file(_zip(tmp_path / "noexe.zip", {"Game/Content/a.pak": b"x"})))
+    emu.wait_for_status(rejected, "Reject", timeout=5)
+    hooks = stub.wait_until(lambda got: any(h["event"] == "build.rejected" for h in got))
+    assert [(h["event"], h["uploadId"]) for h in hooks] == [("build.approved", approved), ("build.rejected", rejected)]
 
 
 def test_a_dead_webhook_receiver_does_not_block_the_pipeline(
@@ -246,6 +250,11 @@ def test_reset_abandons_builds_in_progress(emu: Emulator, api: Client, game_zip:
     emu.configure(stage_delays={"pending": 0.2})
     upload_id = api.upload(emu.serve_file(game_zip))
     emu.reset()
-    time.sleep(0.4)
+    # The build's worker has ended (it would have reached Downloading Files after 0.2 s): all it did is done.
+    workers = [t for t in threading.enumerate() if t.name == f"emulator-build-{upload_id}"]
+    assert workers, "the build has no worker: nothing to abandon"
+    for worker in workers:
+        worker.join(5)
+        assert not worker.is_alive()
     assert [f["_id"] for f in api.files()] == [SEED_UPLOAD_ID]
     assert emu.state.build(upload_id) is None
