@@ -1,7 +1,7 @@
 """A local Streampixel API emulator: a real HTTP server on 127.0.0.1 with a real build pipeline.
 
-It serves the endpoints of the Streampixel REST API under ``/pixelStripeApi`` (as documented in
-the implementer reference), downloads and checks the build zips it is given, fires webhooks, and
+It serves the endpoints of the Streampixel REST API under ``/pixelStripeApi`` (as described in
+docs/streampixel-api.md), downloads and checks the build zips it is given, fires webhooks, and
 offers a control surface under ``/_emulator/`` for tests (state, reset, settings, request log,
 fault rules). This sub-package imports nothing from the rest of ``streampixel_deploy``.
 

@@ -1,4 +1,4 @@
-"""The Streampixel endpoints under ``/pixelStripeApi``, as the reference documents them.
+"""The Streampixel endpoints under ``/pixelStripeApi``, as docs/streampixel-api.md describes them.
 
 Checks run in this order, and the first failure answers (all errors are ``{"message": ...}``):
 
@@ -19,8 +19,8 @@ The profile settings (:mod:`.profiles`) change some of this: ``rate_limit_counts
 rate limit the first gate after routing (any request naming a ``userId`` uses the slot, whatever its answer);
 ``endpoints: g1-g2`` answers 404 on every route but upload-file and distribute-file; ``forbidden_message``
 picks one 403 wording for all; ``get_project_auth: user-id-only`` makes the key optional on Get Project;
-``status_labels: dashboard`` shows §8.2 labels in ``files[].status``; ``distribute_lag_seconds`` leaves the
-build ``Approved`` for that long after distribute-file answers.
+``status_labels: dashboard`` shows the dashboard's labels (docs/streampixel-api.md §8.2) in ``files[].status``;
+``distribute_lag_seconds`` leaves the build ``Approved`` for that long after distribute-file answers.
 
 The shapes of an answer (issue 25, :mod:`.shapes`) are applied last to the handler's plain answer (numbers as
 strings, the success envelope, 4xx answered 200 with ``"success": false``). ``id_type: number`` spells new
@@ -29,7 +29,7 @@ epoch milliseconds or a bare day, ``listing_lag_seconds`` leaves a new build out
 ``max_page_size`` caps ``limit``, and ``rate_limit_header`` picks the header a 429 carries when
 ``send_retry_after`` is on.
 
-Where the reference is silent: ``GET /projects`` and ``liveStats`` accept an optional key
+Where Streampixel's docs are silent: ``GET /projects`` and ``liveStats`` accept an optional key
 (``apikey`` or ``apiKey``) and validate it when given; ``GET /projects/{id}`` requires ``apikey``;
 a missing ``page``/``limit`` is 1/20, ``limit`` is capped at 100 and ``totalPages`` is at least 1;
 distribute-file moves the build to ``Distribute`` before it answers, so a poll right after a 2xx

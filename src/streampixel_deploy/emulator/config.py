@@ -24,7 +24,7 @@ DEFAULT_USER_ID = "663d0a1b2c3e4f5a6b7c8d9e"
 DEFAULT_API_KEY = "sp-emulator-0000000000000000"
 DEFAULT_PROJECT_ID = "67944b8a3f323be4b89a2272"
 
-#: Raw pipeline statuses exactly as the API spells them (reference §8.1).
+#: Raw pipeline statuses exactly as the API spells them (docs/streampixel-api.md §8.1).
 PENDING = "pending"
 DOWNLOADING = "Downloading Files"
 EXTRACTING = "Extracting & Scanning"
@@ -35,7 +35,7 @@ REJECT = "Reject"
 STATUSES = (PENDING, DOWNLOADING, EXTRACTING, SAVING, DISTRIBUTE, APPROVED, REJECT)
 #: The statuses that have a configurable delay.
 STAGES = (PENDING, DOWNLOADING, EXTRACTING, SAVING, DISTRIBUTE)
-#: Webhook event fired on entering each status (reference §9.2).
+#: Webhook event fired on entering each status (docs/streampixel-api.md §9.1).
 EVENT_FOR_STATUS = {
     PENDING: "build.uploaded",
     DOWNLOADING: "build.downloading",
@@ -138,7 +138,8 @@ class EmulatorConfig:
     webhook_upload_id: str = "always"
     error_bodies: str = "http-status"
     rate_limit_header: str = "retry-after"
-    #: a build created by upload-file is left out of Get Project ``files[]`` for this long (§6.1)
+    #: a build created by upload-file is left out of Get Project ``files[]`` for this long
+    #: (docs/streampixel-api.md §11.22)
     listing_lag_seconds: float = 0.0
     #: the largest ``limit`` that ``GET /projects`` honours
     max_page_size: int = 100

@@ -1,8 +1,8 @@
-"""The build pipeline worker (reference §8): real downloads and real archive checks.
+"""The build pipeline worker (docs/streampixel-api.md §8): real downloads and real archive checks.
 
 One thread per build walks ``pending -> Downloading Files -> Extracting & Scanning -> Saving to
 Repository``, then ``Distribute -> Approved`` (autoRelease true: the build goes live) or straight
-to ``Approved`` (autoRelease false: kept, not live; reference §8.4). With ``approval_order:
+to ``Approved`` (autoRelease false: kept, not live; docs/streampixel-api.md §8.4). With ``approval_order:
 approved-then-distribute`` an auto-released build is ``Approved`` (not live) for the Distribute delay
 first. Any failure ends in ``Reject`` with an ``objection``: at once (``reject_at: where-found``) or,
 with ``reject_at: distribute``, after the build walked on through the remaining stages to ``Distribute``.

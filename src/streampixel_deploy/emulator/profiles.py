@@ -1,60 +1,60 @@
 """Readings of Streampixel's self-contradicting docs, as settings, and profiles: named bundles of them.
 
-Each setting below picks one documented reading (implementer reference §12 lists the disagreements);
+Each setting below picks one documented reading (docs/streampixel-api.md §11 lists the disagreements);
 the first choice of each is the emulator's default, the tidy reading it has always modelled. A profile
 sets several of them at once; anything a config file or ``EmulatorConfig`` field sets explicitly wins
 over its profile.
 
-=======================  ====================================================  ===================
-setting                  choices (default first)                               reference
-=======================  ====================================================  ===================
-``approval_order``       ``distribute-then-approved``: … Saving → Distribute    §8.1, §8.4, §12 #9
+=======================  ====================================================  =======================
+setting                  choices (default first)                               docs/streampixel-api.md
+=======================  ====================================================  =======================
+``approval_order``       ``distribute-then-approved``: … Saving → Distribute    §8.4, §11.14
                          → Approved; ``approved-then-distribute``: … Saving →
                          Approved (not live) → Distribute → Approved (live)
-``status_labels``        ``raw`` (§8.1 strings) or ``dashboard`` (§8.2 labels)  §8.1, §8.2, §12 #21
+``status_labels``        ``raw`` (§8.1 strings) or ``dashboard`` (§8.2 labels)  §11.17
                          in Get Project ``files[].status``
-``distribute_lag_seconds``  0: distribute-file moves the build to Distribute    §6.2, §12 #10
+``distribute_lag_seconds``  0: distribute-file moves the build to Distribute    §6.2, §11.15
                          before it answers; > 0: Get Project shows the stale
                          Approved that long after the answer
-``rate_limit_counts``    ``accepted`` (only a 2xx uses the slot) or             §5, §12 #6, §13
+``rate_limit_counts``    ``accepted`` (only a 2xx uses the slot) or             §5, §11.12
                          ``every-request`` (any upload-file/distribute-file
                          request with a userId does, even one answered 4xx)
-``reject_at``            ``where-found`` (the stage that finds the problem:     §8.3, §12 #8
+``reject_at``            ``where-found`` (the stage that finds the problem:     §8.3, §11.16
                          Downloading Files or Extracting & Scanning) or
                          ``distribute`` (the build walks on; Reject only from
                          Distribute)
-``webhook_order``        ``in-order`` or ``roughly`` (adjacent events of a      §9.4, §12 #11
+``webhook_order``        ``in-order`` or ``roughly`` (adjacent events of a      §9.3, §11.18
                          project may arrive swapped)
-``webhook_duplicates``   false, or true: every event is delivered twice         §9.4, §13
-``webhook_file_url``     ``always`` or ``null-early`` (``fileUrl`` null on      §9.3
+``webhook_duplicates``   false, or true: every event is delivered twice         §11.18
+``webhook_file_url``     ``always`` or ``null-early`` (``fileUrl`` null on      §11.19
                          build.uploaded and build.downloading)
-``endpoints``            ``all`` (G3) or ``g1-g2`` (only upload-file and        §12 #1, #20
+``endpoints``            ``all`` (G3) or ``g1-g2`` (only upload-file and        §11.1, §11.2
                          distribute-file; every GET and test-webhook 404)
-``forbidden_message``    ``per-page`` (distribute-file, userStats and disabled  §2, §6.2, §6.5, §12 #18
+``forbidden_message``    ``per-page`` (distribute-file, userStats and disabled  §4, §11.20
                          projects ``Access denied``; elsewhere ``Forbidden:
                          project does not belong to this user``), or one
                          wording for every 403: ``not-owner``, ``forbidden``,
                          ``access-denied``
-``get_project_auth``     ``apikey`` (required) or ``user-id-only`` (the         §2, §6.4, §12 #3
+``get_project_auth``     ``apikey`` (required) or ``user-id-only`` (the         §2, §11.4
                          example: a key is checked only when sent)
-``response_envelope``    ``bare`` or ``success-data`` (every 2xx body wrapped   §1, §4 ("success
-                         as ``{"success": true, "data": {...}}``)               shapes differ")
-``id_type``              ``string`` or ``number`` (new builds' ``uploadId`` /   §3
+``response_envelope``    ``bare`` or ``success-data`` (every 2xx body wrapped   §4, §11.7
+                         as ``{"success": true, "data": {...}}``)
+``id_type``              ``string`` or ``number`` (new builds' ``uploadId`` /   §3, §11.9
                          ``_id`` are JSON numbers)
-``number_format``        ``number`` or ``string`` (page, totalPages, counts,    §6.3, §6.5, §6.7
+``number_format``        ``number`` or ``string`` (page, totalPages, counts,    §11.10
                          statusCode as strings)
-``date_format``          ``iso``, ``epoch-ms`` or ``date-only`` (files[].date)   §6.4, §13
-``webhook_upload_id``    ``always`` or ``null-early`` (``uploadId`` null on     §9.3
+``date_format``          ``iso``, ``epoch-ms`` or ``date-only`` (files[].date)   §6.4, §11.11
+``webhook_upload_id``    ``always`` or ``null-early`` (``uploadId`` null on     §9.2, §11.19
                          build.uploaded)
-``error_bodies``         ``http-status`` or ``200-success-false`` (a 4xx but    §4, §6.2 (G2
-                         429 is answered 200 ``{"success": false, ...}``)        ``success``)
-``rate_limit_header``    the form of the 429 wait when ``send_retry_after``:    §5, §13
+``error_bodies``         ``http-status`` or ``200-success-false`` (a 4xx but    §4, §11.8
+                         429 is answered 200 ``{"success": false, ...}``)
+``rate_limit_header``    the form of the 429 wait when ``send_retry_after``:    §5, §11.13
                          ``retry-after`` (seconds), ``retry-after-date``,
                          ``ratelimit-reset``, ``x-ratelimit-reset`` (epoch s)
-``listing_lag_seconds``  0, or seconds a new build stays out of ``files[]``     §6.1 ("only
-                         after upload-file created it                           enqueues work")
-``max_page_size``        100: the largest ``limit`` GET /projects honours       §6.3
-=======================  ====================================================  ===================
+``listing_lag_seconds``  0, or seconds a new build stays out of ``files[]``     §6.1, §11.22
+                         after upload-file created it
+``max_page_size``        100: the largest ``limit`` GET /projects honours       §6.3, §11.3
+=======================  ====================================================  =======================
 
 Profiles: ``default`` (all defaults), ``strict`` (the most demanding reading of each for a client that polls
 Get Project and receives webhooks; why each, in docs/emulator.md), ``legacy`` (the older G1/G2 pages) and
@@ -94,7 +94,7 @@ FORBIDDEN_MESSAGES = {
     "access-denied": "Access denied",
 }
 
-#: Dashboard label of each raw status (reference §8.2); ``Approved`` depends on whether the build is live.
+#: Dashboard label of each raw status (docs/streampixel-api.md §8.2); ``Approved`` depends on whether the build is live.
 DASHBOARD_LABELS = {
     "pending": "Queued",
     "Downloading Files": "Downloading",

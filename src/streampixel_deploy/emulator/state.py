@@ -4,9 +4,9 @@ Every method is thread-safe (one re-entrant lock); readers get copies, never liv
 ``reset()`` bumps a generation counter so that pipeline threads still running for the old
 builds stop touching the store.
 
-Rate limits (reference §5): upload-file (both paths) and distribute-file each have their own
+Rate limits (docs/streampixel-api.md §5): upload-file (both paths) and distribute-file each have their own
 budget of one request per window (120 s by default) **per userId**, so two projects of one
-account share it. The reference does not say whether rejected requests count; the emulator
+account share it. The docs do not say whether rejected requests count (§11.12); the emulator
 consumes the slot only when a request is accepted (2xx), after every validation has passed.
 A request that is answered with 4xx therefore never burns the slot (``rate_limit_counts: every-request``
 reads the docs the other way: see ``api``). The window is fixed: it starts
@@ -79,7 +79,7 @@ class BuildRecord:
             self.history.append({"status": self.status, "at": self.date})
 
     def api_view(self) -> dict[str, Any]:
-        """The ``files[]`` entry of Get Project (reference §6.4)."""
+        """The ``files[]`` entry of Get Project (docs/streampixel-api.md §6.4)."""
         return {
             "_id": self.id,
             "url": self.url,
@@ -244,7 +244,8 @@ class Store:
             return None
 
     def _notice(self, project: ProjectRecord, build: BuildRecord) -> Notice:
-        early = build.status in (PENDING, DOWNLOADING)  # before the build's file is in hand (reference §9.3)
+        # before the build's file is in hand (docs/streampixel-api.md §9.2)
+        early = build.status in (PENDING, DOWNLOADING)
         before_upload = build.status == PENDING and self.settings.webhook_upload_id == "null-early"
         payload = envelope(
             EVENT_FOR_STATUS[build.status],

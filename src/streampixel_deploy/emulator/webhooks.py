@@ -1,4 +1,4 @@
-"""Outgoing webhooks (reference §9): the envelope, one-shot delivery and the background sender.
+"""Outgoing webhooks (docs/streampixel-api.md §9): the envelope, one-shot delivery and the background sender.
 
 Delivery is a JSON ``POST`` with a timeout (10 s by default) and no retries; any 2xx is success.
 Pipeline events go through one background thread **per project** in the order they were fired, so
@@ -28,7 +28,7 @@ from streampixel_deploy.emulator.net import http_request, open_url
 logger = logging.getLogger(__name__)
 
 TEST_EVENT = "webhook.test"
-#: ``status`` of the ``webhook.test`` envelope; the reference leaves it undocumented.
+#: ``status`` of the ``webhook.test`` envelope; Streampixel's docs leave it undocumented.
 TEST_STATUS = "test"
 #: ``webhook_order: roughly``: how long a sender waits for a project's next event to deliver it first.
 REORDER_WINDOW = 0.25
@@ -113,7 +113,7 @@ def deliver(url: str, payload: dict[str, Any], timeout: float) -> Delivery:
 
 
 def probe_result(delivery: Delivery, timeout: float) -> dict[str, Any]:
-    """The body of ``POST /projects/test-webhook`` for one delivery (reference §6.7)."""
+    """The body of ``POST /projects/test-webhook`` for one delivery (docs/streampixel-api.md §6.6)."""
     if delivery.ok:
         message = "Test webhook delivered"
     elif delivery.status_code:
