@@ -92,7 +92,7 @@ class StreampixelClient:
         return DistributeAccepted(as_text(data.get("message")) or "", region if isinstance(region, str) else None)
 
     def test_webhook(self, project_id: str) -> WebhookTest:
-        # its "success" is the receiver's answer, not whether the request worked (reference §6.7)
+        # its "success" is the receiver's answer, not whether the request worked (docs/streampixel-api.md §6.6)
         _, data = self._post("/projects/test-webhook", {"projectId": project_id}, "test-webhook", judge=False)
         return WebhookTest(
             success=_flag(data.get("success")) is True,
@@ -130,8 +130,8 @@ class StreampixelClient:
     # -- transport -----------------------------------------------------------------------------
 
     def _list_paginated(self) -> list[ProjectSummary]:
-        """Every page: until ``page == totalPages`` (reference §6.3), or, without it, until ``totalProjects``
-        are read; a page that adds no project ends it (a server that ignores ``page``)."""
+        """Every page: until ``page == totalPages`` (docs/streampixel-api.md §6.3), or, without it, until
+        ``totalProjects`` are read; a page that adds no project ends it (a server that ignores ``page``)."""
         out: dict[str, ProjectSummary] = {}
         page = 1
         while True:
@@ -165,7 +165,8 @@ class StreampixelClient:
     ) -> tuple[Reply, dict[str, Any]]:
         payload = {"apiKey": self._api_key, "userId": self.user_id, **body}
         url = self.api_url + path
-        limited = endpoint in ("upload-file", "distribute-file")  # one per user every 2 minutes (reference §5)
+        # one per user every 2 minutes (docs/streampixel-api.md §5)
+        limited = endpoint in ("upload-file", "distribute-file")
         try:
             reply = self.http.send(
                 "POST", url, what=endpoint, repeatable=False, limited=limited, json_body=payload, retry=retry
@@ -187,7 +188,8 @@ _DOMAIN_404 = ("project not found", "file not found in project", "no webhook url
 
 def endpoint_missing(exc: ApiError) -> bool:
     """A 404 that is not one of the API's own answers ("Project not found", …): the endpoint does not exist,
-    as on a server that only has the older docs' endpoints (upload-file and distribute-file, reference §12 #20)."""
+    as on a server that only has the older docs' endpoints (upload-file and distribute-file,
+    docs/streampixel-api.md §11.2)."""
     return isinstance(exc, NotFound) and not _is_domain_404(exc)
 
 
@@ -258,7 +260,8 @@ def snippet(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-#: The keys of a success envelope around the answer (``{"success": true, "data": {...}}``, reference §4).
+#: The keys of a success envelope around the answer (``{"success": true, "data": {...}}``,
+#: docs/streampixel-api.md §11.7).
 _ENVELOPE_KEYS = frozenset(
     {"success", "ok", "status", "statusCode", "code", "message", "error", "errors", "data", "result", "meta"}
 )

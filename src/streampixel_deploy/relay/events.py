@@ -1,4 +1,4 @@
-"""Streampixel webhook envelopes (reference §9.3): validation, the dispatch ``event_type`` and payload.
+"""Streampixel webhook envelopes (docs/streampixel-api.md §9.2): validation, the dispatch ``event_type`` and payload.
 
 Event type scheme: ``"streampixel." + event``, so ``build.approved`` becomes ``streampixel.build.approved``
 and the synthetic ``webhook.test`` becomes ``streampixel.webhook.test``. A workflow subscribes with
@@ -21,7 +21,7 @@ from streampixel_deploy.core.redact import redact_url
 
 EVENT_TYPE_PREFIX = "streampixel."
 TEST_EVENT = "webhook.test"
-#: Build events and the raw status each one carries (reference §9.2).
+#: Build events and the raw status each one carries (docs/streampixel-api.md §9.1).
 EVENT_STATUS: dict[str, BuildStatus] = {
     "build.uploaded": BuildStatus.PENDING,
     "build.downloading": BuildStatus.DOWNLOADING,
@@ -88,11 +88,11 @@ def parse_envelope(data: Any) -> Envelope:
     """Check ``data`` (parsed JSON) against the documented envelope; raises :class:`EnvelopeError`.
 
     Read tolerantly (the client's readers): ``event``, ``projectId`` and ``timestamp`` are required; ``uploadId``
-    may be null or missing for any event (reference §9.3: null "for events that fire before an upload exists";
-    Streampixel does not retry a refused delivery, §9.4, so refusing it would lose it); IDs may be strings or
-    JSON numbers (§3) and are passed on as strings; ``status``, ``fileUrl`` and ``objection`` are a string or
-    null (a build event's status then goes by its event); ``timestamp`` is a string or a number. Unknown fields
-    are ignored. IDs must be path-safe because ``verify`` puts the project ID in a URL.
+    may be null or missing for any event (docs/streampixel-api.md §11.19: null "for events that fire before an
+    upload exists"; Streampixel does not retry a refused delivery, §9.3, so refusing it would lose it); IDs may be
+    strings or JSON numbers (§3) and are passed on as strings; ``status``, ``fileUrl`` and ``objection`` are a
+    string or null (a build event's status then goes by its event); ``timestamp`` is a string or a number. Unknown
+    fields are ignored. IDs must be path-safe because ``verify`` puts the project ID in a URL.
     """
     if not isinstance(data, dict):
         raise EnvelopeError("the body must be a JSON object (the Streampixel webhook envelope)")
@@ -133,8 +133,8 @@ def parse_envelope(data: Any) -> Envelope:
 def mismatch(envelope: Envelope, project: Project) -> str | None:
     """Why ``envelope`` does not match ``project`` as Get Project shows it (``verify``); None when it does.
 
-    The build is found by ``uploadId``; without one (reference §9.3) by ``fileUrl`` when exactly one build
-    carries it, and with neither there is no build to cross-check: the project (already read) is the check.
+    The build is found by ``uploadId``; without one (docs/streampixel-api.md §11.19) by ``fileUrl`` when exactly
+    one build carries it, and with neither there is no build to cross-check: the project (already read) is the check.
     """
     if envelope.event == TEST_EVENT:
         return None
@@ -158,8 +158,8 @@ def status_consistent(envelope: Envelope, project_raw_status: str) -> bool:
     """Whether the build's current status (Get Project) is the event's status or one that may follow it.
 
     ``build.rejected`` needs the build to be rejected. ``build.approved`` accepts ``Approved`` and
-    ``Distribute`` (a later distribute-file re-runs Distribute -> Approved, reference §8.4). Any other event
-    accepts the same or a later stage, ``Reject`` included (a build may fail at any stage).
+    ``Distribute`` (a later distribute-file re-runs Distribute -> Approved, docs/streampixel-api.md §8.3). Any other
+    event accepts the same or a later stage, ``Reject`` included (a build may fail at any stage).
     """
     expected = EVENT_STATUS.get(envelope.event)
     said = expected if envelope.status is None else parse_status(envelope.status)

@@ -15,9 +15,10 @@ Rules (where Streampixel's docs are silent, the choice is ours and documented in
 - Polling backs off x1.25 while nothing changes, up to ``max_interval``; a change resets it.
 - With autoRelease a build is live once it was seen distributed: ``Distribute`` (or the dashboard's
   ``Distributing to the Servers``) before ``Approved``, or ``Current Live Build``. The docs also describe the
-  other order (``… Saving → Approved → Distribute → Approved``, reference §8.4, §12 #9): an ``Approved`` that no
-  ``Distribute`` preceded is followed for ``distribution_grace`` more (60 s, or 8 polls when polling is faster);
-  a ``Distribute`` after it is progress, not a regression. If none comes, the build is approved with live unknown.
+  other order (``… Saving → Approved → Distribute → Approved``, docs/streampixel-api.md §8.4, §11.14): an
+  ``Approved`` that no ``Distribute`` preceded is followed for ``distribution_grace`` more (60 s, or 8 polls when
+  polling is faster); a ``Distribute`` after it is progress, not a regression. If none comes, the build is approved
+  with live unknown.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 upload-file is not safe to repeat: a request whose answer was lost (no answer, a 5xx, a 2xx without a usable
 upload ID) may have created the build and used the user's 2-minute slot, and upload-file only enqueues work
-(reference §6.1), so the build may be listed in ``files[]`` some time after it was created. So after an
+(docs/streampixel-api.md §6.1), so the build may be listed in ``files[]`` some time after it was created. So after an
 ambiguous answer we look in ``files[]`` for a new build with our fileUrl for the whole listing window
 (:func:`listing_window`); longer when the request may still be running on the server (a read timeout).
 

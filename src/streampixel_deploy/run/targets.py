@@ -1,8 +1,8 @@
 """Which build a command means: an upload ID, ``latest`` or ``previous``.
 
 ``latest`` and ``previous`` are chosen by the builds' dates only when the dates prove the order: the docs do not
-say ``files[]`` is ordered (reference §13), and a date given to the day does not order two builds of that day.
-Otherwise the choice is refused (exit 2) and the user names the build with an explicit upload ID.
+say ``files[]`` is ordered (docs/streampixel-api.md §11.11), and a date given to the day does not order two builds
+of that day. Otherwise the choice is refused (exit 2) and the user names the build with an explicit upload ID.
 """
 
 from __future__ import annotations
