@@ -1,52 +1,65 @@
-"""The process entry (``main()`` with no arguments) sets the collector for a short-lived process (issue 13).
+"""The process entry (``main()`` with no arguments: the console script, ``python -m``, the action, the container),
+as a user's shell or a runner sees it: it runs the command line it was given, exits with the command's code, and
+everything the command printed arrives, whole, through a pipe.
 
-Start-up made ~150 collections (~50 ms) and the interpreter's shutdown walked every object boto3 and requests made
-(~100 ms), both measured in bench/bench_upload.py. Each check runs in a child process: the suite's own collector
-stays as it is.
+How the entry tunes the process for a short life (issue 13: the collector at start-up and at exit) is measured in
+bench/bench_upload.py, not asserted here.
 """
 
 from __future__ import annotations
 
-import gc
-import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from streampixel_deploy import cli
+from streampixel_deploy._version import __version__
 
-PROBE = """
-import gc, json, sys
-from streampixel_deploy import cli
-before = gc.get_freeze_count()  # not 0 everywhere: CPython 3.12 starts with a few hundred objects frozen
-seen = {}
-def fake(argv):
-    seen["argv"], seen["threshold"] = argv, gc.get_threshold()
-    return 3
-cli._main = fake
-sys.argv = ["streampixel-deploy", "projects", "--json"]
-code = cli.main(%s)
-print(json.dumps(dict(seen, code=code, frozen=gc.get_freeze_count() > before, after=gc.get_threshold())))
-"""
+COLUMNS = "100"  # argparse wraps help to the terminal's width: the same in this process and in the child
 
 
-def _child(argument: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE % argument], check=False, capture_output=True, text=True, timeout=60
-    )
+def _clean_env() -> dict[str, str]:
+    """This environment without our settings, and with the output buffered as a user's is (not PYTHONUNBUFFERED)."""
+    ours = ("STREAMPIXEL_", "INPUT_", "GITHUB_", "PYTHONUNBUFFERED")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    return dict(env, COLUMNS=COLUMNS, PYTHONIOENCODING="utf-8")
+
+
+def _entry(*argv: str, program: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The entry as a process, its output through pipes (block-buffered, as in CI or under ``| tee``)."""
+    command = (program or [sys.executable, "-m", "streampixel_deploy"]) + list(argv)
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=_clean_env())
+
+
+def test_the_entry_runs_its_command_line_and_exits_with_the_commands_code() -> None:
+    version = _entry("--version")
+    assert (version.returncode, version.stdout) == (0, f"streampixel-deploy {__version__}\n")
+    missing = _entry("status")  # no credentials in the environment: an input error
+    assert missing.returncode == 2, missing.stderr
+    assert "'api-key' (--api-key) is required" in missing.stderr and missing.stdout == ""
+
+
+def test_the_console_script_is_the_same_entry() -> None:
+    script = shutil.which("streampixel-deploy", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the package is not installed with its console script beside this interpreter")
+    done = _entry("--version", program=[script])
+    assert (done.returncode, done.stdout) == (0, f"streampixel-deploy {__version__}\n")
+
+
+def test_the_whole_output_reaches_a_pipe(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the command prints is buffered (a pipe is not a terminal) and flushed as the process ends: all of it
+    arrives, byte for byte what the same command prints in-process."""
+    monkeypatch.setenv("COLUMNS", COLUMNS)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["deploy", "--help"])
+    assert exit_.value.code == 0
+    expected = capsys.readouterr().out
+    assert len(expected) > 4096  # the whole help: more than one small write
+    done = _entry("deploy", "--help")
     assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
-
-
-def test_the_process_entry_collects_less_and_freezes_before_exit() -> None:
-    seen = _child("")
-    assert seen["argv"] == ["projects", "--json"] and seen["code"] == 3
-    assert seen["threshold"] == list(cli.GC_THRESHOLDS)
-    assert seen["frozen"] is True  # nothing left for the shutdown's collections to walk
-
-
-def test_a_caller_with_arguments_keeps_its_collector() -> None:
-    seen = _child('["projects"]')
-    assert seen["argv"] == ["projects"] and seen["code"] == 3
-    assert seen["threshold"] == list(gc.get_threshold())
-    assert seen["frozen"] is False
+    assert done.stdout == expected
