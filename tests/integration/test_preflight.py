@@ -49,6 +49,20 @@ class _Files(QuietHandler):
                 pass
         elif self.path == "/down.zip":
             self.empty(503)
+        elif self.path in ("/cdn-502.zip", "/cdn-503.zip"):  # a CDN's error page: HTML, with a 5xx status
+            page = b"<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"
+            self.send_response(int(self.path[5:8]))
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+        elif self.path == "/page.zip":  # a share page: HTML with 200
+            page = b"<!DOCTYPE html><html><body>Download</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
         else:
             self.empty(403)
 
@@ -98,3 +112,16 @@ def test_reads_no_more_than_the_first_bytes(web: str) -> None:
     time.sleep(0.3)  # let the server notice the closed connection
     with _Files.lock:
         assert _Files.sent.get("/ignores-range.zip", 0) < BIG // 4
+
+
+@pytest.mark.parametrize("path", ["/cdn-502.zip", "/cdn-503.zip"])
+def test_a_5xx_html_page_is_an_outage_not_a_wrong_url(web: str, path: str) -> None:
+    """A CDN answers its own HTML error page with 502/503: the status is judged first, so it is the policy's
+    warning for a 5xx (a passing outage), not the HTML error meant for a URL that serves a page instead of the zip."""
+    url = f"{web}{path}"
+    for origin in (user_url(url), hosted_url(url)):
+        reporter = _Warnings()
+        assert preflight(url, origin, reporter) is None
+        assert len(reporter.warnings) == 1 and f"answered HTTP {path[5:8]}" in reporter.warnings[0]
+    with pytest.raises(InputError, match="returns an HTML page"):  # with 200 the page is still an error
+        preflight(f"{web}/page.zip", user_url(f"{web}/page.zip"), NullReporter())

@@ -275,13 +275,17 @@ def sent_header(client: Any, name: str, *operations: str) -> list[str | None]:
 
 class HoldingProxy:
     """A TCP proxy in front of an S3 server that never answers the requests ``held(request_line)`` picks: it stops
-    forwarding that connection and keeps it open, silent, until the proxy stops (a server that never answers).
+    forwarding that connection and keeps it open, silent, until the proxy stops (a server that never answers); or
+    answers those ``answer(request_line)`` gives a response for with that response, then closes the connection.
     Everything else is passed through byte for byte (SigV4 signs the Host header, which the proxy leaves as is)."""
 
-    def __init__(self, upstream: str, held: Callable[[bytes], bool]) -> None:
+    def __init__(
+        self, upstream: str, held: Callable[[bytes], bool], answer: Callable[[bytes], bytes | None] | None = None
+    ) -> None:
         host, _, port = upstream.removeprefix("http://").partition(":")
         self.upstream = (host, int(port))
         self.held = held
+        self.answer = answer  # a canned answer (then the connection is closed) for the requests it picks
         self.held_lines: list[bytes] = []
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -315,6 +319,12 @@ class HoldingProxy:
                 if not data:
                     break
                 first_line = data.split(b"\r\n", 1)[0]
+                canned = self.answer(first_line) if self.answer is not None else None
+                if canned is not None:
+                    self.held_lines.append(first_line)
+                    with contextlib.suppress(OSError):
+                        client.sendall(canned)
+                    break
                 if self.held(first_line):
                     self.held_lines.append(first_line)
                     self._stop.wait()  # never forwarded, never answered
@@ -334,3 +344,15 @@ class HoldingProxy:
         self._listener.close()
         for thread in self._threads:
             thread.join(5)
+
+
+def s3_error(status: int, code: str, message: str) -> bytes:
+    """An S3 error answer (XML body), ending the connection."""
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} Error\r\nContent-Type: application/xml\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    return head + body

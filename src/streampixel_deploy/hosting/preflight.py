@@ -10,15 +10,19 @@ What the URL answered                          What happens
 ============================================  ==========================================================
 200 or 206, not an HTML page                   passes; the size comes from ``Content-Range`` when given
 a redirect (3xx), a refusal (4xx), or an       **an error**: Streampixel's download would fail. It is
-HTML page instead of the zip                   charged to whoever chose the URL (``Origin``):
+HTML page instead of the zip (200/206)         charged to whoever chose the URL (``Origin``):
                                                the user's own ``file-url`` -> ``InputError`` (exit 2,
                                                naming 'file-url' (--file-url)); a URL that S3 hosting
                                                built from the ``s3-*`` settings -> ``HostingError``
                                                (exit 1, naming the setting to change)
 no answer (DNS, connection, TLS, timeout),     **a warning**, and the run goes on: this runner could not
-a 5xx, or another status                       decide (a passing outage, or a network that differs from
-                                               Streampixel's), so it does not fail the deploy on it
+a 5xx, or another status (whatever the body:   decide (a passing outage, or a network that differs from
+a CDN's 502/503 page is HTML)                  Streampixel's), so it does not fail the deploy on it
 ============================================  ==========================================================
+
+The status is judged before the body's type. When the answer is small (a 1-byte range), its body is read, so a
+``session`` given by the caller keeps the connection for the next check (S3 hosting checks a test object before
+the upload and the build's URL after it: the second costs one round trip, not a new TLS connection).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
+#: A body this small (bytes) is read to its end, so that the connection can be reused.
+SMALL_BODY = 4096
 
 
 @dataclass(frozen=True)
@@ -70,19 +76,27 @@ def user_url(shown: str) -> Origin:
     )
 
 
-def hosted_url(shown: str) -> Origin:
-    """A URL that S3 hosting built from the ``s3-*`` settings: a definite failure is a hosting error (exit 1)."""
+def hosted_url(shown: str, *, test_object: bool = False) -> Origin:
+    """A URL that S3 hosting built from the ``s3-*`` settings: a definite failure is a hosting error (exit 1).
+
+    ``test_object``: the URL is a small test object's (the dry run's probe, or the check made before a build's
+    upload), so the messages say that a test object, not the build, was uploaded."""
     base = SPEC_BY_NAME["s3-public-url-base"].label()
     presign = SPEC_BY_NAME["s3-presign-seconds"].label()
+    what = (
+        "A small test object was uploaded under the prefix (the build was not uploaded), but its URL"
+        if test_object
+        else "The build was uploaded but its URL"
+    )
     return Origin(
-        name=f"The build's URL {shown}",
+        name=f"The test object's URL {shown}" if test_object else f"The build's URL {shown}",
         shown=shown,
         blame=HostingError,
         redirect=f"{{name}} redirects (HTTP {{status}}); Streampixel needs a direct download. Point {base} at the "
         "final host.",
         refused=(
-            "The build was uploaded but its URL {url} answers HTTP {status} without credentials, so Streampixel "
-            "could not download it. Make the objects under the prefix publicly readable (a bucket policy allowing "
+            what + " {url} answers HTTP {status} without credentials, so Streampixel could not download the build."
+            " Make the objects under the prefix publicly readable (a bucket policy allowing "
             f"s3:GetObject), put a CDN in front and set {base}, or set {presign} to give Streampixel a presigned URL."
         ),
         html=f"{{name}} returns an HTML page, not the zip; check {base} points at the bucket.",
@@ -121,6 +135,9 @@ def preflight(
             status = response.status_code
             ctype = response.headers.get("Content-Type", "").lower()
             total = response.headers.get("Content-Range", "").rpartition("/")[2]
+            length = response.headers.get("Content-Length", "")
+            if session is not None and length.isdigit() and int(length) <= SMALL_BODY:
+                response.raw.read(SMALL_BODY + 1)  # the whole (tiny) body: the connection goes back to the pool
     except requests.RequestException as exc:
         reporter.warning(
             f"{origin.name} could not be fetched to check it ({type(exc).__name__}); make sure Streampixel can "
@@ -136,13 +153,13 @@ def preflight(
         raise origin.blame(origin.redirect.format(**facts))
     if 400 <= status < 500:
         raise origin.blame(origin.refused.format(**facts))
-    if "text/html" in ctype:
-        raise origin.blame(origin.html.format(**facts))
-    if status not in (200, 206):
+    if status not in (200, 206):  # judged before the body's type: a CDN's 502/503 page is HTML and only an outage
         reporter.warning(
             f"{origin.name} answered HTTP {status} to a 1-byte download; make sure Streampixel can download it.",
             "Download URL",
         )
         return None
+    if "text/html" in ctype:
+        raise origin.blame(origin.html.format(**facts))
     reporter.info(f"{origin.name} answers HTTP {status} ({ctype or 'no content type'}).")
     return int(total) if total.isdigit() else None

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError
 from streampixel_deploy.core.fileio import advise_sequential
@@ -52,9 +54,24 @@ from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_deadline, s3_record, s3_transfer, time_left
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
-from streampixel_deploy.hosting.s3_errors import error_code, explain
+from streampixel_deploy.hosting.s3_errors import error_code, explain, http_status
 
 MIB = 1024 * 1024
+#: Error codes of a listing that prove a setting wrong: the deploy stops there (any other failure of it does not).
+SETTINGS_WRONG = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "NoSuchBucket",
+        "PermanentRedirect",
+        "AuthorizationHeaderMalformed",
+        "IllegalLocationConstraintException",
+        "ExpiredToken",
+        "TokenRefreshRequired",
+        "InvalidToken",
+        "ExpiredTokenException",
+    }
+)
 MAX_PARTS = 10_000
 #: awscli's part size: with the sha256's look-ahead (HASH_AHEAD) about five parts are sent at once.
 MIN_PART_SIZE = 8 * MIB
@@ -155,7 +172,7 @@ class S3Host:
                 written = True
                 step.doing = "checking the probe object's URL"
                 url, display, signed = self._url_for(key, reporter)
-                preflight(url, hosted_url(display), reporter)
+                preflight(url, hosted_url(display, test_object=True), reporter)
         finally:
             if written:
                 self._delete_probe(key, reporter)
@@ -183,11 +200,13 @@ class S3Host:
             raise HostingError(f"The zip {zip_path.name!r} could not be read: {exc.strerror}.") from None
         size = stat.st_size
         ready = self.prepare()
+        session = requests.Session()  # the test object's check and the build's: one connection
+        session.headers["User-Agent"] = f"streampixel-deploy/{__version__}"
         try:
-            with self._explained("checking the bucket") as step:
+            with session, self._explained("checking the bucket") as step:
                 client = ready.result()
                 with s3_deadline.under(client, upload.deadline, READ_TIMEOUT):
-                    self._check_bucket(client)
+                    self._check_bucket(client, reporter)
                     known, ident = upload.sha256, upload.directory_digest
                     if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
                         known = known or self._digest(zip_path, stat, reporter, upload.deadline)
@@ -203,13 +222,25 @@ class S3Host:
                             f"{sha256[:16]}…); skipping the upload."
                         )
                     else:
-                        step.doing = "uploading the zip"
-                        reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                        sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline)
+                        placeholder = None
+                        try:
+                            if size > (self.part_size or part_size_for(size)):  # multipart: first prove the URL
+                                step.doing = "checking that Streampixel can read the bucket"
+                                placeholder = key + s3_record.SUFFIX
+                                s3_record.hold(client, self.s.bucket, placeholder, object_name(zip_path))
+                                self._check_readable(placeholder, reporter, session, upload.deadline)
+                            step.doing = "uploading the zip"
+                            reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
+                            sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline)
+                        except BaseException:
+                            if placeholder is not None:
+                                self._remove_quietly(client, placeholder, reporter)
+                            raise
                         s3_record.record(client, self.s.bucket, key, sha256, object_name(zip_path), size, reporter)
                     step.doing = "making the download URL"
                     url, display, signed = self._url_for(key, reporter)
-                    preflight(url, hosted_url(display), reporter, time_left=time_left(upload.deadline))
+                    left = time_left(upload.deadline)
+                    preflight(url, hosted_url(display), reporter, session, time_left=left)
         except s3_transfer.FileChanged:
             raise HostingError(
                 f"The zip {zip_path.name!r} changed while it was being uploaded; the upload was abandoned. "
@@ -279,18 +310,37 @@ class S3Host:
             config=config,
         )
 
-    def _check_bucket(self, client: Any) -> None:
-        """Fail before sending gigabytes when the key, secret or bucket is wrong (listing rights are optional)."""
+    def _check_bucket(self, client: Any, reporter: Reporter) -> None:
+        """Fail before sending gigabytes when the listing proves the key, secret, bucket or region wrong.
+
+        The listing is only a hint (and the bucket's region): any other refusal or failure (no s3:ListBucket, a
+        server's 5xx, an unknown error) lets the deploy go on; the next calls tell what is really wrong. s3rver,
+        for one, answers ListObjectsV2 with MaxKeys=1 with a 500 when more than one key matches."""
         from botocore.exceptions import ClientError
 
         try:
             prefix = f"{self.s.prefix}/" if self.s.prefix else ""
             response = client.list_objects_v2(Bucket=self.s.bucket, MaxKeys=1, Prefix=prefix)
         except ClientError as exc:
-            if error_code(exc) in ("AccessDenied", "403", "NotImplemented", "Unimplemented"):
-                return  # an upload-only policy without s3:ListBucket: the upload itself will tell
-            raise
+            if error_code(exc) in SETTINGS_WRONG or http_status(exc) == 404:
+                raise
+            reporter.debug(f"The bucket listing failed ({error_code(exc) or http_status(exc)}); going on without it.")
+            return
         self._note_region(response)
+
+    def _check_readable(self, record_key: str, reporter: Reporter, session: Any, deadline: Deadline | None) -> None:
+        """Before a multipart upload, fetch the build's record, written with a placeholder (a small object that the
+        real record replaces, so nothing is left behind), the way Streampixel will fetch the build: a private
+        bucket is found before gigabytes are sent, not after."""
+        url, display, _ = self._url_for(record_key, reporter, warn=False)
+        preflight(url, hosted_url(display, test_object=True), reporter, session, time_left=time_left(deadline))
+
+    def _remove_quietly(self, client: Any, key: str, reporter: Reporter) -> None:
+        """The upload did not happen: remove the record's placeholder when allowed (it is never believed anyway)."""
+        try:
+            client.delete_object(Bucket=self.s.bucket, Key=key)
+        except Exception as exc:
+            reporter.debug(f"The placeholder s3://{self.s.bucket}/{key} stays ({type(exc).__name__}); it is harmless.")
 
     def _digest(self, zip_path: Path, stat: os.stat_result, reporter: Reporter, deadline: Deadline | None) -> str:
         """A sequential hash pass before the upload: only when there is no directory digest to name the object by."""
@@ -341,8 +391,8 @@ class S3Host:
 
     # -- URLs ------------------------------------------------------------------------------------------
 
-    def _url_for(self, key: str, reporter: Reporter) -> tuple[str, str, bool]:
-        """(url for Streampixel, url for logs, signed?)."""
+    def _url_for(self, key: str, reporter: Reporter, warn: bool = True) -> tuple[str, str, bool]:
+        """(url for Streampixel, url for logs, signed?); ``warn``: say what a presigned URL means."""
         if self.s.presign_seconds > 0:
             client = self._client()
             if not self.s.endpoint_url and self._bucket_region and self._bucket_region != client.meta.region_name:
@@ -352,6 +402,8 @@ class S3Host:
             )
             reporter.mask(url)
             display = redact_url(url)
+            if not warn:
+                return url, display, True
             reporter.warning(PRESIGN_WARNING, "Presigned URL")
             credentials = self._session.get_credentials() if self._session is not None else None
             if credentials is not None and getattr(credentials, "token", None):

@@ -76,6 +76,19 @@ def record(client: Any, bucket: str, key: str, sha256: str, name: str, size: int
         )
 
 
+def hold(client: Any, bucket: str, record_key: str, name: str) -> None:
+    """Write the record's placeholder (no sha256, no binding: never believed) before a build's upload, as the small
+    object whose URL is checked first; the record written after the upload replaces it. Not cached, so a CDN in
+    front of the bucket never serves the placeholder later."""
+    client.put_object(
+        Bucket=bucket,
+        Key=record_key,
+        Body=f"pending  {name}\n".encode(),
+        ContentType="text/plain",
+        CacheControl="no-store",
+    )
+
+
 def binding(metadata: Mapping[str, str] | None) -> tuple[str, str] | None:
     """(ETag, size) a record's metadata binds it to; None without them. Keys are read in any case (S3 lowers
     them, some servers capitalise them)."""
