@@ -76,8 +76,8 @@ def run_action() -> int:
             rehearsal.mark(final, raw)
         if final.exit_code:
             reporter.error(final.message, title=final.error_title)
-            if debug and "traceback" in final.extra:
-                reporter.debug(str(final.extra["traceback"]))
+            if debug and final.traceback:
+                reporter.debug(final.traceback)
         else:
             reporter.info(final.message)
         publisher.publish(final)
@@ -93,7 +93,7 @@ def run_action() -> int:
                 with rehearsal.rehearsal(raw, reporter) as given:
                     settings = build_settings(given, command)
                     publisher.summary = settings.summary
-                    result, _ = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
+                    result = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
             except StreampixelDeployError as exc:  # input errors, or a cancel that landed outside execute()
                 result = fail(result, exc, debug)
                 ended(result)

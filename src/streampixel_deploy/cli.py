@@ -226,8 +226,11 @@ def _failed(args: argparse.Namespace, debug: bool, run: Callable[[], int]) -> in
         error = unexpected(exc)
         if debug:
             traceback.print_exc()
-    message = scrub(f"{type(error).__name__}: {error.message}")
-    print(message, file=sys.stderr)
+    message = scrub(error.message)  # plain words; the class name only with --debug
+    if debug:
+        print(f"{type(error).__name__}: {message}", file=sys.stderr)
+    else:
+        print(message, file=sys.stderr)
     if getattr(args, "json", False):  # one JSON object on every path
         _print_json({"command": args.cmd, "result": "failed", "exitCode": error.exit_code, "message": message})
     return error.exit_code
@@ -259,18 +262,18 @@ def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publish
     with rehearsal.rehearsal(raw, reporter) as given:
         settings = build_settings(given, args.cmd)
         publisher.summary = settings.summary
-        result, project = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
+        result = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
     if args.json:
         _print_json(result.to_json())
-    elif project is not None and not settings.upload_id:
-        print(plain(scrub(render_builds(project))))
+    elif result.builds is not None:
+        print(plain(scrub(render_builds(result))))
     else:
         print(plain(scrub(render_result(result))))
     publisher.publish(result)  # again only if clean-up changed it
     if result.exit_code and not args.json:
         print(scrub(result.message), file=sys.stderr)
-        if debug and "traceback" in result.extra:
-            print(result.extra["traceback"], file=sys.stderr)
+        if debug and result.traceback:
+            print(result.traceback, file=sys.stderr)
     return result.exit_code
 
 

@@ -24,7 +24,7 @@ def run_demo(json_output: bool = False, cancel: threading.Event | None = None) -
         reporter.info(f"Synthetic Windows build: {zip_path.name} ({zip_path.stat().st_size:,} bytes)")
         raw: dict[str, str | None] = {"api-url": rehearsal.EMULATOR, "zip-path": str(zip_path), "timeout-minutes": "2"}
         with rehearsal.rehearsal(raw, reporter) as given:
-            result, _ = execute(build_settings(given, "deploy"), reporter, cancel)
+            result = execute(build_settings(given, "deploy"), reporter, cancel)
     rehearsal.mark(result)
     if json_output:
         print(json.dumps(result.to_json(), indent=2))

@@ -106,8 +106,17 @@ def test_the_worst_outcome_wins() -> None:
     results.append(Result("deploy", "c", Outcome.TIMED_OUT, exit_code=3))
     combined = combine(results)
     assert combined.outcome is Outcome.REJECTED and combined.exit_code == 1 and combined.project_id == "b"
-    assert [r["result"] for r in combined.extra["results"]] == ["approved", "rejected", "timed-out"]
+    assert [r.outcome for r in combined.projects] == [Outcome.APPROVED, Outcome.REJECTED, Outcome.TIMED_OUT]
     assert combined.message.startswith("3 projects: 1 approved, 1 rejected, 1 timed-out.")
+    assert "Worst" not in combined.message
+
+
+def test_several_projects_that_went_well_say_so_in_plain_words() -> None:
+    combined = combine([Result("deploy", "a", Outcome.APPROVED), Result("deploy", "b", Outcome.APPROVED)])
+    assert combined.message == "All 2 projects approved."
+    rejected = Result("deploy", "b", Outcome.REJECTED, message="Streampixel rejected it: no exe", exit_code=1)
+    combined = combine([Result("deploy", "a", Outcome.APPROVED), rejected])
+    assert combined.message == "2 projects: 1 approved, 1 rejected. b: Streampixel rejected it: no exe"
 
 
 def test_distribute_latest_in_each_project(three: Emulator, build_zip: Path) -> None:

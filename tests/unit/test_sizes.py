@@ -55,7 +55,7 @@ def test_many_folders_are_summed_as_others() -> None:
 def test_the_summary_shows_the_report_with_api_safe_cells(tmp_path: Path) -> None:
     path = _zip(tmp_path / "b.zip", {"MyGame.exe": 10, "Game|x/<b>.pdb": 50})
     result = Result(command="deploy", outcome=Outcome.APPROVED)
-    result.extra["buildSize"] = verify_quick(path).size_report().to_json()
+    result.build_size = verify_quick(path).size_report().to_json()
     summary = render_summary(result)
     assert "### Build size" in summary and "| MyGame.exe | 1 |" in summary
     assert "Game\\|x/" in summary and "<b>" not in summary  # names are data, not Markdown or HTML

@@ -88,7 +88,7 @@ def test_no_table_has_an_empty_header_row() -> None:
         "largestFiles": [{"name": "MyGame/Content/Paks/MyGame.pak", "bytes": 1500}],
         "suspects": [],
     }
-    summary = render_summary(_approved(extra={"buildSize": report}))
+    summary = render_summary(_approved(build_size=report))
     found = headers(summary)
     assert len(found) >= 2 + 3 + 4 + 2, found  # key/value, timeline, folders, largest files
     assert all(found), found
@@ -291,20 +291,18 @@ def test_a_summary_of_any_size_stays_under_the_step_summary_limit() -> None:
         timeline=_hostile(3000, 2000),
         message="m" * 200_000,
         objection="o" * 200_000,
-        extra={
-            "results": [
-                {
-                    "projectId": f"{n:024d}",
-                    "uploadId": None,
-                    "status": "x" * 6000,
-                    "result": "failed",
-                    "objection": "y" * 50_000,
-                    "message": "z" * 50_000,
-                    "timeline": [{"status": f"{n}-{i}" + "s" * 6000, "elapsedSeconds": i} for i in range(50)],
-                }
-                for n in range(30)
-            ]
-        },
+        projects=tuple(
+            Result(
+                command="deploy",
+                project_id=f"{n:024d}",
+                status="x" * 6000,
+                outcome=Outcome.FAILED,
+                objection="y" * 50_000,
+                message="z" * 50_000,
+                timeline=[StageEvent(f"{n}-{i}" + "s" * 6000, float(i)) for i in range(50)],
+            )
+            for n in range(30)
+        ),
     )
     summary = render_summary(huge)
     assert len(summary.encode("utf-8")) <= 900 * KIB
@@ -332,7 +330,7 @@ def test_whatever_does_not_fit_is_cut_with_a_note_and_no_open_fence() -> None:
         "largestFiles": [],
         "suspects": [],
     }
-    summary = render_summary(_approved(extra={"buildSize": report}))
+    summary = render_summary(_approved(build_size=report))
     assert len(summary.encode("utf-8")) <= 900 * KIB
     assert "The rest of this summary was cut" in summary
     assert summary.count("```") % 2 == 0

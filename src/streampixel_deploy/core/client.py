@@ -26,7 +26,7 @@ import requests
 
 from streampixel_deploy.core.errors import ApiError, AuthError, BadResponse, NotFound, RateLimited, TransportError
 from streampixel_deploy.core.http import Clock, Http, Policy, Reply, RequestFailed, make_session, rate_limit_delay
-from streampixel_deploy.core.models import Project, ProjectSummary, as_id, as_int, as_text
+from streampixel_deploy.core.models import Project, ProjectSummary, WebhookTest, as_id, as_int, as_text
 from streampixel_deploy.core.redact import redact_text, redact_url, scrub
 
 
@@ -41,13 +41,6 @@ class UploadAccepted:
 class DistributeAccepted:
     message: str
     region: str | None
-
-
-@dataclass(frozen=True)
-class WebhookTest:
-    success: bool
-    message: str
-    status_code: int
 
 
 class StreampixelClient:

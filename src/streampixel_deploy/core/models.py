@@ -295,6 +295,18 @@ class StageEvent:
     elapsed: float  # seconds since the run started
 
 
+@dataclass(frozen=True)
+class WebhookTest:
+    """Streampixel's answer to test-webhook: whether the project's receiver answered 2xx, and with what."""
+
+    success: bool
+    message: str
+    status_code: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"success": self.success, "statusCode": self.status_code}
+
+
 @dataclass
 class Result:
     """What a run produced; reporters turn it into outputs, a summary and an exit code."""
@@ -313,6 +325,8 @@ class Result:
     #: True when previous_upload_id came from GitHub's deployment history (the build that was live before);
     #: False when it is the newest approved build before this one by date (Streampixel does not say which was live)
     previous_was_live: bool = False
+    #: why no previous build is named although approved builds exist (their dates do not prove which is newest)
+    previous_unknown: str | None = None
     duration_seconds: float = 0.0
     live: bool | None = None
     auto_release: bool | None = None
@@ -320,9 +334,20 @@ class Result:
     error_title: str | None = None
     exit_code: int = 0
     timeline: list[StageEvent] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
     rehearsal: bool = False  # api-url: emulator (an embedded emulator took the run)
+    #: the archive by top-level folder, its largest files and likely mistakes (``buildSize`` in --json; the
+    #: object build/sizes.py ``SizeReport.to_json()`` makes)
+    build_size: dict[str, Any] | None = None
+    #: a run of several projects: each project's own result (``results`` in --json and the outputs)
+    projects: tuple[Result, ...] = ()
+    #: test-webhook: what the receiver answered (``webhook`` in --json)
+    webhook: WebhookTest | None = None
+    #: status without an upload ID: the project's builds, newest first, their URLs redacted (``builds``)
+    builds: tuple[Build, ...] | None = None
+    #: the project's name, when a command read it
+    project_name: str | None = None
+    #: the error's traceback, with --debug / RUNNER_DEBUG only (``traceback`` in --json)
+    traceback: str | None = None
 
     def project_row(self) -> dict[str, Any]:
         """This run's project as a row of ``results`` (run/fanout.py, the ``results`` output, the summary)."""
@@ -337,8 +362,19 @@ class Result:
             "timeline": [{"status": e.status, "elapsedSeconds": round(e.elapsed, 3)} for e in self.timeline],
         }
 
+    def project_rows(self) -> list[dict[str, Any]]:
+        """One row per project: each project's of a run of several, or this result's own."""
+        return [r.project_row() for r in self.projects] if self.projects else [self.project_row()]
+
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object: the project's row (:meth:`project_row`) and what only the whole run has."""
+        optional: dict[str, Any] = {
+            "buildSize": self.build_size,
+            "results": [r.project_row() for r in self.projects] if self.projects else None,
+            "webhook": self.webhook.to_json() if self.webhook is not None else None,
+            "builds": [_build_row(b) for b in self.builds] if self.builds is not None else None,
+            "traceback": self.traceback,
+        }
         return {
             "command": self.command,
             **self.project_row(),
@@ -349,5 +385,17 @@ class Result:
             "durationSeconds": round(self.duration_seconds, 3),
             "live": self.live,
             **({"rehearsal": True} if self.rehearsal else {}),
-            **self.extra,
+            **{key: value for key, value in optional.items() if value is not None},
         }
+
+
+def _build_row(build: Build) -> dict[str, Any]:
+    """A build as a row of ``builds`` in --json."""
+    day_only = build.date is not None and not build.date_exact
+    return {
+        "uploadId": build.id,
+        "status": build.raw_status,
+        "date": (build.date.date().isoformat() if day_only else build.date.isoformat()) if build.date else None,
+        "objection": build.objection,
+        "fileUrl": build.url,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.redact import scrub
@@ -35,20 +34,14 @@ def output_values(result: Result) -> dict[str, str]:
         "size-bytes": str(result.size_bytes) if result.size_bytes is not None else "",
         "previous-upload-id": result.previous_upload_id or "",
         "duration-seconds": f"{result.duration_seconds:.1f}",
-        "results": json.dumps([{k: row[k] for k in _RESULT_KEYS} for row in results_of(result)], separators=(",", ":")),
+        "results": json.dumps(
+            [{k: row[k] for k in _RESULT_KEYS} for row in result.project_rows()], separators=(",", ":")
+        ),
     }
 
 
 #: The ``results`` output's fields per project (camelCase, as in --json).
 _RESULT_KEYS = ("projectId", "uploadId", "status", "result", "objection")
-
-
-def results_of(result: Result) -> list[dict[str, Any]]:
-    """One row per project: the fan-out's rows (run/fanout.py), or this result's own for a single project."""
-    rows: list[dict[str, Any]] | None = result.extra.get("results")
-    if rows is not None:
-        return rows
-    return [result.project_row()]
 
 
 class Publisher:

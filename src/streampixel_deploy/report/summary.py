@@ -25,7 +25,14 @@ from streampixel_deploy.report.markdown import (
     is_plain,
     unmarked,
 )
-from streampixel_deploy.report.text import HEADLINE, may_have_gone_live, rollback_command, stage_rows, timeline_rows
+from streampixel_deploy.report.text import (
+    ALL_PROJECTS,
+    HEADLINE,
+    may_have_gone_live,
+    rollback_command,
+    stage_rows,
+    timeline_rows,
+)
 
 _ICON = {
     Outcome.APPROVED: "✅",
@@ -168,17 +175,6 @@ _REHEARSAL = (
     "on the runner. Nothing was sent to Streampixel, S3 or GitHub Deployments; the outputs are the emulator's.\n\n"
 )
 
-#: How "all N projects …" reads for each result.
-_ALL = {
-    Outcome.APPROVED: "approved",
-    Outcome.REJECTED: "rejected",
-    Outcome.TIMED_OUT: "timed out",
-    Outcome.SUBMITTED: "submitted",
-    Outcome.CANCELLED: "cancelled",
-    Outcome.DRY_RUN: "dry runs: nothing was sent",
-    Outcome.FAILED: "failed",
-    Outcome.OK: "ok",
-}
 _FINE = {Outcome.APPROVED.value, Outcome.OK.value, Outcome.DRY_RUN.value, Outcome.SUBMITTED.value}
 
 
@@ -189,7 +185,7 @@ def _tally(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         counts[row["result"]] = counts.get(row["result"], 0) + 1
     if len(counts) == 1:
-        return f"All {len(rows)} projects {_ALL.get(Outcome(rows[0]['result']), rows[0]['result'])}."
+        return f"All {len(rows)} projects {ALL_PROJECTS.get(Outcome(rows[0]['result']), rows[0]['result'])}."
     lines = [f"{len(rows)} projects: " + ", ".join(f"{n} {cell(result)}" for result, n in counts.items()) + "."]
     lines += [
         f"- {code(str(row['projectId']), STATUS_LIMIT)}: {cell(plain_message(row.get('message') or row['result']))}"
@@ -282,9 +278,10 @@ def render_summary(result: Result) -> str:
     row("SHA-256", result.sha256)
     row("Size", f"{result.size_bytes:,} bytes" if result.size_bytes is not None else None, as_code=False)
     row("Previous build", result.previous_upload_id)
+    row("Previous build", f"none named: {result.previous_unknown}" if result.previous_unknown else None, False)
     row("Duration", f"{result.duration_seconds:.1f} s", as_code=False)
 
-    several: list[dict[str, Any]] = result.extra.get("results") or []
+    several = [r.project_row() for r in result.projects]
     timeline = ""
     if len(several) > 1:
         timeline = _projects(several)
@@ -296,7 +293,7 @@ def render_summary(result: Result) -> str:
             title="What Streampixel said about the build", objection=cell(result.objection)
         )
     text = _template("summary.md").substitute(
-        sizes=_build_size(result.extra.get("buildSize")),
+        sizes=_build_size(result.build_size),
         icon=_ICON[result.outcome],
         command=cell(result.command) + (" (rehearsal)" if result.rehearsal else ""),
         headline=HEADLINE[result.outcome].lower(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streampixel_deploy.core.models import Outcome, Project, ProjectSummary, Result, StageEvent
+from streampixel_deploy.core.models import Outcome, ProjectSummary, Result, StageEvent
 
 HEADLINE = {
     Outcome.APPROVED: "APPROVED",
@@ -16,6 +16,29 @@ HEADLINE = {
     Outcome.FAILED: "FAILED",
     Outcome.OK: "OK",
 }
+
+#: How "all N projects …" reads for each result.
+ALL_PROJECTS = {
+    Outcome.APPROVED: "approved",
+    Outcome.REJECTED: "rejected",
+    Outcome.TIMED_OUT: "timed out",
+    Outcome.SUBMITTED: "submitted",
+    Outcome.CANCELLED: "cancelled",
+    Outcome.DRY_RUN: "dry runs: nothing was sent",
+    Outcome.FAILED: "failed",
+    Outcome.OK: "ok",
+}
+
+
+def tally(outcomes: Sequence[Outcome]) -> str:
+    """What happened to several projects, in words: "All 2 projects approved." or "3 projects: 1 approved,
+    1 rejected, 1 timed-out." (each result as the ``result`` output spells it)."""
+    counts: dict[Outcome, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    if len(counts) == 1:
+        return f"All {len(outcomes)} projects {ALL_PROJECTS[outcomes[0]]}."
+    return f"{len(outcomes)} projects: " + ", ".join(f"{n} {outcome.value}" for outcome, n in counts.items()) + "."
 
 
 def timeline_rows(result: Result) -> list[tuple[str, float, float | None]]:
@@ -78,11 +101,13 @@ def render_result(result: Result) -> str:
     return "\n".join(lines)
 
 
-def render_builds(project: Project) -> str:
-    builds = project.newest_first()
+def render_builds(result: Result) -> str:
+    """The builds a status without an upload ID listed (``result.builds``), newest first."""
+    builds = result.builds or ()
+    name = result.project_name or result.project_id
     if not builds:
-        return f"Project {project.name or project.id}: no builds yet."
-    lines = [f"Project {project.name or project.id} ({project.id}), newest first:"]
+        return f"Project {name}: no builds yet."
+    lines = [f"Project {name} ({result.project_id}), newest first:"]
     lines.append(f"  {'UPLOAD ID':<26} {'STATUS':<22} {'DATE':<26} OBJECTION")
     for b in builds:
         when = b.date.isoformat() if b.date else "-"

@@ -10,9 +10,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from streampixel_deploy.core.client import StreampixelClient, endpoint_missing
 from streampixel_deploy.core.errors import (
@@ -28,6 +27,7 @@ from streampixel_deploy.core.models import Build, Outcome, Project, Result, Stag
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import Settings
 from streampixel_deploy.hosting import Host
+from streampixel_deploy.run.targets import order_doubt
 
 #: The first read of the project retries transient failures for at most this long (or the time left).
 FIRST_READ_PATIENCE = 120.0
@@ -35,23 +35,27 @@ FIRST_READ_PATIENCE = 120.0
 
 @dataclass
 class Run:
+    """One project's run. Built with everything it is wired to (nothing is set on it afterwards); what changes is
+    the run's own state: :attr:`result`, the folders it packaged into, what following it learned."""
+
     settings: Settings
     reporter: Reporter
     client: StreampixelClient
     clock: Clock
+    _: KW_ONLY
     host: Host | None = None
     #: called once Streampixel has accepted a build or a distribution (GitHub Deployments hook in here)
     on_submitted: Callable[[Result], None] | None = None
-    result: Result = field(init=False)
-    temp_dirs: list[Path] = field(default_factory=list)
-    #: after following with autoRelease: whether the build was seen distributed (None: not known)
-    distributed: bool | None = None
-    #: False on a server without the read endpoints: builds are submitted but not followed
-    can_follow: bool = True
     #: the build that was live before, other than the given one, from GitHub's deployment history (when recorded)
     live_history: Callable[[str | None], str | None] | None = None
     #: held around the rate-limited POSTs (upload-file, distribute-file): one project at a time (run/fanout.py)
-    post_lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    post_lock: AbstractContextManager[object] = field(default_factory=nullcontext)
+    result: Result = field(init=False)
+    temp_dirs: list[Path] = field(default_factory=list, init=False)
+    #: after following with autoRelease: whether the build was seen distributed (None: not known)
+    distributed: bool | None = field(default=None, init=False)
+    #: False on a server without the read endpoints: builds are submitted but not followed
+    can_follow: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -63,27 +67,28 @@ class Run:
         self.result.timeline.append(StageEvent(raw, elapsed))
         self.reporter.stage(raw, elapsed, detail)
 
-    def finish(self) -> Result:
-        """The result as it stands, with the run's duration: call it however the run ended."""
+    def record_duration(self) -> Result:
+        """The result as it stands, with the run's duration so far: call it however the run ended."""
         self.result.duration_seconds = self.clock.elapsed()
         return self.result
 
-    def ends(self, outcome: Outcome, message: str) -> Result:
-        """The run reached its outcome: record it and finish."""
+    def end_with(self, outcome: Outcome, message: str) -> Result:
+        """The run reached its outcome: record it, with the duration."""
         self.result.outcome, self.result.message = outcome, message
-        return self.finish()
+        return self.record_duration()
 
     def approved(self, build: Build, live: str, unknown: str) -> Result:
         """Approved: live when the dashboard's words say so or the distribution was seen; the message to match."""
         label = live_label(build.raw_status)  # Current Live Build / Archived say it outright
         self.result.live = self.distributed if label is None else label
-        return self.ends(Outcome.APPROVED, live if self.result.live else unknown)
+        return self.end_with(Outcome.APPROVED, live if self.result.live else unknown)
 
-    def submitted(self) -> None:
+    def record_submission(self) -> None:
+        """Streampixel accepted the build or the distribution: tell the hook (GitHub Deployments)."""
         if self.on_submitted is not None:
             self.on_submitted(self.result)
 
-    def close(self) -> None:
+    def remove_packaged_zips(self) -> None:
         """Remove the zips this run packaged. Nothing downloads from them later: S3 holds its own copy, and the
         emulator serves its own link or copy from its inbox."""
         for folder in self.temp_dirs:
@@ -124,6 +129,7 @@ class Run:
                 self.reporter.warning(f"Could not {action} yet, will retry: {exc}", "Retrying")
                 self.clock.sleep(interval, action)
                 interval = min(interval * 2, 30.0)
+        self.result.project_name = project.name or None
         self.reporter.info(
             f"Project {project.name or project.id} ({project.region or 'region unknown'}): {len(project.files)} builds."
         )
@@ -131,14 +137,24 @@ class Run:
 
     def note_previous(self, project: Project, exclude: str | None = None) -> None:
         """The rollback target: the build that was live before, from GitHub's deployment history when the run
-        records deployments; else the newest approved build other than the one this run makes live (by date)."""
+        records deployments; else the newest approved build other than ``exclude``, only when the dates prove it
+        is the newest (otherwise none, and :attr:`Result.previous_unknown` says why)."""
+        r = self.result
         live = self.live_history(exclude) if self.live_history is not None else None
         if live is not None and project.find(live) is not None:
-            self.result.previous_upload_id, self.result.previous_was_live = live, True
+            r.previous_upload_id, r.previous_was_live, r.previous_unknown = live, True, None
             return
         approved = [b for b in project.approved_newest_first() if b.id != exclude]
-        self.result.previous_upload_id = approved[0].id if approved else None
-        self.result.previous_was_live = False
+        doubt = order_doubt(approved)
+        r.previous_was_live = False
+        r.previous_upload_id = approved[0].id if approved and doubt is None else None
+        r.previous_unknown = None
+        if doubt is not None:
+            r.previous_unknown = (
+                f"the dates do not show which approved build is the newest ({doubt}), and Streampixel does not "
+                "say which build was live"
+            )
+            self.reporter.warning(f"No previous build is named: {r.previous_unknown}.", "Previous build unknown")
 
 
 def transient(exc: StreampixelDeployError) -> bool:

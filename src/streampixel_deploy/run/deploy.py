@@ -45,7 +45,7 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
             raise InputError("No hosting is configured for zip-path.", "zip-path")
         if s.dry_run:
             run.host.check(reporter)
-            _dry_run(run, project)
+            end_dry_run(run, project)
             return None, known_ids
 
     with reporter.group("host"):
@@ -67,17 +67,19 @@ def deliver(run: Run, hosted_url: str, known_ids: set[str]) -> Result:
             upload_id = submit(run, hosted_url, known_ids)
         except NotConfirmed as exc:
             r.exit_code, r.error_title = exc.exit_code, exc.title
-            return run.ends(Outcome.SUBMITTED, exc.message)
+            return run.end_with(Outcome.SUBMITTED, exc.message)
         r.upload_id = upload_id
         r.status = BuildStatus.PENDING.value
         reporter.info(
             f"Streampixel accepted the build: upload ID {upload_id} (autoRelease={str(s.auto_release).lower()})."
         )
-        run.submitted()
+        run.record_submission()
     if not s.wait:
-        return run.ends(Outcome.SUBMITTED, f"Build {upload_id} submitted; not waiting for processing (wait: false).")
+        return run.end_with(
+            Outcome.SUBMITTED, f"Build {upload_id} submitted; not waiting for processing (wait: false)."
+        )
     if not run.can_follow:
-        return run.ends(
+        return run.end_with(
             Outcome.SUBMITTED,
             f"Build {upload_id} submitted. This Streampixel API cannot report its progress (no Get Project "
             "endpoint), so it was not followed: watch it in the Streampixel dashboard or with the project's webhook.",
@@ -94,7 +96,7 @@ def deliver(run: Run, hosted_url: str, known_ids: set[str]) -> Result:
     label = live_label(build.raw_status)  # the dashboard's words say it outright (Current Live Build / Archived)
     if not s.auto_release:
         r.live = False if label is None else label
-        return run.ends(
+        return run.end_with(
             Outcome.APPROVED,
             f"Build {build.id} approved but not live (auto-release: false); make it live with command: "
             f"distribute and upload-id: {build.id} (CLI: streampixel-deploy distribute --upload-id {build.id})",
@@ -149,7 +151,7 @@ def _verify(run: Run, zip_path: Path, setting: str) -> str | None:
     for warning in report.warnings:
         run.reporter.warning(warning, "Large archive")
     sizes = report.size_report()
-    run.result.extra["buildSize"] = sizes.to_json()
+    run.result.build_size = sizes.to_json()
     for suspect in sizes.suspects:
         run.reporter.warning(
             f"{zip_path.name!r} holds {suspect.files:,} file(s) of {suspect.kind} ({suspect.bytes:,} bytes, such as "
@@ -159,10 +161,11 @@ def _verify(run: Run, zip_path: Path, setting: str) -> str | None:
     return report.directory_digest
 
 
-def _dry_run(run: Run, project: Project | None) -> Result:
+def end_dry_run(run: Run, project: Project | None) -> Result:
+    """A dry run's end: what would be hosted and submitted to the run's project."""
     s = run.settings
     source = f"file-url {s.file_url}" if s.file_url else f"zip {s.zip_path or s.build_dir}"
-    return run.ends(
+    return run.end_with(
         Outcome.DRY_RUN,
         (
             f"Dry run: would host {source} via {run.host.name if run.host else 'nothing'} and submit it to project "

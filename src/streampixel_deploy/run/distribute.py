@@ -31,7 +31,7 @@ def choose(run: Run) -> Build | None:
         r.file_url = redact_url(target.url) if target.url else None
         reporter.info(f"Chose build {target.id}: {why}.")
         if s.dry_run:
-            run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {target.id} ({why}); nothing was sent.")
+            run.end_with(Outcome.DRY_RUN, f"Dry run: would distribute build {target.id} ({why}); nothing was sent.")
             return None
         if target.status is not BuildStatus.APPROVED and not s.wait:
             raise InputError(
@@ -54,9 +54,11 @@ def release(run: Run, target: Build) -> Result:
         accepted = run.client.distribute_file(s.project_id, target.id)
         region = f" (region {accepted.region})" if accepted.region else ""
         reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}{region}.")
-        run.submitted()
+        run.record_submission()
     if not s.wait:
-        return run.ends(Outcome.SUBMITTED, f"Distribution of build {target.id} triggered; not waiting (wait: false).")
+        return run.end_with(
+            Outcome.SUBMITTED, f"Distribution of build {target.id} triggered; not waiting (wait: false)."
+        )
     with reporter.group("follow"):
         build = follow(run, target.id, after_distribute=True)
     return run.approved(
@@ -91,12 +93,12 @@ def _blind(run: Run) -> Result:
         )
     run.result.upload_id = wanted
     if s.dry_run:
-        return run.ends(Outcome.DRY_RUN, f"Dry run: would distribute build {wanted}; nothing was sent.")
+        return run.end_with(Outcome.DRY_RUN, f"Dry run: would distribute build {wanted}; nothing was sent.")
     with reporter.group("distribute"), run.post_lock:
         accepted = run.client.distribute_file(s.project_id, wanted)
         reporter.info(f"Streampixel: {accepted.message or 'distribution triggered'}.")
-        run.submitted()
-    return run.ends(
+        run.record_submission()
+    return run.end_with(
         Outcome.SUBMITTED,
         f"Distribution of build {wanted} triggered. This Streampixel API cannot report its progress (no Get "
         "Project endpoint), so it was not followed: check the Streampixel dashboard.",

@@ -24,7 +24,7 @@ from streampixel_deploy.core.errors import (
     WaitTimeout,
 )
 from streampixel_deploy.core.http import Clock, Http, Policy, make_session
-from streampixel_deploy.core.models import Outcome, Project, Result
+from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import SPEC_BY_NAME, Settings, is_loopback_url
@@ -113,7 +113,7 @@ def execute(
     environ: Mapping[str, str] | None = None,
     track: Callable[[Result], None] | None = None,
     ended: Callable[[Result], None] | None = None,
-) -> tuple[Result, Project | None]:
+) -> Result:
     """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result).
 
     ``track`` receives the run's live result as soon as it exists (what a signal publishes); ``ended`` the
@@ -127,7 +127,6 @@ def execute(
     client = make_client(settings, env, clock, reporter)
     session = client.session
     run: Run | None = None
-    project: Project | None = None
     result = Result(command=settings.command, project_id=settings.project_id)
     tracker: GitHubDeployments | None = None
     several = False  # several projects: _several() reports and cleans up itself
@@ -142,13 +141,19 @@ def execute(
         if len(settings.project_ids) > 1:
             result = _several(settings, reporter, clock, env, host, debug, track, ended)
             several = True  # it reported and cleaned up itself
-            return result, None
+            return result
         target = deployment_target(settings, env)
         if target is not None:
             tracker = GitHubDeployments(target, reporter, session, clock)
-        run = Run(settings, reporter, client, clock, host=host, on_submitted=tracker.submitted if tracker else None)
-        if tracker is not None:
-            run.live_history = lambda exclude: tracker.previous_live(settings.project_id, exclude)
+        run = Run(
+            settings,
+            reporter,
+            client,
+            clock,
+            host=host,
+            on_submitted=tracker.submitted if tracker else None,
+            live_history=functools.partial(tracker.previous_live, settings.project_id) if tracker else None,
+        )
         result = run.result
         if track is not None:
             track(result)
@@ -159,31 +164,31 @@ def execute(
         elif settings.command == "test-webhook":
             result = test_webhook(run)
         else:
-            result, project = status(run)
+            result = status(run)
     except StreampixelDeployError as exc:
         if run is not None:
-            result = run.finish()
+            result = run.record_duration()
         fail(result, exc, debug)
     except KeyboardInterrupt:
         if run is not None:
-            result = run.finish()
+            result = run.record_duration()
         fail(result, Cancelled("Cancelled by the user."), debug)
     except Exception as exc:  # a bug or an unmapped library error: still a result, outputs and a summary
         if run is not None:
-            result = run.finish()
+            result = run.record_duration()
         fail(result, unexpected(exc), debug)
     finally:
         if ended is not None and not several:
             ended(result)
         if run is not None:
-            run.close()
+            run.remove_packaged_zips()
         if tracker is not None:
             try:
                 tracker.finished(result, hurry=clock.cancel.is_set())
             except (Cancelled, KeyboardInterrupt):
                 fail(result, Cancelled("Cancelled while updating the GitHub deployment."), debug)
         session.close()
-    return result, project
+    return result
 
 
 def _several(
@@ -202,17 +207,26 @@ def _several(
     target = deployment_target(settings, env)
     runs: list[Run] = []
     trackers: list[GitHubDeployments] = []
+    posts = threading.Lock()  # one rate-limited POST at a time (run/fanout.py)
     for project_id in settings.project_ids:
         one = dataclasses.replace(settings, project_id=project_id, project_ids=(project_id,))
         tagged = ProjectReporter(reporter, project_id)
         client = make_client(one, env, clock, tagged)
-        run = Run(one, tagged, client, clock, host=host)
+        tracker = None
         if target is not None:
             where = dataclasses.replace(target, environment=f"{target.environment}/{project_id}")
             tracker = GitHubDeployments(where, tagged, client.session, clock)
-            run.on_submitted = tracker.submitted
-            run.live_history = functools.partial(tracker.previous_live, project_id)
             trackers.append(tracker)
+        run = Run(
+            one,
+            tagged,
+            client,
+            clock,
+            host=host,
+            on_submitted=tracker.submitted if tracker else None,
+            live_history=functools.partial(tracker.previous_live, project_id) if tracker else None,
+            post_lock=posts,
+        )
         runs.append(run)
     if track is not None:
         track(runs[0].result)
@@ -221,7 +235,7 @@ def _several(
         error = exc if isinstance(exc, StreampixelDeployError) else None
         if isinstance(exc, KeyboardInterrupt):
             error = Cancelled("Cancelled by the user.")
-        return fail(run.finish(), error or unexpected(exc), debug)
+        return fail(run.record_duration(), error or unexpected(exc), debug)
 
     result = run_many(runs, on_error)
     try:
@@ -229,7 +243,7 @@ def _several(
             ended(result)
     finally:
         for run in runs:
-            run.close()
+            run.remove_packaged_zips()
         for run, tracker in zip(runs, trackers, strict=False):
             try:
                 tracker.finished(run.result, hurry=clock.cancel.is_set())
@@ -252,7 +266,7 @@ def unexpected(exc: BaseException) -> StreampixelDeployError:
 def fail(result: Result, exc: StreampixelDeployError, debug: bool = False) -> Result:
     result.exit_code = exc.exit_code
     result.error_title = exc.title
-    result.message = scrub(f"{type(exc).__name__}: {exc.message}")
+    result.message = scrub(exc.message)  # plain words: the class name is for --debug (the traceback) only
     if isinstance(exc, BuildRejected):
         result.outcome = Outcome.REJECTED
         result.objection = exc.objection
@@ -263,7 +277,7 @@ def fail(result: Result, exc: StreampixelDeployError, debug: bool = False) -> Re
     else:
         result.outcome = Outcome.FAILED
     if debug:
-        result.extra["traceback"] = scrub(traceback.format_exc())
+        result.traceback = scrub(traceback.format_exc())
     if result.exit_code == 0:
         result.exit_code = EXIT_FAILED
     return result

@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from streampixel_deploy.core.errors import Cancelled, StreampixelDeployError
 from streampixel_deploy.core.models import Build, Outcome, Project, Result
 from streampixel_deploy.core.reporter import NullReporter, Reporter
+from streampixel_deploy.report.text import tally
 from streampixel_deploy.run.context import Run
-from streampixel_deploy.run.deploy import deliver, prepare
+from streampixel_deploy.run.deploy import deliver, end_dry_run, prepare
 from streampixel_deploy.run.distribute import choose, release
 
 #: From best to worst: the run's outcome is the worst of its projects'.
@@ -69,10 +70,8 @@ class ProjectReporter(NullReporter):
 
 
 def run_many(runs: Sequence[Run], on_error: OnError) -> Result:
-    """Deploy or distribute (``runs[0].settings.command``) to every run's project; the combined result."""
-    posts = threading.Lock()
-    for run in runs:
-        run.post_lock = posts
+    """Deploy or distribute (``runs[0].settings.command``) to every run's project; the combined result. The runs
+    share one ``post_lock`` (one rate-limited POST at a time)."""
     if runs[0].settings.command == "deploy":
         _deploy(runs, on_error)
     else:
@@ -100,10 +99,11 @@ def _distribute(runs: Sequence[Run], on_error: OnError) -> None:
 def _deploy(runs: Sequence[Run], on_error: OnError) -> None:
     first, others = runs[0], runs[1:]
     known: dict[int, set[str]] = {}
+    projects: dict[int, Project | None] = {}
 
     def read_others() -> None:  # before packaging and hosting: a wrong project ID costs no upload
         for index, run in enumerate(others, 1):
-            project: Project | None = run.read_project_if_possible("check the project")
+            project = projects[index] = run.read_project_if_possible("check the project")
             known[index] = {b.id for b in project.files} if project is not None else set()
             if project is not None:
                 run.note_previous(project)
@@ -114,18 +114,14 @@ def _deploy(runs: Sequence[Run], on_error: OnError) -> None:
         for run in runs:  # nothing was submitted anywhere: every project ends the same way
             on_error(run, exc)
         return
+    hosted = first.result
     for run in others:
-        r, hosted = run.result, first.result
-        r.file_url, r.file_url_signed, r.sha256, r.size_bytes = (
-            hosted.file_url,
-            hosted.file_url_signed,
-            hosted.sha256,
-            hosted.size_bytes,
-        )
-        r.extra.update({k: v for k, v in hosted.extra.items() if k == "buildSize"})
-    if url is None:  # a dry run: the first project's result says what would happen, for each
-        for run in others:
-            run.ends(Outcome.DRY_RUN, first.result.message.replace(first.settings.project_id, run.settings.project_id))
+        r = run.result
+        r.file_url, r.file_url_signed, r.sha256 = hosted.file_url, hosted.file_url_signed, hosted.sha256
+        r.size_bytes, r.build_size = hosted.size_bytes, hosted.build_size
+    if url is None:  # a dry run: each project's result says what would happen to it
+        for index, run in enumerate(others, 1):
+            end_dry_run(run, projects.get(index))
         return
     hosted_url = url
     jobs = [(run, functools.partial(deliver, run, hosted_url, known.get(i, set()))) for i, run in enumerate(runs)]
@@ -158,14 +154,12 @@ def _in_threads(work: Sequence[tuple[Run, Callable[[], Result]]], on_error: OnEr
 
 
 def combine(results: Sequence[Result]) -> Result:
-    """The run's result: the worst project's (its outputs), every project in ``extra["results"]``."""
+    """The run's result: the worst project's outputs, every project in ``projects``, and a message in plain words
+    ("All 2 projects approved.", or the count of each result and what happened to each project that failed)."""
     worst = max(results, key=lambda r: SEVERITY.index(r.outcome))
     combined = copy.copy(worst)
-    combined.extra = {**worst.extra, "results": [r.project_row() for r in results]}
+    combined.projects = tuple(results)
     combined.duration_seconds = max(r.duration_seconds for r in results)
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-    tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
-    combined.message = f"{len(results)} projects: {tally}. Worst: {worst.project_id}: {worst.message}"
+    trouble = [f"{r.project_id}: {r.message}" for r in results if r.exit_code]
+    combined.message = " ".join([tally([r.outcome for r in results]), *trouble])
     return combined

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from streampixel_deploy.core.errors import BuildRejected
-from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result
+from streampixel_deploy.core.models import BuildStatus, Outcome, Result
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.targets import resolve_upload_id
 
 
-def status(run: Run) -> tuple[Result, Project]:
+def status(run: Run) -> Result:
     r = run.result
     project = run.read_project("read the project's builds")
     run.note_previous(project)
@@ -27,14 +29,7 @@ def status(run: Run) -> tuple[Result, Project]:
     else:
         r.outcome = Outcome.OK
         r.message = f"{len(project.files)} builds in project {project.name or project.id}."
-        r.extra["builds"] = [
-            {
-                "uploadId": b.id,
-                "status": b.raw_status,
-                "date": (b.date.isoformat() if b.date_exact else b.date.date().isoformat()) if b.date else None,
-                "objection": b.objection,
-                "fileUrl": redact_url(b.url) if b.url else None,
-            }
-            for b in project.newest_first()
-        ]
-    return run.finish(), project
+        r.builds = tuple(
+            dataclasses.replace(b, url=redact_url(b.url) if b.url else None) for b in project.newest_first()
+        )
+    return run.record_duration()

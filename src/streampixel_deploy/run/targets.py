@@ -55,8 +55,9 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
     return build, "the upload ID you gave"
 
 
-def _check_order(project: Project, approved: list[Build], index: int, wanted: str) -> None:
-    """Each of the first ``index + 1`` approved builds must be provably newer than every build after it."""
+def order_doubt(approved: list[Build], index: int = 0) -> str | None:
+    """Why the dates do not prove that each of the first ``index + 1`` approved builds (newest first) is newer than
+    every build after it; None when they do."""
     for i in range(index + 1):
         doubt = next((b for b in approved[i + 1 :] if not approved[i].certainly_newer(b)), None)
         if doubt is None:
@@ -71,11 +72,19 @@ def _check_order(project: Project, approved: list[Build], index: int, wanted: st
             else "cannot be ordered: Streampixel gives no usable date for "
             + (" and ".join(x.id for x in (a, b) if x.date is None) or "them")
         )
-        recent = ", ".join(f"{x.id} ({x.shown_date})" for x in approved[:5])
-        raise InputError(
-            f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r}, but which approved build of project {project.id} "
-            f"is newer is not certain: {a.id} ({a.shown_date}) and {b.id} ({b.shown_date}) {reason}. Nothing was "
-            f"chosen by a guess; give an explicit {SPEC_BY_NAME['upload-id'].label()} instead. Approved builds: "
-            f"{recent}.",
-            "upload-id",
-        )
+        return f"{a.id} ({a.shown_date}) and {b.id} ({b.shown_date}) {reason}"
+    return None
+
+
+def _check_order(project: Project, approved: list[Build], index: int, wanted: str) -> None:
+    """Each of the first ``index + 1`` approved builds must be provably newer than every build after it."""
+    doubt = order_doubt(approved, index)
+    if doubt is None:
+        return
+    recent = ", ".join(f"{x.id} ({x.shown_date})" for x in approved[:5])
+    raise InputError(
+        f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r}, but which approved build of project {project.id} "
+        f"is newer is not certain: {doubt}. Nothing was chosen by a guess; give an explicit "
+        f"{SPEC_BY_NAME['upload-id'].label()} instead. Approved builds: {recent}.",
+        "upload-id",
+    )

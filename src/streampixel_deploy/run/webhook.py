@@ -8,14 +8,13 @@ from streampixel_deploy.run.context import Run
 
 
 def test_webhook(run: Run) -> Result:
-    r = run.result
     if run.settings.dry_run:
         run.read_project("check credentials and project")
-        return run.ends(Outcome.DRY_RUN, "Dry run: would ask Streampixel to send a test webhook; nothing was sent.")
+        return run.end_with(Outcome.DRY_RUN, "Dry run: would ask Streampixel to send a test webhook; nothing was sent.")
     with run.reporter.group("test-webhook"):
         outcome = run.client.test_webhook(run.settings.project_id)
     answered = f"the receiver answered HTTP {outcome.status_code}" if outcome.status_code else "no connection"
-    r.extra["webhook"] = {"success": outcome.success, "statusCode": outcome.status_code}
+    run.result.webhook = outcome
     if not outcome.success:
         raise ApiError(
             f"The test webhook was not delivered ({answered}). Check that the project's webhook URL is "
@@ -23,4 +22,4 @@ def test_webhook(run: Run) -> Result:
             200,
             outcome.message,
         )
-    return run.ends(Outcome.OK, f"Test webhook delivered: {answered}. Streampixel said: {outcome.message}")
+    return run.end_with(Outcome.OK, f"Test webhook delivered: {answered}. Streampixel said: {outcome.message}")
