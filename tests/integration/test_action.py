@@ -119,7 +119,7 @@ def test_debug_mode_still_masks(tmp_path: Path, emu: Emulator) -> None:
     run = run_action(
         tmp_path, action_inputs(emu, api_key="not-the-right-key-42", file_url=emu.url + "/x.zip"), {"RUNNER_DEBUG": "1"}
     )
-    assert run.code == 1
+    assert run.code == 2  # a wrong key is configuration (issue 28.10)
     assert "Unauthorized: Invalid API Key" in run.stdout
     _assert_masked_before_use(run.stdout, "not-the-right-key-42")
 

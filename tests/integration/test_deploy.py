@@ -187,7 +187,7 @@ def test_projects_both_variants(cli: Any, emu: Emulator) -> None:
 
 def test_wrong_key_shows_server_message(cli: Any, emu: Emulator, build_zip: Path) -> None:
     run = cli("deploy", "--zip-path", str(build_zip), STREAMPIXEL_API_KEY="wrong-key-123456")
-    assert run.code == 1
+    assert run.code == 2  # a wrong key is configuration (issue 28.10)
     assert "Unauthorized: Invalid API Key" in run.err
     assert "wrong-key-123456" not in run.err + run.out
 
@@ -323,5 +323,5 @@ def test_wrong_key_fails_before_packaging(cli: Any, emu: Emulator, tmp_path: Pat
 
     folder = make_build_dir(tmp_path, pak_bytes=1024)
     run = cli("deploy", "--build-dir", str(folder), STREAMPIXEL_API_KEY="wrong-key-000000")
-    assert run.code == 1 and "Unauthorized: Invalid API Key" in run.err
+    assert run.code == 2 and "Unauthorized: Invalid API Key" in run.err
     assert "Packaged" not in run.err

@@ -104,7 +104,7 @@ SCENARIOS = [
     Scenario(
         "post-401",
         [_f("POST", UPLOAD, "status", -1, status=401, body='{"message": "Unauthorized: Invalid API Key"}')],
-        1,
+        2,  # a refused key is configuration (issue 28.10)
         0,
         "Unauthorized",
     ),

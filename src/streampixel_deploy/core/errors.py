@@ -2,19 +2,23 @@
 
 ::
 
-    StreampixelDeployError            exit 1 unless stated
-    ├── InputError                    exit 2  bad input or configuration, found before any side effect
+    StreampixelDeployError            exit 1 (failed) unless stated
+    ├── InputError                    exit 2  invalid input or configuration, found before any side effect
     │   └── ArchiveError              exit 2  the zip (or build folder) would be rejected
     ├── ApiError(status, message)     exit 1  Streampixel answered with an error
-    │   ├── AuthError                         401 / 403
+    │   ├── AuthError                 exit 2  401 / 403: the key or the user ID is wrong (configuration)
     │   ├── NotFound                          404
     │   ├── RateLimited                       429 that could not be waited out
     │   └── BadResponse                       a body that is not the documented JSON
     ├── TransportError                exit 1  no usable answer (connection, TLS, timeout)
     ├── HostingError                  exit 1  the zip could not be put where Streampixel can fetch it
+    │   └── HostingConfigError        exit 2  no usable S3 credentials (configuration)
     ├── BuildRejected(objection)      exit 1  Streampixel rejected the build
-    ├── WaitTimeout                   exit 3  the build did not finish within timeout-minutes
-    └── Cancelled                     exit 130
+    ├── WaitTimeout                   exit 3  timed out: the build did not finish within timeout-minutes
+    └── Cancelled                     exit 130  cancelled
+
+Exit code 0 is success. A mistake in what the user set (a value, a wrong key, missing credentials) is exit 2
+wherever it is found; the first request of every command is a read, so it is found before any side effect.
 
 Every message is one or more sentences that say what happened and what to do next. The server's
 ``message`` is quoted verbatim after our own sentence. No message ever holds a secret: URLs are
@@ -73,6 +77,9 @@ class ApiError(StreampixelDeployError):
 
 
 class AuthError(ApiError):
+    """401/403: the key or the user ID is wrong — a configuration mistake, exit 2 like any other setting."""
+
+    exit_code = EXIT_INPUT
     title = "Streampixel authentication failed"
 
 
@@ -103,6 +110,12 @@ class TransportError(StreampixelDeployError):
 
 class HostingError(StreampixelDeployError):
     title = "Build hosting failed"
+
+
+class HostingConfigError(HostingError):
+    """Hosting cannot start for want of a setting (no usable S3 credentials): exit 2."""
+
+    exit_code = EXIT_INPUT
 
 
 class BuildRejected(StreampixelDeployError):

@@ -6,7 +6,7 @@ last (secrets and signatures removed), and never holds a key, a secret or a sign
 
 from __future__ import annotations
 
-from streampixel_deploy.core.errors import HostingError
+from streampixel_deploy.core.errors import HostingConfigError, HostingError
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.core.settings import SPEC_BY_NAME, S3Settings
 
@@ -29,7 +29,7 @@ def explain(exc: BaseException, doing: str, settings: S3Settings, where: str) ->
     labels = {n: SPEC_BY_NAME[n].label() for n in SPEC_BY_NAME if n.startswith("s3-")}
     keys = f"{labels['s3-access-key-id']} and {labels['s3-secret-access-key']}"
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
-        return HostingError(
+        return HostingConfigError(
             f"No usable S3 credentials were found while {doing}. Set {keys}, or give the job AWS credentials "
             "(aws-actions/configure-aws-credentials with OIDC, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)."
         )
