@@ -136,7 +136,7 @@ def test_find_python_step_skips_old_ones_and_leaves_it_to_setup_python(tmp_path:
     fake = tmp_path / "bin"
     fake.mkdir()
     old = sorted((Path.home() / ".pyenv" / "versions").glob("3.9.*/bin/python"))
-    for name in ("python3", "python", "python3.13", "python3.12", "python3.11", "python3.10"):
+    for name in ("python3", "python", "python3.14", "python3.13", "python3.12", "python3.11", "python3.10"):
         if old and name == "python3":
             (fake / name).symlink_to(old[-1])  # a real Python 3.9: find_python.py says why it does not fit
         else:
