@@ -38,6 +38,7 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "ahead64": _hash_ahead(64),
     "ahead128": _hash_ahead(128),
     "conc4": _concurrency(4),
+    "conc10": _concurrency(10),
     "conc16": _concurrency(16),
     "nopull": _no_pull,
 }

@@ -237,7 +237,7 @@ def ping_rtt_ms(net: Shaped, count: int = 10) -> float:
     """The median RTT ping measures client → server (ms)."""
     out = _sh(*net.client_cmd("ping", "-q", "-n", "-c", str(count), "-i", "0.2", SERVER_IP)).stdout
     # rtt min/avg/max/mdev = 25.1/25.3/25.9/0.2 ms
-    line = [ln for ln in out.splitlines() if "min/avg/max" in ln][0]
+    line = next(ln for ln in out.splitlines() if "min/avg/max" in ln)
     return float(line.split("=")[1].split("/")[1])
 
 

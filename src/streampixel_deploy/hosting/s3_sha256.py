@@ -13,7 +13,13 @@ combined, so :class:`OrderedSha256` is given every read with its offset:
 * a read behind the frontier (botocore resending a part) is dropped: those bytes were taken already.
 
 A read first waits (:meth:`admit`) while the look-ahead is full, so parts far ahead pause until the frontier catches
-up. Waiting readers are woken only when one of them can go: the frontier's own blocks, hashed as they come, free
+up. With a ``reader`` (a positional read of the file) a read that would wait *pulls the frontier* instead: it reads
+the bytes at the frontier from the file itself (the page cache holds them: the part that owns them is still
+sending), hashes them, and takes the parts held ahead as the frontier reaches them, until its read has room. Over a
+network the part holding the frontier goes no faster than the others, and its connection decides when the rest may
+go on; waiting for it left seven of eight connections idle mid-body (issue 26). Pulling costs a second read of the
+bytes pulled (from memory) and no more memory; on loopback, where no read waits, nothing is pulled.
+Waiting readers are woken only when one of them can go: the frontier's own blocks, hashed as they come, free
 nothing held ahead (waking on each of them cost some 40,000 voluntary context switches per 4 GiB upload). One
 thread at a time hashes, outside the lock (hashlib releases the GIL for large blocks), taking the queued blocks in
 file order. A read at the frontier waits only for that thread (bytes queued for hashing), never for parts ahead,
@@ -33,6 +39,8 @@ from collections.abc import Callable
 TICK = 0.25
 #: The look-ahead's unit (s3transfer's reads are 128 KiB blocks; a larger one takes several slots).
 SLOT = 128 * 1024
+#: How much a pull reads and hashes at a time (hashlib releases the GIL for it).
+PULL_BLOCK = 1024 * 1024
 
 #: A block waiting to be hashed: a view of what the socket got (at the frontier), a slot number and length in the
 #: look-ahead, or a copy (only when the look-ahead is momentarily over its limit).
@@ -57,8 +65,11 @@ class OrderedSha256:
     """sha256 of ``size`` bytes fed out of order by several threads, each thread reading one part in order;
     at most about ``limit`` bytes read ahead of the frontier are held."""
 
-    def __init__(self, size: int, limit: int, stopped: Callable[[], bool]) -> None:
+    def __init__(
+        self, size: int, limit: int, stopped: Callable[[], bool], reader: Callable[[int, int], bytes] | None = None
+    ) -> None:
         self.size = size
+        self._reader = reader  # (pos, count) -> the file's bytes there: pull the frontier instead of waiting
         self.limit = max(1, limit)
         self._stopped = stopped
         self._sha = hashlib.sha256()
@@ -76,6 +87,7 @@ class OrderedSha256:
         self._pool: mmap.mmap | None = None  # made on the first read ahead
         self._free: list[int] = []
         self.peak_held = 0
+        self.pulled = 0  # bytes read by pulls (a second read of them)
 
     @property
     def hashed(self) -> int:
@@ -110,6 +122,14 @@ class OrderedSha256:
                 while not self._may_read(pos, amount):
                     if self._abandoned or self._stopped():
                         raise Stopped
+                    if self._reader is not None and not self._busy:
+                        self._busy = True
+                        self._lock.release()
+                        try:
+                            self._pull()
+                        finally:
+                            self._lock.acquire()
+                        continue
                     self._moved.wait(TICK)
             finally:
                 self._waiters.remove(waiter)
@@ -185,31 +205,79 @@ class OrderedSha256:
                     blocks = list(self._ready)
                     self._ready.clear()
                     pool = self._pool
-                done = 0
-                freed: list[int] = []
-                for block in blocks:
-                    if isinstance(block, tuple):
-                        slot, length = block
-                        if pool is None:  # pragma: no cover - a slot exists only while the pool does
-                            raise RuntimeError("the look-ahead was closed while in use")
-                        with memoryview(pool) as whole:
-                            self._sha.update(whole[slot * SLOT : slot * SLOT + length])
-                        freed.append(slot)
-                    else:
-                        self._sha.update(block)
-                        length = len(block)
-                    done += length
-                with self._lock:
-                    self._free += freed
-                    self._hashed += done
-                    self._held -= done
-                    self._queued -= done
-                    if any(self._may_read(pos, amount) for pos, amount in self._waiters):
-                        self._moved.notify_all()  # not on every block: a frontier block frees nothing held ahead
+                self._hash(blocks, pool)
         except BaseException:
             with self._lock:
                 self._busy = False
             raise
+
+    def _pull(self) -> None:
+        """Move the frontier by reading the file there, until no waiting read lacks room; only the thread that set
+        _busy runs this, without the lock. Queued blocks go first (file order); a pull stops where a part held ahead
+        begins, and _take then takes that part's bytes as they are."""
+        reader = self._reader
+        if reader is None:  # pragma: no cover - admit() pulls only with a reader
+            raise RuntimeError("no reader to pull with")
+        try:
+            while True:
+                with self._lock:
+                    if self._abandoned or self._stopped():
+                        self._busy = False
+                        self._moved.notify_all()
+                        return
+                    if self._ready:
+                        blocks, pool = list(self._ready), self._pool
+                        self._ready.clear()
+                    elif self._taken >= self.size or all(self._may_read(p, a) for p, a in self._waiters):
+                        self._busy = False
+                        self._moved.notify_all()
+                        return
+                    else:
+                        blocks, pool = [], None
+                        pos = self._taken
+                        count = min(PULL_BLOCK, self._next_ahead(pos) - pos)
+                if blocks:
+                    self._hash(blocks, pool)
+                    continue
+                data = reader(pos, count)
+                with self._lock:
+                    self.pulled += len(data)
+                    if pos + len(data) > self._taken:  # a frontier read may have taken some of it meanwhile
+                        view = memoryview(data)[self._taken - pos :]
+                        self._take(view[: self._next_ahead(self._taken) - self._taken])
+        except BaseException:
+            with self._lock:
+                self._busy = False
+                self._moved.notify_all()
+            raise
+
+    def _next_ahead(self, pos: int) -> int:
+        """Where the first part held ahead of ``pos`` begins (the file's end when none is). Under the lock."""
+        return min((start for start in self._ahead if start > pos), default=self.size)
+
+    def _hash(self, blocks: list[_Block], pool: mmap.mmap | None) -> None:
+        """Hash ``blocks`` (taken from _ready, in order) without the lock, then account for them under it."""
+        done = 0
+        freed: list[int] = []
+        for block in blocks:
+            if isinstance(block, tuple):
+                slot, length = block
+                if pool is None:  # pragma: no cover - a slot exists only while the pool does
+                    raise RuntimeError("the look-ahead was closed while in use")
+                with memoryview(pool) as whole:
+                    self._sha.update(whole[slot * SLOT : slot * SLOT + length])
+                freed.append(slot)
+            else:
+                self._sha.update(block)
+                length = len(block)
+            done += length
+        with self._lock:
+            self._free += freed
+            self._hashed += done
+            self._held -= done
+            self._queued -= done
+            if any(self._may_read(pos, amount) for pos, amount in self._waiters):
+                self._moved.notify_all()  # not on every block: a frontier block frees nothing held ahead
 
     def _close_pool(self) -> None:
         """Give the look-ahead's memory back (under the lock, nothing being hashed)."""

@@ -31,6 +31,8 @@ from streampixel_deploy.hosting.s3_sha256 import OrderedSha256, Stopped
 
 #: How often the waiting thread wakes to report progress and look at the deadline (seconds).
 TICK = 0.25
+#: A part that would wait for the sha256's look-ahead reads and hashes the frontier itself (s3_sha256's pull).
+PULL = True
 
 __all__ = ["FileChanged", "Stopped", "upload"]
 
@@ -61,7 +63,15 @@ def upload(
 
     size = stat.st_size
     stop = threading.Event()
-    hasher = OrderedSha256(size, hash_limit, stop.is_set) if sha256 else None
+    pull_fd = os.open(zip_path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) if sha256 and PULL else None
+
+    def pread(pos: int, count: int) -> bytes:
+        data = _pread(pull_fd, pos, count) if pull_fd is not None else b""
+        if len(data) != count:
+            raise FileChanged  # the zip shrank under the upload
+        return data
+
+    hasher = OrderedSha256(size, hash_limit, stop.is_set, pread if pull_fd is not None else None) if sha256 else None
     watch = _Watch(size, step=part_size)
     config = TransferConfig(
         multipart_threshold=part_size + 1,
@@ -124,7 +134,21 @@ def upload(
     finally:
         for event, hook in hooks:
             client.meta.events.unregister(event, hook)
+        if pull_fd is not None:
+            os.close(pull_fd)
     return digest
+
+
+def _pread(fd: int, pos: int, count: int) -> bytes:
+    """``count`` bytes at ``pos`` (fewer only at the file's end); os.pread where there is one (not on Windows)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, count, pos)
+    with _SEEK_LOCK:  # pragma: no cover - Windows: one positioned read at a time on this descriptor
+        os.lseek(fd, pos, os.SEEK_SET)
+        return os.read(fd, count)
+
+
+_SEEK_LOCK = threading.Lock()
 
 
 def _send_at_once(request: Any, **_: Any) -> None:
