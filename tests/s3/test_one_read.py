@@ -3,10 +3,17 @@ in order from the parallel upload's reads and recorded beside the object, so re-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import os
+import socket
+import threading
 import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -15,10 +22,125 @@ from streampixel_deploy.build.archive import directory_digest, verify_quick
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MIB, S3Host, object_name
 
-from .conftest import RecordingReporter, S3Server, count_requests, sent_header
-from .test_s3_host import PART, _data_file, _download_sha256, _key, _upload
+from .conftest import HoldingProxy, RecordingReporter, S3Server
 
 PROC_IO = Path("/proc/self/io")
+PART = 5 * MIB  # S3's smallest part
+
+
+def _data_file(tmp_path: Path, size: int, name: str = "MyGame Build.zip") -> tuple[Path, str]:
+    """A stored zip of about ``size`` bytes (random, so nothing repeats); its sha256."""
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Game/Game.exe", b"MZ")
+        archive.writestr("Game/Content/Paks/Game.pak", os.urandom(max(0, size - 300)))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _upload(zip_path: Path, sha256: str | None = None) -> Upload:
+    """What deploy hands the host: the zip and its directory digest (from the archive check)."""
+    return Upload(zip_path, "p", sha256=sha256, directory_digest=directory_digest(zip_path))
+
+
+def _key(zip_path: Path) -> str:
+    return f"builds/p/{(directory_digest(zip_path) or '')[:16]}/{object_name(zip_path)}"
+
+
+def _download_sha256(url: str) -> str:
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200, response.status_code
+    return hashlib.sha256(response.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request as it reached the server: its request line and headers (names lower-case)."""
+
+    line: str
+    headers: dict[str, str]
+
+    @property
+    def part_number(self) -> int | None:
+        numbers = parse_qs(urlsplit(self.line.split(" ")[1]).query).get("partNumber")
+        return int(numbers[0]) if numbers else None
+
+    @property
+    def operation(self) -> str:
+        method = self.line.split(" ")[0]
+        if method == "PUT" and self.part_number is not None:
+            return "UploadPart"
+        return {"PUT": "PutObject", "POST": "MultipartUpload"}.get(method, method)
+
+
+class RecordingProxy(HoldingProxy):
+    """A TCP proxy before an S3 server that records every request (line and headers) as the server gets it.
+    The first request ``refuse(sent)`` picks is answered 500 by the proxy itself, after its whole body was read,
+    as a server failing a part would; the client then sends it again."""
+
+    def __init__(self, upstream: str, refuse: Callable[[Sent], bool] = lambda sent: False) -> None:
+        self.refuse = refuse
+        self.sent: list[Sent] = []
+        self.refused: list[Sent] = []
+        self._connections: list[socket.socket] = []
+        super().__init__(upstream, lambda line: False)
+
+    def operations(self, name: str) -> list[Sent]:
+        return [s for s in self.sent if s.operation == name]
+
+    def _serve(self, client: socket.socket) -> None:
+        self._connections.append(client)
+        with client, socket.create_connection(self.upstream) as server, contextlib.suppress(OSError):
+            back = threading.Thread(target=self._pipe, args=(server, client), daemon=True)
+            back.start()
+            reader = client.makefile("rb")
+            while head := _head(reader):
+                line, *fields = head.decode("latin-1").split("\r\n")
+                sent = Sent(line, {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)})
+                self.sent.append(sent)
+                left = int(sent.headers.get("content-length", "0"))
+                if not self.refused and self.refuse(sent):
+                    self.refused.append(sent)
+                    reader.read(left)
+                    error = b"<Error><Code>InternalError</Code><Message>refused once</Message></Error>"
+                    answer = f"HTTP/1.1 500 Internal Server Error\r\nContent-Length: {len(error)}\r\n\r\n"
+                    client.sendall(answer.encode() + error)
+                    continue
+                server.sendall(head)  # at once: a client asking for 100 Continue waits for the server's answer
+                while left and (block := reader.read1(min(left, 65536))):
+                    server.sendall(block)
+                    left -= len(block)
+            server.shutdown(socket.SHUT_RDWR)
+            back.join(5)
+
+    def close(self) -> None:
+        for connection in self._connections:  # the client's pool keeps its connections open
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        super().close()
+
+
+def _head(reader: io.BufferedReader) -> bytes:
+    """A request's line and headers, through the blank line; b"" when the client has closed."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = reader.readline(65536)
+        if not line:
+            return b""
+        head += line
+    return head
+
+
+@pytest.fixture
+def proxy_to(open_s3_server: S3Server) -> Iterator[Callable[..., RecordingProxy]]:
+    made: list[RecordingProxy] = []
+
+    def make(refuse: Callable[[Sent], bool] = lambda sent: False) -> RecordingProxy:
+        made.append(RecordingProxy(open_s3_server.endpoint, refuse))
+        return made[-1]
+
+    yield make
+    for proxy in made:
+        proxy.close()
 
 
 def _bytes_read() -> int:
@@ -47,35 +169,32 @@ def test_the_upload_is_the_only_read_of_the_zip(open_s3_server: S3Server, tmp_pa
     assert _download_sha256(hosted.url) == digest
 
 
-def test_sha256_in_order_while_parts_wait_for_it(open_s3_server: S3Server, tmp_path: Path) -> None:
+def test_sha256_in_order_while_parts_wait_for_it(
+    open_s3_server: S3Server, proxy_to: Callable[..., RecordingProxy], tmp_path: Path
+) -> None:
     """Eight parts, six in flight, and room for only one part read ahead of the hash: parts wait, none is lost."""
     bucket = open_s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 8 * PART - 1000)
-    host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=6, hash_ahead=PART)
-    parts = count_requests(host._client(), "UploadPart")
+    proxy = proxy_to()
+    settings = replace(open_s3_server.settings(bucket), endpoint_url=proxy.endpoint)
+    host = S3Host(settings, part_size=PART, concurrency=6, hash_ahead=PART)
     hosted = host.host(_upload(zip_path), RecordingReporter())
-    assert len(parts) == 8
+    assert len(proxy.operations("UploadPart")) == 8
     assert hosted.sha256 == digest
     assert _download_sha256(hosted.url) == digest
 
 
-def test_a_resent_part_is_hashed_once(open_s3_server: S3Server, tmp_path: Path) -> None:
-    """botocore sends part 2 again after reading all of it: the sha256 takes its bytes once."""
+def test_a_resent_part_is_hashed_once(
+    open_s3_server: S3Server, proxy_to: Callable[..., RecordingProxy], tmp_path: Path
+) -> None:
+    """The server fails part 2 after its whole body was sent; botocore sends it again (reading all of it once more):
+    the sha256 takes its bytes once."""
     bucket = open_s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 3 * PART)
-    host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=3)
-    resent: list[int] = []
-
-    def resend_part_2_once(attempts: int, request_dict: dict[str, Any], **_: Any) -> float | None:
-        if "partNumber=2" in request_dict["url"] and attempts == 1:
-            resent.append(attempts)
-            return 0.0  # "retry after 0 s", as for a 500 answer
-        return None
-
-    host._client().meta.events.register("needs-retry.s3.UploadPart", resend_part_2_once)
-    parts = count_requests(host._client(), "UploadPart")
-    hosted = host.host(_upload(zip_path), RecordingReporter())
-    assert resent == [1] and len(parts) == 4
+    proxy = proxy_to(lambda sent: sent.part_number == 2)
+    settings = replace(open_s3_server.settings(bucket), endpoint_url=proxy.endpoint)
+    hosted = S3Host(settings, part_size=PART, concurrency=3).host(_upload(zip_path), RecordingReporter())
+    assert len(proxy.refused) == 1 and len(proxy.operations("UploadPart")) == 4
     assert hosted.sha256 == digest
     assert _download_sha256(hosted.url) == digest
 
@@ -159,21 +278,24 @@ def test_a_file_without_a_central_directory_is_hashed_first(open_s3_server: S3Se
     assert again.reused and again.sha256 == digest
 
 
-def test_parts_go_without_waiting_for_100_continue(open_s3_server: S3Server, tmp_path: Path) -> None:
+def test_parts_go_without_waiting_for_100_continue(
+    open_s3_server: S3Server, proxy_to: Callable[..., RecordingProxy], tmp_path: Path
+) -> None:
     """botocore asks for "100 Continue" before every part's body: a round trip per part on any server, and a whole
     second per part on a server that never answers it. CreateMultipartUpload has already proven the key, the secret,
     the region and the right to write (s3:PutObject), so the parts go at once; a single PutObject, which proved
     nothing yet, still asks first, so that a refusal comes before its body."""
     bucket = open_s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 3 * PART)
-    host = S3Host(open_s3_server.settings(bucket), part_size=PART, concurrency=3)
-    parts = sent_header(host._client(), "Expect", "UploadPart")
+    proxy = proxy_to()
+    settings = replace(open_s3_server.settings(bucket), endpoint_url=proxy.endpoint)
+    host = S3Host(settings, part_size=PART, concurrency=3)
     hosted = host.host(_upload(zip_path), RecordingReporter())
-    assert parts == [None] * 3
+    assert [p.headers.get("expect") for p in proxy.operations("UploadPart")] == [None] * 3
     assert hosted.sha256 == digest
     assert _download_sha256(hosted.url) == digest
 
     small, small_digest = _data_file(tmp_path, PART // 2, name="Small Build.zip")
-    puts = sent_header(host._client(), "Expect", "PutObject")
     assert host.host(_upload(small), RecordingReporter()).sha256 == small_digest
+    puts = [p.headers.get("expect") for p in proxy.operations("PutObject")]
     assert puts[0] == "100-continue"  # the zip; then its sha256 record (bytes: botocore never asks for those)
