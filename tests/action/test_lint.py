@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from .conftest import ACTION, DOCKER_ACTION, DOCKER_BUILD_ACTION, EXAMPLES, ROOT, WORKFLOWS, load, tool
 
@@ -56,18 +57,49 @@ def test_hadolint_is_clean() -> None:
 CI = ROOT / ".github" / "workflows" / "ci.yml"
 
 
-def test_ci_matrix_runs_every_os_without_bash_off_linux_and_checks_the_package() -> None:
+RUNNER_OS = {"ubuntu": "Linux", "windows": "Windows", "macos": "macOS"}  # runs-on label -> runner.os
+
+
+def _runs_on(step: dict[str, Any], runner_os: str) -> bool:
+    """Whether ``step`` runs on ``runner_os``: it has no ``if:``, or one that compares runner.os (``==``/``!=``,
+    joined by ``||``), the only kind this workflow uses; any other fails the test, to be taught here."""
+    condition = step.get("if")
+    if condition is None:
+        return True
+    results = []
+    for part in str(condition).split("||"):
+        match = re.fullmatch(r"\s*runner\.os\s*(==|!=)\s*'(\w+)'\s*", part)
+        assert match, f"an if: this test cannot read: {condition!r}"
+        results.append((runner_os == match[2]) == (match[1] == "=="))
+    return any(results)
+
+
+def test_ci_runs_the_whole_check_on_linux_and_the_suites_without_bash_elsewhere() -> None:
     jobs = load(CI)["jobs"]
     check = jobs["check"]
-    assert set(check["strategy"]["matrix"]["os"]) == {"ubuntu-latest", "windows-latest", "macos-latest"}
-    off_linux = [s for s in check["steps"] if s.get("if") == "runner.os != 'Linux'"]
-    assert any("pytest" in s["run"] and "tests/unit" in s["run"] and "tests/integration" in s["run"] for s in off_linux)
-    for step in off_linux:
-        # Windows' default shell is PowerShell: one command per step reads the same there and in bash, and a
-        # failing command cannot hide behind a later one (PowerShell reports only the last exit code).
-        assert "shell" not in step and "\n" not in step["run"].strip(), step["name"]
-        assert not set("\\$&|;`") & set(step["run"]), step["name"]
-    assert any(s.get("run") == "scripts/package-check" for s in jobs["package"]["steps"])
+    labels = check["strategy"]["matrix"]["os"]
+    assert {RUNNER_OS[label.split("-")[0]] for label in labels} == {"Linux", "Windows", "macOS"}
+    for label in labels:
+        runner_os = RUNNER_OS[label.split("-")[0]]
+        steps = [s for s in check["steps"] if "run" in s and _runs_on(s, runner_os)]
+        runs = [str(s["run"]).strip() for s in steps]
+        if runner_os == "Linux":
+            assert any(r.split()[0] == "scripts/check" for r in runs), label
+            continue
+        tests = [r for r in runs if "pytest" in r.split()]
+        assert any("tests/unit" in r.split() and "tests/integration" in r.split() for r in tests), label
+        before = [r.split() for r in runs[: runs.index(tests[0])]]
+        assert any("install" in r and "--require-hashes" in r for r in before), (label, "locked dependencies")
+        assert any("install" in r and "." in r for r in before), (label, "the package under test")
+        for step in steps:
+            # Windows' default shell is PowerShell: one command per step reads the same there and in bash, and a
+            # failing command cannot hide behind a later one (PowerShell reports only the last exit code); the
+            # repository's scripts/ are bash.
+            run = str(step["run"]).strip()
+            assert "shell" not in step and "\n" not in run, (label, step["name"])
+            assert not set("\\$&|;`") & set(run) and not run.startswith("scripts/"), (label, step["name"])
+    package = [str(s.get("run", "")).split() for s in jobs["package"]["steps"] if _runs_on(s, "Linux")]
+    assert ["scripts/package-check"] in [r[:1] for r in package]
 
 
 def test_ci_tests_every_python_the_package_claims() -> None:
