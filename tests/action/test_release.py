@@ -4,6 +4,9 @@ docker/action.yml and on crafted ones."""
 
 from __future__ import annotations
 
+import base64
+import itertools
+import json
 import re
 import shutil
 import subprocess
@@ -215,19 +218,114 @@ def test_release_is_run_by_hand_on_main_and_checks_the_version_before_publishing
     assert "scripts/release-notes" in checks and "_version.py" in checks and "git/ref/tags/" in checks
 
 
-def test_release_tags_a_commit_whose_docker_action_names_the_smoked_digest() -> None:
+FAKE_GH = """#!{python}
+import json, os, sys
+args = sys.argv[1:]
+body = sys.stdin.read() if "--input" in args else None
+with open(os.environ["GH_LOG"], "a") as log:
+    log.write(json.dumps({{"args": args, "input": json.loads(body) if body else None}}) + "\\n")
+path = next((a for a in args[1:] if a.startswith("repos/")), "")
+kind = path[path.index("/git/"):] if "/git/" in path else ""
+answers = {{"/git/blobs": "blob-sha", "/git/trees": "tree-sha", "/git/commits": "release-sha"}}
+if kind == "/git/commits/source-sha":
+    print("base-tree")
+elif kind.startswith("/git/ref/tags/"):
+    sys.exit(1)  # no major tag yet
+elif kind in answers:
+    print(answers[kind])
+"""
+SOURCE_SHA, RELEASE_SHA, NEXT, MAJOR = "source-sha", "release-sha", "9.8.7", "9"
+
+
+def _gh_calls(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def _fields(args: list[str]) -> dict[str, str]:
+    """The ``-f``/``-F`` fields of a ``gh api`` call."""
+    return dict(v.partition("=")[::2] for k, v in itertools.pairwise(args) if k in ("-f", "-F"))
+
+
+def test_release_tags_and_releases_a_commit_whose_docker_action_names_the_smoked_digest(tmp_path: Path) -> None:
+    """The release job's steps run in bash with a fake gh that records every call: the release commit is the
+    source commit plus docker/action.yml pinned to the smoked digest, and the version tag, the GitHub Release
+    and the major tag all name that commit, never the source commit."""
+    bash = shutil.which("bash")
+    if not bash or not shutil.which("jq") or not shutil.which("base64"):
+        pytest.skip("the release job's steps need bash, jq and base64")
     doc = load(RELEASE)
-    steps = doc["jobs"]["release"]["steps"]
-    pin = next(s for s in steps if "--pin-image" in s.get("run", ""))
-    assert pin["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
-    commit = next(s for s in steps if s.get("id") == "commit")
-    assert steps.index(pin) < steps.index(commit)
-    assert "docker/action.yml" in commit["run"] and "parents: [$parent]" in commit["run"]
-    assert commit["env"]["SHA"] == "${{ github.sha }}"
-    # Both tags name the release commit, never the source commit.
-    for step in steps[steps.index(commit) + 1 :]:
-        assert step.get("env", {}).get("RELEASE_SHA") == "${{ steps.commit.outputs.sha }}", step["name"]
-        assert "$SHA" not in step["run"].replace("$RELEASE_SHA", ""), step["name"]
+    (tmp_path / "bin").mkdir()
+    gh = tmp_path / "bin" / "gh"
+    gh.write_text(FAKE_GH.format(python=sys.executable), encoding="utf-8")
+    gh.chmod(0o755)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "docker").mkdir()
+    shutil.copy(GEN, tmp_path / "scripts" / "gen-action-docs")
+    shutil.copy(DOCKER_ACTION, tmp_path / "docker" / "action.yml")
+    outputs: dict[str, str] = {}
+    context = {
+        "github.sha": SOURCE_SHA,
+        "github.token": "ghs_fake",
+        "github.repository": "octo-org/streampixel-deploy",
+        "needs.image.outputs.digest": DIGEST,
+        "needs.build.outputs.version": NEXT,
+        "needs.build.outputs.major": MAJOR,
+    }
+    for step in doc["jobs"]["release"]["steps"]:
+        if "run" not in step:
+            continue  # the checkout
+        if "scripts/release-notes" in step["run"]:
+            (tmp_path / "notes.md").write_text("notes\n", encoding="utf-8")  # its script is tested above
+            continue
+        env = {name: _expand(str(value), context, outputs) for name, value in step.get("env", {}).items()}
+        github_output = tmp_path / "github_output"
+        github_output.write_text("", encoding="utf-8")
+        env.update(
+            PATH=f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
+            IMAGE=doc["env"]["IMAGE"],
+            GH_LOG=str(tmp_path / "gh.log"),
+            RUNNER_TEMP=str(tmp_path),
+            GITHUB_OUTPUT=str(github_output),
+            GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
+        )
+        done = subprocess.run(
+            [bash, "-e", "-c", step["run"]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, (step["name"], done.stderr)
+        if step.get("id"):
+            outputs.update({f"steps.{step['id']}.outputs.{k}": v for k, _, v in _lines(github_output)})
+    calls = _gh_calls(tmp_path / "gh.log")
+    api = [c for c in calls if c["args"][0] == "api"]
+    (blob,) = [c for c in api if c["args"][1].endswith("/git/blobs")]
+    pinned = yaml.safe_load(base64.b64decode(_fields(blob["args"])["content"]))
+    assert pinned["runs"]["image"] == f"docker://{PUBLISHED_IMAGE}@{DIGEST}"
+    (tree,) = [c["input"] for c in api if c["args"][1].endswith("/git/trees")]
+    assert tree["base_tree"] == "base-tree"  # the source commit's tree
+    assert [(e["path"], e["sha"]) for e in tree["tree"]] == [("docker/action.yml", "blob-sha")]
+    (commit,) = [c["input"] for c in api if c["args"][1].endswith("/git/commits")]
+    assert commit["parents"] == [SOURCE_SHA] and commit["tree"] == "tree-sha"
+    refs = {f["ref"]: f["sha"] for f in (_fields(c["args"]) for c in api) if "ref" in f}
+    assert refs == {f"refs/tags/v{NEXT}": RELEASE_SHA, f"refs/tags/v{MAJOR}": RELEASE_SHA}
+    (release,) = [c["args"] for c in calls if c["args"][:2] == ["release", "create"]]
+    assert release[2] == f"v{NEXT}" and "--verify-tag" in release  # the tag made above, never a new one
+    notes = (tmp_path / "notes.md").read_text(encoding="utf-8")
+    assert f"@{RELEASE_SHA} # v{NEXT}" in notes and SOURCE_SHA not in notes
+
+
+def _expand(value: str, context: dict[str, str], outputs: dict[str, str]) -> str:
+    """A step's env value with its ``${{ … }}`` expressions replaced (only the names the release job uses)."""
+    known = {**context, **outputs}
+    return re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", lambda m: known[m[1]], value)
+
+
+def _lines(path: Path) -> list[tuple[str, str, str]]:
+    return [line.partition("=") for line in path.read_text(encoding="utf-8").splitlines() if "=" in line]
 
 
 def test_release_job_pins_docker_action_yml_as_the_workflow_runs_it(tmp_path: Path) -> None:
