@@ -7,20 +7,15 @@ is printed. Outputs and the summary are written on every path, including input e
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 from collections.abc import Mapping
 
-from streampixel_deploy import rehearsal
-from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError
-from streampixel_deploy.core.models import Result
-from streampixel_deploy.core.settings import SPEC_BY_NAME, SPECS, build_settings, collect_env
+from streampixel_deploy.core.settings import SPECS, collect_env
+from streampixel_deploy.lifecycle import RunLifecycle, publisher_for
 from streampixel_deploy.report import workflow as gha
 from streampixel_deploy.report.github import GitHubReporter
-from streampixel_deploy.report.outputs import Publisher
-from streampixel_deploy.run.execute import execute, fail, unexpected
-from streampixel_deploy.signals import GRACE, cancellation
+from streampixel_deploy.signals import cancellation
 
 SECRET_INPUTS = tuple(s.name for s in SPECS if s.kind == "secret")
 
@@ -61,46 +56,7 @@ def run_action() -> int:
         if value and _printable(value):  # one that is not (stray bytes) is refused by build_settings
             reporter.mask(value)
     command = (raw.get("command") or "deploy").strip()
-    try:
-        summary = bool(SPEC_BY_NAME["summary"].parse(raw.get("summary")))
-    except InputError:
-        summary = True
-    result = Result(command=command, project_id=str(raw.get("project-id") or ""))
-    publisher = Publisher(summary)
-    publisher.track(result)
-
-    rehearsing = rehearsal.wanted(raw)
-
-    def ended(final: Result) -> None:
-        if rehearsing:
-            rehearsal.mark(final, raw)
-        if final.exit_code:
-            reporter.error(final.message, title=final.error_title)
-            if debug and final.traceback:
-                reporter.debug(final.traceback)
-        else:
-            reporter.info(final.message)
-        publisher.publish(final)
-
-    def first_signal(reason: str) -> None:  # the runner kills the step seconds later: outputs first
-        live = copy.copy(publisher.live or result)
-        publisher.publish(fail(live, Cancelled(f"{reason} Outputs written; cleaning up.")))
-        reporter.warning(f"{reason} Cleaning up (at most {GRACE:g}s).", "Cancelled")
-
-    with cancellation(first_signal) as cancel:
-        try:
-            try:
-                with rehearsal.rehearsal(raw, reporter) as given:
-                    settings = build_settings(given, command)
-                    publisher.summary = settings.summary
-                    result = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
-            except StreampixelDeployError as exc:  # input errors, or a cancel that landed outside execute()
-                result = fail(result, exc, debug)
-                ended(result)
-            except Exception as exc:
-                result = fail(result, unexpected(exc), debug)
-                ended(result)
-        except (Cancelled, KeyboardInterrupt):  # the signal landed while reporting: its handler published already
-            result = fail(copy.copy(publisher.live or result), Cancelled("Cancelled."), debug)
-        publisher.publish(result)  # again only if clean-up changed it
+    life = RunLifecycle(raw, command, reporter, publisher_for(raw), debug=debug, environ=os.environ)
+    with cancellation(life.first_signal, event=life.cancel):
+        result = life.run()
     return result.exit_code

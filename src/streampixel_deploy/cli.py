@@ -6,7 +6,6 @@ Settings come from flags, then ``STREAMPIXEL_*`` environment variables, then def
 from __future__ import annotations
 
 import argparse
-import copy
 import difflib
 import gc
 import json
@@ -28,7 +27,6 @@ from streampixel_deploy.signals import GRACE, cancellation
 
 if TYPE_CHECKING:
     from streampixel_deploy.core.models import Result
-    from streampixel_deploy.report.outputs import Publisher
 
 _RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
 _ACCOUNT_SETTINGS = ("api-key", "user-id", "project-id", "api-url", "http-timeout-seconds", "summary")
@@ -194,23 +192,18 @@ def _main(argv: list[str]) -> int:
         return code
     if args.cmd == "emulator":
         return _emulator(args)
-    from streampixel_deploy.report.outputs import Publisher
-
-    publisher = Publisher()  # GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, when a runner provides them
-
-    def first_signal(reason: str) -> None:
-        from streampixel_deploy.run.execute import fail
-
-        if publisher.live is not None:
-            publisher.publish(fail(copy.copy(publisher.live), Cancelled(reason)))
-        print(f"{reason} Cleaning up (at most {GRACE:g}s).", file=sys.stderr, flush=True)
-
-    with cancellation(first_signal) as cancel:
+    if args.cmd in _RUN_COMMANDS:
+        return _failed(args, debug, lambda: _run(args, debug))
+    with cancellation(_cleaning_up) as cancel:
         try:
-            return _failed(args, debug, lambda: _run(args, debug, cancel, publisher))
+            return _failed(args, debug, lambda: _other(args, cancel))
         except (Cancelled, KeyboardInterrupt):  # the signal landed while reporting an error
             print("Cancelled.", file=sys.stderr)
             return EXIT_CANCELLED
+
+
+def _cleaning_up(reason: str) -> None:
+    print(f"{reason} Cleaning up (at most {GRACE:g}s).", file=sys.stderr, flush=True)
 
 
 def _failed(args: argparse.Namespace, debug: bool, run: Callable[[], int]) -> int:
@@ -232,50 +225,71 @@ def _failed(args: argparse.Namespace, debug: bool, run: Callable[[], int]) -> in
         print(f"{type(error).__name__}: {message}", file=sys.stderr)
     else:
         print(message, file=sys.stderr)
+    return _json_failure(args, error.exit_code, message)
+
+
+def _refused(args: argparse.Namespace, debug: bool, result: Result) -> int:
+    """A run whose settings were refused: its message on stderr (and one JSON object with --json)."""
+    print(scrub(result.message), file=sys.stderr)
+    if debug and result.traceback:
+        print(result.traceback, file=sys.stderr)
+    return _json_failure(args, result.exit_code, scrub(result.message))
+
+
+def _json_failure(args: argparse.Namespace, code: int, message: str) -> int:
     if getattr(args, "json", False):  # one JSON object on every path
-        _print_json({"command": args.cmd, "result": "failed", "exitCode": error.exit_code, "message": message})
-    return error.exit_code
+        _print_json({"command": args.cmd, "result": "failed", "exitCode": code, "message": message})
+    return code
 
 
-def _run(args: argparse.Namespace, debug: bool, cancel: threading.Event, publisher: Publisher) -> int:
+def _run(args: argparse.Namespace, debug: bool) -> int:
+    """A run command (deploy, distribute, status, test-webhook): its lifecycle, then the result on stdout."""
+    from streampixel_deploy.lifecycle import RunLifecycle, publisher_for
     from streampixel_deploy.report.terminal import TerminalReporter
-    from streampixel_deploy.report.text import render_builds, render_projects, render_result
-    from streampixel_deploy.report.workflow import plain
 
-    if args.cmd == "demo":  # under the same signal handling: its embedded emulator and temp folder go on a cancel
-        from streampixel_deploy.demo import run_demo
-
-        if args.make_build:
-            from streampixel_deploy.demo import make_sample_build
-
-            return make_sample_build(Path(args.make_build))
-        return run_demo(json_output=args.json, cancel=cancel)
     raw = _raw_settings(args)
     reporter = TerminalReporter(sys.stderr, debug=debug)
-    if args.cmd == "projects":
-        return _account_command(args, raw, render_projects, cancel)
-    from streampixel_deploy import rehearsal
-    from streampixel_deploy.run.execute import execute
+    life = RunLifecycle(raw, args.cmd, reporter, publisher_for(raw), debug=debug, environ=os.environ)
+    with cancellation(life.first_signal, event=life.cancel):
+        try:
+            result = life.run()
+            if not life.started:  # the settings were refused: one line, as for any refused command line
+                return _refused(args, debug, result)
+            _print_result(args, debug, result)
+        except (Cancelled, KeyboardInterrupt):  # the signal landed while printing: its handler published already
+            print("Cancelled.", file=sys.stderr)
+            return EXIT_CANCELLED
+    return result.exit_code
 
-    def ended(final: Result) -> None:
-        publisher.publish(rehearsal.mark(final, raw) if rehearsal.wanted(raw) else final)
 
-    with rehearsal.rehearsal(raw, reporter) as given:
-        settings = build_settings(given, args.cmd)
-        publisher.summary = settings.summary
-        result = execute(settings, reporter, cancel, debug, os.environ, publisher.track, ended)
+def _print_result(args: argparse.Namespace, debug: bool, result: Result) -> None:
+    from streampixel_deploy.report.text import render_builds, render_result
+    from streampixel_deploy.report.workflow import plain
+
     if args.json:
         _print_json(result.to_json())
     elif result.builds is not None:
         print(plain(scrub(render_builds(result))))
     else:
         print(plain(scrub(render_result(result))))
-    publisher.publish(result)  # again only if clean-up changed it
     if result.exit_code and not args.json:
         print(scrub(result.message), file=sys.stderr)
         if debug and result.traceback:
             print(result.traceback, file=sys.stderr)
-    return result.exit_code
+
+
+def _other(args: argparse.Namespace, cancel: threading.Event) -> int:
+    """demo and projects, under the same signal handling: the demo's embedded emulator and temp folder go on a
+    cancel."""
+    from streampixel_deploy.report.text import render_projects
+
+    if args.cmd == "demo":
+        from streampixel_deploy.demo import make_sample_build, run_demo
+
+        if args.make_build:
+            return make_sample_build(Path(args.make_build))
+        return run_demo(json_output=args.json, cancel=cancel)
+    return _account_command(args, _raw_settings(args), render_projects, cancel)
 
 
 def _account_command(args: argparse.Namespace, raw: dict[str, str | None], render: Any, cancel: threading.Event) -> int:

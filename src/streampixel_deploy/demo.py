@@ -11,10 +11,9 @@ from pathlib import Path
 
 from streampixel_deploy import rehearsal
 from streampixel_deploy.build.sample import make_build_dir, make_build_zip
-from streampixel_deploy.core.settings import build_settings
+from streampixel_deploy.lifecycle import RunLifecycle
 from streampixel_deploy.report.terminal import TerminalReporter
 from streampixel_deploy.report.text import render_result
-from streampixel_deploy.run.execute import execute
 
 
 def run_demo(json_output: bool = False, cancel: threading.Event | None = None) -> int:
@@ -23,9 +22,7 @@ def run_demo(json_output: bool = False, cancel: threading.Event | None = None) -
         zip_path = make_build_zip(Path(tmp) / "MyGame-1.0.0.zip")
         reporter.info(f"Synthetic Windows build: {zip_path.name} ({zip_path.stat().st_size:,} bytes)")
         raw: dict[str, str | None] = {"api-url": rehearsal.EMULATOR, "zip-path": str(zip_path), "timeout-minutes": "2"}
-        with rehearsal.rehearsal(raw, reporter) as given:
-            result = execute(build_settings(given, "deploy"), reporter, cancel)
-    rehearsal.mark(result)
+        result = RunLifecycle(raw, "deploy", reporter, cancel=cancel).run()
     if json_output:
         print(json.dumps(result.to_json(), indent=2))
     else:

@@ -43,9 +43,12 @@ def _watchdog(grace: float) -> None:
 
 
 @contextmanager
-def cancellation(on_first: Callable[[str], None] | None = None, grace: float = GRACE) -> Iterator[threading.Event]:
-    """Install the handlers for the block. Once a signal came, leaving the block ends the process (exit 130)."""
-    event = threading.Event()
+def cancellation(
+    on_first: Callable[[str], None] | None = None, grace: float = GRACE, event: threading.Event | None = None
+) -> Iterator[threading.Event]:
+    """Install the handlers for the block (setting ``event``, or a new one, on the first signal). Once a signal came,
+    leaving the block ends the process (exit 130)."""
+    event = event if event is not None else threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield event
         return

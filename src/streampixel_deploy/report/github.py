@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 
+from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.redact import SECRETS
 from streampixel_deploy.core.reporter import ProgressThrottle
 from streampixel_deploy.report import workflow as gha
@@ -43,6 +44,15 @@ class GitHubReporter:
 
     def debug(self, message: str) -> None:
         gha.debug(SECRETS.scrub(message))
+
+    def ended(self, result: Result) -> None:
+        """How the run ended: an error annotation (with the traceback as a debug line), or the message."""
+        if result.exit_code:
+            self.error(result.message, title=result.error_title)
+            if self.debug_enabled and result.traceback:
+                self.debug(result.traceback)
+        else:
+            self.info(result.message)
 
     def stage(self, status: str, elapsed: float, detail: str | None = None) -> None:
         stamp = datetime.now(timezone.utc).strftime("%H:%M:%SZ")

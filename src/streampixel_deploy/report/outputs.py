@@ -55,12 +55,8 @@ class Publisher:
 
     def __init__(self, summary: bool = True) -> None:
         self.summary = summary
-        self.live: Result | None = None  # the run's result as it stands (what a signal publishes)
         self._written: tuple[dict[str, str], str | None] | None = None
         self._summary_start: int | None = None
-
-    def track(self, result: Result) -> None:
-        self.live = result
 
     def publish(self, result: Result) -> None:
         values = {name: scrub(value) for name, value in output_values(result).items()}

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import TextIO
 
+from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.redact import SECRETS
 from streampixel_deploy.core.reporter import ProgressThrottle
 from streampixel_deploy.report.workflow import plain
@@ -51,6 +52,9 @@ class TerminalReporter:
 
     def mask(self, value: str) -> None:
         SECRETS.add(value)
+
+    def ended(self, result: Result) -> None:
+        """Nothing: the CLI prints the result once the run is over."""
 
     def progress(self, done: int, total: int | None, label: str) -> None:
         text = self._throttle.line(done, total, label)

@@ -1,7 +1,9 @@
-"""Wiring shared by the CLI and the action faces: settings -> clock + client + hosting -> a command -> Result.
+"""Wiring: settings -> the run's clock, clients, hosting and GitHub deployments -> the project runs -> a Result.
 
+:func:`open_run` opens all of it and closes it when the block ends; :meth:`OpenRun.execute` runs the command.
 Every way a run can end (success, rejection, timeout, cancellation, input or API error) comes back as a
-:class:`Result` with its outcome and exit code, so that reporters can always write outputs and a summary.
+:class:`Result` with its outcome and exit code, so that reporters can always write outputs and a summary
+(lifecycle.py owns the rest of a run's life: settings, publishing, signals).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import dataclasses
 import functools
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 
 import requests
 
@@ -105,154 +108,121 @@ def deployment_target(settings: Settings, environ: Mapping[str, str]) -> Deploym
     )
 
 
-def execute(
-    settings: Settings,
-    reporter: Reporter,
-    cancel: threading.Event | None = None,
-    debug: bool = False,
-    environ: Mapping[str, str] | None = None,
-    track: Callable[[Result], None] | None = None,
-    ended: Callable[[Result], None] | None = None,
-) -> Result:
-    """Run ``settings.command``; never raises a StreampixelDeployError (it ends up in the Result).
+class OpenRun:
+    """What one run opened: its clients' sessions, the project runs (one, or one per project, run/fanout.py) and
+    their GitHub deployments. :func:`open_run` builds it with all of that; :meth:`execute` runs the command and
+    :meth:`close` closes what was opened."""
 
-    ``track`` receives the run's live result as soon as it exists (what a signal publishes); ``ended`` the
-    final one, before any clean-up (removing packaged zips, the GitHub deployment's last status).
-    """
-    reporter.mask(settings.api_key)
-    if settings.github_token:
-        reporter.mask(settings.github_token)
-    env = environ if environ is not None else {}
-    clock = Clock(settings.timeout_seconds, cancel)  # timeout-minutes bounds the whole run from here
-    client = make_client(settings, env, clock, reporter)
-    session = client.session
-    run: Run | None = None
-    result = Result(command=settings.command, project_id=settings.project_id)
-    tracker: GitHubDeployments | None = None
-    several = False  # several projects: _several() reports and cleans up itself
-    try:
-        if bool(settings.github_token) != bool(settings.environment):
-            reporter.warning(
-                "'github-token' and 'environment' work together: set both to record a GitHub deployment; "
-                "with only one of them no deployment is recorded.",
-                "GitHub deployment",
-            )
-        host = select_host(settings, session)
-        if len(settings.project_ids) > 1:
-            result = _several(settings, reporter, clock, env, host, debug, track, ended)
-            several = True  # it reported and cleaned up itself
-            return result
-        target = deployment_target(settings, env)
-        if target is not None:
-            tracker = GitHubDeployments(target, reporter, session, clock)
-        run = Run(
-            settings,
-            reporter,
-            client,
-            clock,
-            host=host,
-            on_submitted=tracker.submitted if tracker else None,
-            live_history=functools.partial(tracker.previous_live, settings.project_id) if tracker else None,
-        )
-        result = run.result
-        if track is not None:
-            track(result)
-        if settings.command == "deploy":
-            result = deploy(run)
-        elif settings.command == "distribute":
-            result = distribute(run)
-        elif settings.command == "test-webhook":
-            result = test_webhook(run)
-        else:
-            result = status(run)
-    except StreampixelDeployError as exc:
-        if run is not None:
-            result = run.record_duration()
-        fail(result, exc, debug)
-    except KeyboardInterrupt:
-        if run is not None:
-            result = run.record_duration()
-        fail(result, Cancelled("Cancelled by the user."), debug)
-    except Exception as exc:  # a bug or an unmapped library error: still a result, outputs and a summary
-        if run is not None:
-            result = run.record_duration()
-        fail(result, unexpected(exc), debug)
-    finally:
-        if ended is not None and not several:
-            ended(result)
-        if run is not None:
-            run.remove_packaged_zips()
-        if tracker is not None:
-            try:
-                tracker.finished(result, hurry=clock.cancel.is_set())
-            except (Cancelled, KeyboardInterrupt):
-                fail(result, Cancelled("Cancelled while updating the GitHub deployment."), debug)
-        session.close()
-    return result
+    def __init__(
+        self,
+        runs: Sequence[Run],
+        trackers: Sequence[GitHubDeployments | None],
+        clock: Clock,
+        debug: bool,
+    ) -> None:
+        self.runs, self.trackers, self.clock, self.debug = tuple(runs), tuple(trackers), clock, debug
+        self.result: Result = self.runs[0].result  # the run's result as it stands (what a signal publishes)
 
+    def execute(self) -> Result:
+        """Run the command; never raises a StreampixelDeployError or KeyboardInterrupt (it ends up in the Result)."""
+        if len(self.runs) > 1:
+            self.result = run_many(self.runs, self._failed)
+            return self.result
+        run = self.runs[0]
+        try:
+            command = _COMMANDS[run.settings.command]
+            self.result = command(run)
+        except (Exception, KeyboardInterrupt) as exc:
+            self.result = self._failed(run, exc)
+        return self.result
 
-def _several(
-    settings: Settings,
-    reporter: Reporter,
-    clock: Clock,
-    env: Mapping[str, str],
-    host: Host | None,
-    debug: bool,
-    track: Callable[[Result], None] | None,
-    ended: Callable[[Result], None] | None,
-) -> Result:
-    """deploy or distribute to several projects (run/fanout.py): a Run, client and tagged reporter each, and a
-    GitHub deployment each when asked, in the environment ``<environment>/<project-id>`` (one environment
-    would keep only the last project's deployment active)."""
-    target = deployment_target(settings, env)
-    runs: list[Run] = []
-    trackers: list[GitHubDeployments] = []
-    posts = threading.Lock()  # one rate-limited POST at a time (run/fanout.py)
-    for project_id in settings.project_ids:
-        one = dataclasses.replace(settings, project_id=project_id, project_ids=(project_id,))
-        tagged = ProjectReporter(reporter, project_id)
-        client = make_client(one, env, clock, tagged)
-        tracker = None
-        if target is not None:
-            where = dataclasses.replace(target, environment=f"{target.environment}/{project_id}")
-            tracker = GitHubDeployments(where, tagged, client.session, clock)
-            trackers.append(tracker)
-        run = Run(
-            one,
-            tagged,
-            client,
-            clock,
-            host=host,
-            on_submitted=tracker.submitted if tracker else None,
-            live_history=functools.partial(tracker.previous_live, project_id) if tracker else None,
-            post_lock=posts,
-        )
-        runs.append(run)
-    if track is not None:
-        track(runs[0].result)
-
-    def on_error(run: Run, exc: BaseException) -> Result:
+    def _failed(self, run: Run, exc: BaseException) -> Result:
+        """How a project's run ends on an error: its result so far, failed (a KeyboardInterrupt: cancelled)."""
         error = exc if isinstance(exc, StreampixelDeployError) else None
         if isinstance(exc, KeyboardInterrupt):
             error = Cancelled("Cancelled by the user.")
-        return fail(run.record_duration(), error or unexpected(exc), debug)
+        return fail(run.record_duration(), error or unexpected(exc), self.debug)
 
-    result = run_many(runs, on_error)
-    try:
-        if ended is not None:
-            ended(result)
-    finally:
-        for run in runs:
+    def close(self) -> None:
+        """Remove the zips the runs packaged, then give each GitHub deployment its last status (in a hurry after a
+        cancel; a signal during it ends the run cancelled)."""
+        for run in self.runs:
             run.remove_packaged_zips()
-        for run, tracker in zip(runs, trackers, strict=False):
+        for run, tracker in zip(self.runs, self.trackers, strict=True):
+            if tracker is None:
+                continue
             try:
-                tracker.finished(run.result, hurry=clock.cancel.is_set())
+                tracker.finished(run.result, hurry=self.clock.cancel.is_set())
             except (Cancelled, KeyboardInterrupt):
-                fail(result, Cancelled("Cancelled while updating the GitHub deployments."), debug)
+                fail(self.result, Cancelled("Cancelled while updating the GitHub deployment."), self.debug)
                 break
-        for run in runs:
-            run.client.session.close()
-    return result
+
+
+_COMMANDS: dict[str, Callable[[Run], Result]] = {
+    "deploy": deploy,
+    "distribute": distribute,
+    "test-webhook": test_webhook,
+    "status": status,
+}
+
+
+@contextmanager
+def open_run(
+    settings: Settings, reporter: Reporter, cancel: threading.Event, environ: Mapping[str, str], debug: bool = False
+) -> Iterator[OpenRun]:
+    """Open what ``settings`` need (the run's clock, a client per project, the hosting, GitHub deployments), and
+    close all of it when the block ends, however it ends."""
+    reporter.mask(settings.api_key)
+    if settings.github_token:
+        reporter.mask(settings.github_token)
+    if bool(settings.github_token) != bool(settings.environment):
+        reporter.warning(
+            "'github-token' and 'environment' work together: set both to record a GitHub deployment; "
+            "with only one of them no deployment is recorded.",
+            "GitHub deployment",
+        )
+    clock = Clock(settings.timeout_seconds, cancel)  # timeout-minutes bounds the whole run from here
+    client = make_client(settings, environ, clock, reporter)
+    sessions = [client.session]
+    try:
+        host = select_host(settings, client.session)
+        target = deployment_target(settings, environ)
+        runs: list[Run] = []
+        trackers: list[GitHubDeployments | None] = []
+        several = len(settings.project_ids) > 1
+        posts = threading.Lock() if several else None  # one rate-limited POST at a time (run/fanout.py)
+        for project_id in settings.project_ids if several else (settings.project_id,):
+            one, tagged, own = settings, reporter, client
+            if several:  # a client and a tagged reporter each, and a deployment each in <environment>/<project-id>
+                one = dataclasses.replace(settings, project_id=project_id, project_ids=(project_id,))
+                tagged = ProjectReporter(reporter, project_id)
+                own = make_client(one, environ, clock, tagged)
+                sessions.append(own.session)
+            where = target
+            if target is not None and several:
+                where = dataclasses.replace(target, environment=f"{target.environment}/{project_id}")
+            tracker = GitHubDeployments(where, tagged, own.session, clock) if where is not None else None
+            trackers.append(tracker)
+            runs.append(
+                Run(
+                    one,
+                    tagged,
+                    own,
+                    clock,
+                    host=host,
+                    on_submitted=tracker.submitted if tracker else None,
+                    live_history=functools.partial(tracker.previous_live, project_id) if tracker else None,
+                    post_lock=posts if posts is not None else nullcontext(),
+                )
+            )
+        opened = OpenRun(runs, trackers, clock, debug)
+        try:
+            yield opened
+        finally:
+            opened.close()
+    finally:
+        for session in sessions:
+            session.close()
 
 
 def unexpected(exc: BaseException) -> StreampixelDeployError:
