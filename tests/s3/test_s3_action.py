@@ -17,7 +17,7 @@ from streampixel_deploy.build.sample import make_build_zip
 from tests.integration.conftest import ActionRun, interrupt_action, run_action
 from tests.reliability.test_secrets import assert_no_leak
 
-from .conftest import ACCESS_KEY, SECRET_KEY, S3Server
+from .conftest import ACCESS_KEY, SECRET_KEY, S3Server, needs_abort, needs_signatures
 
 SIGNATURE = re.compile(r"X-Amz-Signature=[0-9a-fA-F]{16,}")
 
@@ -83,6 +83,7 @@ def test_storage_failures_never_leak(s3_server: S3Server, emu: Any, tmp_path: Pa
     zip_path = make_build_zip(tmp_path / "Game.zip", pak_bytes=1024)
     over: dict[str, str] = {"zip_path": str(zip_path), "s3_presign_seconds": "600"}
     if case == "wrong-secret":
+        needs_signatures(secret=True)
         over["s3_secret_access_key"] = SECRET_KEY[::-1]
     elif case == "missing-bucket":
         bucket = "no-such-bucket-here"
@@ -97,6 +98,7 @@ def test_storage_failures_never_leak(s3_server: S3Server, emu: Any, tmp_path: Pa
 
 
 def test_cancel_during_upload_aborts_multipart(s3_server: S3Server, emu: Any, tmp_path: Path) -> None:
+    needs_abort()
     bucket = s3_server.new_bucket()
     big = tmp_path / "Big.zip"
     block = os.urandom(1 << 20)
