@@ -71,6 +71,10 @@ def rehearsal(raw: dict[str, str | None], reporter: Reporter) -> Iterator[dict[s
     project.id, project.name = ids[0], "Rehearsal"
     # A second ID may be one of the emulator's built-in projects: only the rehearsal's own projects stay.
     user.projects = [project]
+    # The seeded builds' zips are nowhere: their URLs stay on this machine (a closed loopback port), so that nothing
+    # a rehearsal does (the comparison with the live build's zip included) reaches another host.
+    for seeded in project.files:
+        seeded["url"] = f"http://127.0.0.1:9/rehearsal/{seeded['_id']}.zip"
     for number, project_id in enumerate(ids[1:], 2):  # several projects: each its own, without seeded builds
         other = copy.deepcopy(project)
         other.id, other.name, other.files, other.live_upload_id = project_id, f"Rehearsal {number}", [], None

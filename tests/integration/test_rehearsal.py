@@ -123,3 +123,19 @@ def test_several_rehearsed_projects_may_reuse_a_built_in_project_id(tmp_path: Pa
     assert run.code == 0, run.stdout + run.stderr
     assert "Unexpected error" not in run.stdout + run.stderr
     assert [row["projectId"] for row in json.loads(run.outputs["results"])] == ids.split("\n")
+
+
+def test_a_rehearsal_reaches_no_other_host_for_the_live_build_s_zip(tmp_path: Path, build_zip: Path) -> None:
+    # The comparison with the live build (issue 29) reads the seeded build's zip: in a rehearsal its URL stays on
+    # loopback (the built-in seed named builds.example.com, which a rehearsal on a runner would have looked up).
+    argv = ["deploy", "--api-url", "emulator", "--zip-path", str(build_zip), "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    changes = json.loads(proc.stdout)["changes"]
+    assert changes["compared"] is False and changes["requests"] == 0 and "example.com" not in proc.stdout

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from streampixel_deploy.core.changes import BuildChanges
+
 
 class BuildStatus(str, enum.Enum):
     """The raw pipeline status strings, exactly as the API returns them (reference §8.1)."""
@@ -348,6 +350,8 @@ class Result:
     project_name: str | None = None
     #: the error's traceback, with --debug / RUNNER_DEBUG only (``traceback`` in --json)
     traceback: str | None = None
+    #: deploy: what changed since the live build (its zip's central directory), or why no comparison was possible
+    changes: BuildChanges | None = None
 
     def project_row(self) -> dict[str, Any]:
         """This run's project as a row of ``results`` (run/fanout.py, the ``results`` output, the summary)."""
@@ -374,6 +378,7 @@ class Result:
             "webhook": self.webhook.to_json() if self.webhook is not None else None,
             "builds": [_build_row(b) for b in self.builds] if self.builds is not None else None,
             "traceback": self.traceback,
+            "changes": self.changes.to_json() if self.changes is not None else None,
         }
         return {
             "command": self.command,

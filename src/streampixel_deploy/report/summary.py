@@ -14,6 +14,7 @@ from typing import Any
 
 from streampixel_deploy.core.errors import StreampixelDeployError
 from streampixel_deploy.core.models import Outcome, Result, StageEvent
+from streampixel_deploy.report.changes import render_changes
 from streampixel_deploy.report.markdown import (
     CHART_LIMIT,
     STATUS_LIMIT,
@@ -303,4 +304,5 @@ def render_summary(result: Result) -> str:
         objection=objection,
         rollback=_rollback(result) if len(several) < 2 else "",
     )
+    text += render_changes(result.changes)
     return fit(unmarked(text))

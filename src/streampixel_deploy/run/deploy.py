@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streampixel_deploy.build.archive import directory_digest, folder_executables, verify
+from streampixel_deploy.build.remote import compare_live
 from streampixel_deploy.core.errors import ApiError, ArchiveError, InputError
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.redact import redact_url
@@ -41,6 +42,8 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
             if not s.dry_run:  # minutes for a big build: only once the credentials are known good
                 zip_path = _package(run, s.build_dir)
                 identity = _verify(run, zip_path, SPEC_BY_NAME["build-dir"].label())
+        if zip_path is not None and project is not None:  # what changed since the live build: never fails a deploy
+            r.changes = compare_live(zip_path, project.find(r.previous_upload_id or ""), run.clock, reporter)
         if run.host is None:
             raise InputError("No hosting is configured for zip-path.", "zip-path")
         if s.dry_run:
