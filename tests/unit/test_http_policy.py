@@ -9,14 +9,8 @@ from email.utils import format_datetime
 import pytest
 
 from streampixel_deploy.core.errors import Cancelled, WaitTimeout
-from streampixel_deploy.core.http import (
-    RETRY_AFTER_CEILING,
-    RETRY_AFTER_FLOOR,
-    STREAMPIXEL_WINDOW,
-    Clock,
-    Policy,
-    parse_retry_after,
-)
+from streampixel_deploy.core.http import STREAMPIXEL_WINDOW, Clock, Policy
+from streampixel_deploy.core.ratelimit import RETRY_AFTER_CEILING, RETRY_AFTER_FLOOR, parse_retry_after
 from tests.fakeclock import FakeTime
 
 NOW = datetime(2026, 12, 2, 8, 0, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ classified into an :class:`Answer`:
 - any 2xx is ``ok``;
 - 429, a rate-limited 403 (``x-ratelimit-remaining: 0``, "rate limit" in the message, or a ``Retry-After``),
   5xx, 408, 409 and no answer at all are ``retry``, after ``Retry-After`` (parsed by
-  :func:`core.http.parse_retry_after`, the one parser) or the ``x-ratelimit-reset`` time when GitHub sends
+  :func:`core.ratelimit.parse_retry_after`, the one parser) or the ``x-ratelimit-reset`` time when GitHub sends
   one; a rate limit that names no time waits GitHub's documented minute (the caller's policy window);
 - 401/403/404 are ``retry`` with ``config_problem``: the token or the repository setting is wrong, and the
   operator can fix it;
@@ -32,14 +32,8 @@ from urllib.parse import quote
 
 import requests
 
-from streampixel_deploy.core.http import (
-    RETRY_AFTER_CEILING,
-    Clock,
-    Http,
-    Policy,
-    RequestFailed,
-    parse_retry_after,
-)
+from streampixel_deploy.core.http import Clock, Http, Policy, RequestFailed
+from streampixel_deploy.core.ratelimit import RETRY_AFTER_CEILING, parse_retry_after
 from streampixel_deploy.core.redact import redact_url
 
 API_VERSION = "2022-11-28"
