@@ -10,8 +10,9 @@ import pytest
 from streampixel_deploy.core.client import _parse
 from streampixel_deploy.core.errors import ApiError, BadResponse
 from streampixel_deploy.core.http import Reply
-from streampixel_deploy.core.models import Build, Project, as_id, as_int, parse_when
+from streampixel_deploy.core.models import Build, Project
 from streampixel_deploy.core.ratelimit import RETRY_AFTER_CEILING, rate_limit_delay
+from streampixel_deploy.core.readers import as_id, as_int, parse_when
 
 NOW = datetime(2026, 5, 2, 9, 0, 0, tzinfo=timezone.utc)
 

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from streampixel_deploy.core.models import BuildStatus, Project, as_id, parse_status
+from streampixel_deploy.core.models import BuildStatus, Project, parse_status
+from streampixel_deploy.core.readers import as_id
 from streampixel_deploy.core.redact import redact_url
 
 EVENT_TYPE_PREFIX = "streampixel."
