@@ -2,8 +2,8 @@
 
 * A bucket listing that fails (s3rver answers ListObjectsV2 with MaxKeys=1 with a 500 when more than one key
   matches) is only a hint: the deploy goes on, and a re-run still skips.
-* A private bucket is found before the upload: a small object (the build's ``.sha256`` record, written with a
-  placeholder) is fetched the way Streampixel will fetch the build, before any part is sent.
+* A private bucket is found before the upload is completed: a small object (the build's ``.sha256`` record, written
+  with a placeholder) is fetched the way Streampixel will fetch the build, beside the first parts.
 * The dry run's message says a test object was uploaded, never the build.
 """
 
@@ -74,18 +74,21 @@ def test_a_listing_that_proves_the_settings_wrong_still_stops_the_deploy(
 
 
 def test_a_private_bucket_is_found_before_the_upload(s3_server: S3Server, tmp_path: Path) -> None:
-    """rclone with --auth-key refuses anonymous GETs, like a private bucket: found before any part is sent."""
+    """rclone with --auth-key refuses anonymous GETs, like a private bucket: found before the upload is completed
+    (the check runs beside its first parts, and CompleteMultipartUpload waits for it), nothing left behind."""
     needs_private_reads()
     bucket = s3_server.new_bucket()
     zip_path, _ = _data_file(tmp_path, 3 * PART)
     host = S3Host(s3_server.settings(bucket), part_size=PART)
-    sent = count_requests(host._client(), "CreateMultipartUpload", "UploadPart", "PutObject")
+    sent = count_requests(host._client(), "CreateMultipartUpload", "UploadPart", "PutObject", "CompleteMultipartUpload")
     with pytest.raises(HostingError, match=r"without credentials.*s3-presign-seconds") as info:
         host.host(_upload(zip_path), RecordingReporter())
-    assert "CreateMultipartUpload" not in sent and "UploadPart" not in sent
-    assert sent == ["PutObject"]  # the small test object only
+    assert "CompleteMultipartUpload" not in sent
+    assert sent.count("PutObject") == 1  # the small test object only
     assert "The build was uploaded" not in str(info.value)
     assert "not uploaded" in str(info.value)
+    assert s3_server.keys(bucket) == []  # the placeholder removed, the parts aborted
+    assert s3_server.pending_uploads(bucket) == []
 
 
 def test_the_probe_object_becomes_the_record(open_s3_server: S3Server, tmp_path: Path) -> None:

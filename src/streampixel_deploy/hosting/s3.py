@@ -55,6 +55,7 @@ from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_deadline, s3_record, s3_transfer, time_left
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
 from streampixel_deploy.hosting.s3_errors import error_code, explain, http_status
+from streampixel_deploy.hosting.s3_later import Later
 
 MIB = 1024 * 1024
 #: Error codes of a listing that prove a setting wrong: the deploy stops there (any other failure of it does not).
@@ -86,6 +87,8 @@ HASH_BLOCK = 8 * MIB
 #: (``s3_deadline``).
 READ_TIMEOUT = 120.0
 PROBE = b"streampixel-deploy write probe\n"
+#: How long a failed upload waits for the readability check's PUT before removing the placeholder (seconds).
+PROBE_GRACE = 2.0
 PRESIGN_WARNING = (
     "Streampixel gets a presigned URL (s3-presign-seconds > 0). Some versions of Streampixel's API docs say "
     "the file URL must end in .zip with no query string; if the build is rejected at 'Downloading Files', "
@@ -206,7 +209,8 @@ class S3Host:
             with session, self._explained("checking the bucket") as step:
                 client = ready.result()
                 with s3_deadline.under(client, upload.deadline, READ_TIMEOUT):
-                    self._check_bucket(client, reporter)
+                    # the listing beside the look for an earlier upload: one round trip instead of two
+                    listing = Later("s3-listing", lambda said: self._check_bucket(client, said))
                     known, ident = upload.sha256, upload.directory_digest
                     if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
                         known = known or self._digest(zip_path, stat, reporter, upload.deadline)
@@ -214,7 +218,10 @@ class S3Host:
                     key = self._join(upload.project_id, ident[:16], object_name(zip_path))
                     step.doing = "looking for an earlier upload"
                     recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self._note_region)
+                    step.doing = "checking the bucket"
+                    listing.result(reporter)
                     reused = recorded is not None and known in (None, recorded)
+                    recording: Later[None] | None = None
                     if reused and recorded is not None:
                         sha256 = recorded
                         reporter.info(
@@ -222,25 +229,30 @@ class S3Host:
                             f"{sha256[:16]}…); skipping the upload."
                         )
                     else:
-                        placeholder = None
+                        probe: Later[None] | None = None
                         try:
-                            if size > (self.part_size or part_size_for(size)):  # multipart: first prove the URL
-                                step.doing = "checking that Streampixel can read the bucket"
-                                placeholder = key + s3_record.SUFFIX
-                                s3_record.hold(client, self.s.bucket, placeholder, object_name(zip_path))
-                                self._check_readable(placeholder, reporter, session, upload.deadline)
+                            if size > (self.part_size or part_size_for(size)):  # multipart: prove the URL first
+                                probe = self._check_readable(client, key, zip_path, reporter, session, upload.deadline)
                             step.doing = "uploading the zip"
                             reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                            sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline)
+                            sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline, probe)
+                            if probe is not None:
+                                probe.result(reporter)
                         except BaseException:
-                            if placeholder is not None:
-                                self._remove_quietly(client, placeholder, reporter)
+                            if probe is not None:
+                                self._remove_placeholder(client, key, probe, reporter)
                             raise
-                        s3_record.record(client, self.s.bucket, key, sha256, object_name(zip_path), size, reporter)
+                        name = object_name(zip_path)
+                        recording = Later(
+                            "s3-record",
+                            lambda said: s3_record.record(client, self.s.bucket, key, sha256, name, size, said),
+                        )
                     step.doing = "making the download URL"
                     url, display, signed = self._url_for(key, reporter)
                     left = time_left(upload.deadline)
                     preflight(url, hosted_url(display), reporter, session, time_left=left)
+                    if not reused and recording is not None:  # the record beside the URL check: one round trip
+                        recording.result(reporter)
         except s3_transfer.FileChanged:
             raise HostingError(
                 f"The zip {zip_path.name!r} changed while it was being uploaded; the upload was abandoned. "
@@ -328,19 +340,36 @@ class S3Host:
             return
         self._note_region(response)
 
-    def _check_readable(self, record_key: str, reporter: Reporter, session: Any, deadline: Deadline | None) -> None:
-        """Before a multipart upload, fetch the build's record, written with a placeholder (a small object that the
-        real record replaces, so nothing is left behind), the way Streampixel will fetch the build: a private
-        bucket is found before gigabytes are sent, not after."""
-        url, display, _ = self._url_for(record_key, reporter, warn=False)
-        preflight(url, hosted_url(display, test_object=True), reporter, session, time_left=time_left(deadline))
+    def _check_readable(
+        self, client: Any, key: str, zip_path: Path, reporter: Reporter, session: Any, deadline: Deadline | None
+    ) -> Later[None]:
+        """Before a multipart upload is completed, prove that Streampixel could fetch the build: write the build's
+        record with a placeholder (a small object that the real record replaces, so nothing is left behind) and
+        fetch it the way Streampixel will fetch the build. This runs beside the upload's first parts (its four
+        round trips overlap them); the upload stops at its next tick when it fails, and is never completed before
+        it has passed, so a private bucket costs a few parts, aborted, not the whole upload."""
+        record_key = key + s3_record.SUFFIX
+        url, display, _ = self._url_for(record_key, reporter, warn=False)  # signed (and masked) here
+        left = time_left(deadline)
 
-    def _remove_quietly(self, client: Any, key: str, reporter: Reporter) -> None:
+        def check(said: Reporter) -> None:
+            with self._explained("checking that Streampixel can read the bucket"):
+                s3_record.hold(client, self.s.bucket, record_key, object_name(zip_path))
+                preflight(url, hosted_url(display, test_object=True), said, session, time_left=left)
+
+        return Later("s3-readable", check)
+
+    def _remove_placeholder(self, client: Any, key: str, probe: Later[None], reporter: Reporter) -> None:
         """The upload did not happen: remove the record's placeholder when allowed (it is never believed anyway)."""
+        with contextlib.suppress(BaseException):
+            probe.future.exception(timeout=PROBE_GRACE)  # its PUT first, so that the delete comes after it
+        record_key = key + s3_record.SUFFIX
         try:
-            client.delete_object(Bucket=self.s.bucket, Key=key)
+            client.delete_object(Bucket=self.s.bucket, Key=record_key)
         except Exception as exc:
-            reporter.debug(f"The placeholder s3://{self.s.bucket}/{key} stays ({type(exc).__name__}); it is harmless.")
+            reporter.debug(
+                f"The placeholder s3://{self.s.bucket}/{record_key} stays ({type(exc).__name__}); it is harmless."
+            )
 
     def _digest(self, zip_path: Path, stat: os.stat_result, reporter: Reporter, deadline: Deadline | None) -> str:
         """A sequential hash pass before the upload: only when there is no directory digest to name the object by."""
@@ -367,8 +396,10 @@ class S3Host:
         known: str | None,
         reporter: Reporter,
         deadline: Deadline | None,
+        probe: Later[None] | None = None,
     ) -> str:
-        """Upload the zip; its sha256: ``known`` (vouched for by the caller), else taken from the upload's reads."""
+        """Upload the zip; its sha256: ``known`` (vouched for by the caller), else taken from the upload's reads.
+        ``probe``: a check that must pass before the upload is completed (and stops it when it fails)."""
         digest = s3_transfer.upload(
             client,
             zip_path,
@@ -382,6 +413,8 @@ class S3Host:
             deadline=deadline,
             sha256=known is None,
             hash_limit=self.hash_ahead,
+            gate=probe.failed if probe is not None else None,
+            gate_wait=probe.future.exception if probe is not None else None,
         )
         if known is not None:
             return known

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,14 @@ def upload(
     deadline: Deadline | None = None,
     sha256: bool = False,
     hash_limit: int = 64 << 20,
+    gate: Callable[[], BaseException | None] | None = None,
+    gate_wait: Callable[[], BaseException | None] | None = None,
 ) -> str | None:
     """Upload ``zip_path`` (as it was at ``stat``) to ``bucket``/``key``: one PutObject up to ``part_size``, else a
     multipart upload of ``part_size`` parts, ``concurrency`` at a time. With ``sha256``: returns the file's sha256,
-    taken from the upload's reads (at most ``hash_limit`` bytes read ahead of the hash are held)."""
+    taken from the upload's reads (at most ``hash_limit`` bytes read ahead of the hash are held). ``gate``: a check
+    running beside the upload, looked at each tick (its error stops the upload); ``gate_wait`` waits for it before
+    CompleteMultipartUpload, so the upload is never completed unless it passed."""
     from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
     size = stat.st_size
@@ -84,6 +89,8 @@ def upload(
     def unchanged(**_: Any) -> None:  # just before CompleteMultipartUpload: a failure here aborts the upload
         if stop.is_set():
             raise Stopped
+        if gate_wait is not None and (failed := gate_wait()) is not None:
+            raise failed
         check_unchanged(zip_path, stat)
         if hasher is not None:
             hasher.hexdigest()  # raises unless every byte was hashed: never publish under a partial digest
@@ -105,6 +112,8 @@ def upload(
             watch.news.wait(TICK)  # a part's worth of bytes sent, the end, or a tick
             watch.news.clear()
             time_left(deadline)
+            if gate is not None and (failed := gate()) is not None:
+                raise failed
             if hasher is not None and future.done():  # a part failed: free the reads waiting for the frontier
                 hasher.abandon()
             if watch.sent > shown:
