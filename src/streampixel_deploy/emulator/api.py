@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from streampixel_deploy.emulator import messages
 from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE
 from streampixel_deploy.emulator.faults import FaultSet
 from streampixel_deploy.emulator.pipeline import Pipeline
@@ -56,20 +57,6 @@ from streampixel_deploy.emulator.state import ProjectRecord, Store, UserRecord, 
 from streampixel_deploy.emulator.webhooks import TEST_EVENT, TEST_STATUS, WebhookSender, deliver, envelope, probe_result
 
 PREFIX = "/pixelStripeApi"
-
-INVALID_KEY = "Unauthorized: Invalid API Key"
-INVALID_USER = "Invalid User"
-NOT_OWNER = "Forbidden: project does not belong to this user"
-ACCESS_DENIED = "Access denied"
-PROJECT_NOT_FOUND = "Project not found"
-FILE_NOT_FOUND = "File not found in project"
-NOT_PROCESSED = "File has not finished processing"
-NO_WEBHOOK = "No webhook URL configured"
-RATE_LIMITED = "Rate limit exceeded. Try again in 2 minutes."
-USER_STATS_REQUIRED = "projectId, userId and apikey are required"
-STRICT_URL = "Invalid URL format: fileUrl must end with .zip and have no query string"
-BAD_URL = "Invalid URL format: fileUrl must be an http(s) URL"
-NOT_JSON = "Unsupported Media Type: send a JSON object with Content-Type: application/json"
 
 
 @dataclass
@@ -151,7 +138,7 @@ class Api:
     # -- POST ------------------------------------------------------------------------------------
 
     def upload_file(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
-        body, user, project = self._post_context(req, ("fileUrl",), not_owner=NOT_OWNER)
+        body, user, project = self._post_context(req, ("fileUrl",), not_owner=messages.NOT_OWNER)
         auto_release = body.get("autoRelease", True)
         if not isinstance(auto_release, bool):
             raise Fail(400, "Invalid field: autoRelease must be a boolean")
@@ -159,9 +146,9 @@ class Api:
         url = body["fileUrl"]
         parts = urlsplit(url)
         if settings.strict_file_url and ("?" in url or parts.fragment or not parts.path.lower().endswith(".zip")):
-            raise Fail(400, STRICT_URL)
+            raise Fail(400, messages.STRICT_URL)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise Fail(400, BAD_URL)
+            raise Fail(400, messages.BAD_URL)
         self._rate_limit(user, "upload-file")
         generation = self._store.generation
         upload_id, notice = self._store.create_build(project.id, url, auto_release)
@@ -173,13 +160,13 @@ class Api:
         )
 
     def distribute_file(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
-        body, user, project = self._post_context(req, ("uploadId",), not_owner=ACCESS_DENIED)
+        body, user, project = self._post_context(req, ("uploadId",), not_owner=messages.ACCESS_DENIED)
         upload_id = str(body["uploadId"])
         build = self._store.build(upload_id)
         if build is None or build.project_id != project.id:
-            raise Fail(404, FILE_NOT_FOUND)
+            raise Fail(404, messages.FILE_NOT_FOUND)
         if build.status != APPROVED:
-            raise Fail(400, NOT_PROCESSED)
+            raise Fail(400, messages.NOT_PROCESSED)
         self._rate_limit(user, "distribute-file")
         generation = self._store.generation
         lag = self._store.settings.distribute_lag_seconds
@@ -199,9 +186,9 @@ class Api:
         return ApiResponse(200, {"message": "Distribution triggered"})
 
     def test_webhook(self, req: ApiRequest, _: dict[str, str]) -> ApiResponse:
-        project = self._post_context(req, (), not_owner=NOT_OWNER)[2]
+        project = self._post_context(req, (), not_owner=messages.NOT_OWNER)[2]
         if not project.webhook_url:
-            raise Fail(404, NO_WEBHOOK)
+            raise Fail(404, messages.NO_WEBHOOK)
         payload = envelope(TEST_EVENT, project.id, None, None, TEST_STATUS, None)
         timeout = self._store.settings.webhook_timeout_seconds
         result = deliver(project.webhook_url, payload, timeout)
@@ -269,7 +256,7 @@ class Api:
         settings = self._store.settings
         key_required = settings.get_project_auth == "apikey"
         user = self._authenticate(req.query.get("userId"), req.query.get("apikey"), key_required=key_required)
-        p = self._owned_project(params["id"], user, not_owner=NOT_OWNER)
+        p = self._owned_project(params["id"], user, not_owner=messages.NOT_OWNER)
         now = time.monotonic()
         files = [b.api_view() for b in p.builds if b.listed_from <= now]  # listing_lag_seconds
         for entry in files:
@@ -303,15 +290,15 @@ class Api:
     def user_stats(self, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
         user_id, key = req.query.get("userId"), req.query.get("apikey")
         if not (params["id"] and user_id and key):
-            raise Fail(400, USER_STATS_REQUIRED)
+            raise Fail(400, messages.USER_STATS_REQUIRED)
         user = self._authenticate(user_id, key)
-        p = self._owned_project(params["id"], user, not_owner=ACCESS_DENIED)
+        p = self._owned_project(params["id"], user, not_owner=messages.ACCESS_DENIED)
         return ApiResponse(200, {"liveUser": p.live_users, "queueUser": p.users_in_queue})
 
     def live_stats(self, req: ApiRequest, params: dict[str, str]) -> ApiResponse:
         key = req.query.get("apikey", req.query.get("apiKey"))
         user = self._authenticate(req.query.get("userId"), key, key_required=False)
-        p = self._owned_project(params["id"], user, not_owner=NOT_OWNER)
+        p = self._owned_project(params["id"], user, not_owner=messages.NOT_OWNER)
         return ApiResponse(200, {"liveUser": p.live_users, "queueUser": p.users_in_queue})
 
     # -- shared checks ---------------------------------------------------------------------------
@@ -322,7 +309,7 @@ class Api:
         body = _json_object(req)
         key = body.get("apiKey")
         if not isinstance(key, str) or not key:
-            raise Fail(401, INVALID_KEY)
+            raise Fail(401, messages.INVALID_KEY)
         for name in ("userId", "projectId", *fields):
             value = body.get(name)
             if value is None or value == "":
@@ -333,25 +320,25 @@ class Api:
         user = self._authenticate(body["userId"], key)
         project = self._owned_project(body["projectId"], user, not_owner=not_owner)
         if not project.enabled or project.readonly:
-            raise Fail(403, self._forbidden(ACCESS_DENIED))
+            raise Fail(403, self._forbidden(messages.ACCESS_DENIED))
         return body, user, project
 
     def _authenticate(self, user_id: str | None, key: str | None, *, key_required: bool = True) -> UserRecord:
         if key_required and not key:
-            raise Fail(401, INVALID_KEY)
+            raise Fail(401, messages.INVALID_KEY)
         if not user_id:
             raise Fail(400, "Missing required field: userId")
         user = self._store.user(user_id)
         if user is None:
-            raise Fail(401, INVALID_USER)
+            raise Fail(401, messages.INVALID_USER)
         if key is not None and key != user.api_key:
-            raise Fail(401, INVALID_KEY)
+            raise Fail(401, messages.INVALID_KEY)
         return user
 
     def _owned_project(self, project_id: str, user: UserRecord, *, not_owner: str) -> ProjectRecord:
         project = self._store.project(project_id)
         if project is None:
-            raise Fail(404, PROJECT_NOT_FOUND)
+            raise Fail(404, messages.PROJECT_NOT_FOUND)
         if project.owner != user.user_id:
             raise Fail(403, self._forbidden(not_owner))
         return project
@@ -380,21 +367,21 @@ class Api:
             return
         settings = self._store.settings
         headers = wait_header(settings.rate_limit_header, remaining) if settings.send_retry_after else {}
-        raise Fail(429, RATE_LIMITED, headers)
+        raise Fail(429, messages.RATE_LIMITED, headers)
 
 
 def _json_object(req: ApiRequest) -> dict[str, Any]:
     media = req.content_type.split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
-        raise Fail(415, NOT_JSON)
+        raise Fail(415, messages.NOT_JSON)
     if not req.body.strip():
         return {}
     try:
         data = json.loads(req.body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Fail(415, NOT_JSON) from exc
+        raise Fail(415, messages.NOT_JSON) from exc
     if not isinstance(data, dict):
-        raise Fail(415, NOT_JSON)
+        raise Fail(415, messages.NOT_JSON)
     return data
 
 
