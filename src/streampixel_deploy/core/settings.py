@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from streampixel_deploy.core.errors import InputError
 from streampixel_deploy.core.patterns import path_matcher
@@ -138,7 +138,7 @@ class Settings:
     build_dir_exclude: tuple[str, ...] = ()
     #: every project of the run (deploy and distribute take several); project_id is the first
     project_ids: tuple[str, ...] = ()
-    verify_archive: str = "quick"
+    verify_archive: Literal["quick", "full", "off"] = "quick"
     s3: S3Settings | None = None
 
     @property

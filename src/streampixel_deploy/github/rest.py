@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import requests
@@ -63,7 +63,7 @@ _HINTS = {
 class Answer:
     """What one GitHub answer means for the caller (see the module docstring)."""
 
-    kind: str  # "ok" | "retry" | "failed"
+    kind: Literal["ok", "retry", "failed"]
     status: int  # the HTTP status, 0 when no answer came
     detail: str  # one sentence for a log line or a warning
     #: GitHub's own ``message`` (or the start of a body that was not GitHub's JSON)

@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
@@ -46,7 +46,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: str  # "ok" | "mismatch" | "error"
+    kind: Literal["ok", "mismatch", "error"]
     reason: str = ""
     project_name: str | None = None
 
