@@ -8,6 +8,8 @@ and a real build's webhooks through the relay with ``verify`` on.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,9 +47,9 @@ def _config(reading: str) -> EmulatorConfig:
     profile, settings = READINGS[reading]
     cfg = EmulatorConfig.default(profile=profile)
     cfg.stage_delays = dict.fromkeys(cfg.stage_delays, 0.05)
-    cfg.stage_delays["Distribute"] = 0.4
-    # long enough that the second deploy's process starts inside it even on a loaded CI machine (2 s was not, under
-    # coverage with 4 workers), short enough that waiting out the rest costs a few seconds
+    cfg.stage_delays["Distribute"] = 1.0  # seen by a 0.1 s poll even on a loaded machine: "live" needs it seen
+    # the second deploy runs in this process right after the first (a new process could start after the window
+    # closed on a loaded CI machine, and meet no 429); waiting out the rest costs a few seconds
     cfg.rate_limit_window_seconds = 5.0
     cfg.send_retry_after = True
     for name, value in settings.items():
@@ -61,14 +63,32 @@ def reading(request: pytest.FixtureRequest) -> Iterator[tuple[str, Emulator]]:
         yield request.param, emu
 
 
-def test_deploy_status_and_rollback(reading: tuple[str, Emulator], tmp_path: Path) -> None:
+def _cli_here(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, dict[str, Any], str]:
+    """``cli_process`` in this process: no start-up between the call and its first request."""
+    from streampixel_deploy.cli import main
+
+    for key in [k for k in os.environ if k.startswith(("STREAMPIXEL_", "GITHUB_", "INPUT_"))]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    capsys.readouterr()
+    code = main([*args, "--json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out or "{}"), err + out
+
+
+def test_deploy_status_and_rollback(
+    reading: tuple[str, Emulator], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     name, emu = reading
     env = emulator_env(emu)
     ids = []
     # the second upload-file meets the rate limit the first one started: its header form is honoured
     for version, wait in (("1", "false"), ("22", "true")):
         zip_path = make_build_zip(tmp_path / f"MyGame-{version}.zip", pak_bytes=4096 + len(version))
-        code, result, err = cli_process(env, "deploy", "--zip-path", str(zip_path), "--wait", wait)
+        code, result, err = _cli_here(env, monkeypatch, capsys, "deploy", "--zip-path", str(zip_path), "--wait", wait)
         assert code == 0, err
         ids.append(result["uploadId"])
     assert result["result"] == "approved" and result["live"] is True, result
