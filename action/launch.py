@@ -12,6 +12,7 @@ or ``pip``).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import traceback
@@ -56,13 +57,16 @@ def merge_stderr() -> None:
 
 def execute(argv: Sequence[str], env: Mapping[str, str], platform: str = sys.platform) -> int:
     """Run the program and return its exit code. On POSIX the program replaces this process (``exec``), so the
-    runner's signals reach it directly; on Windows it runs as a child, waited for even after Ctrl+C (the console
-    sends the event to the child too, and the child ends the run itself: outputs, summary, exit code)."""
+    runner's signals reach it directly; on Windows it runs as a child, waited for even after Ctrl+C or Ctrl+Break
+    (the console sends the events to the child too, and the child ends the run itself: outputs, summary, exit
+    code; by default Ctrl+Break would end this process at once and the step with it)."""
     sys.stdout.flush()
     sys.stderr.flush()
     if platform != "win32":
         os.execve(argv[0], list(argv), dict(env))  # noqa: S606 (the argv is ours, no shell)
     child = subprocess.Popen(list(argv), env=dict(env))
+    if hasattr(signal, "SIGBREAK"):  # Ctrl+Break (the runner's second event) reaches the child too: wait for it
+        signal.signal(signal.SIGBREAK, signal.SIG_IGN)
     while True:
         try:
             return child.wait()
