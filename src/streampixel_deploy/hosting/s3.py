@@ -15,12 +15,19 @@ the object once the upload is complete: ``<key>.sha256`` (``sha256sum`` format),
 and size (``s3_record``). A re-run skips the upload when the object has the zip's size and a record bound to it as
 it is now; it sets the ``sha256`` output from it. A stale or foreign record means an upload again.
 
+**Before gigabytes, and round trips.** The bucket listing is a hint only (a failure that proves no setting wrong
+lets the deploy go on) and runs beside the HEAD. Before a multipart upload is completed, the build's record is
+written with a placeholder and fetched the way Streampixel will fetch the build (a private bucket found now, not
+after the upload); that check runs beside the first parts and stops the upload if it fails. The record is written
+beside the final URL check (``s3_later``). Over 80 ms this saves about six round trips (issue 26).
+
 **Time.** Every call, the parts included, runs under the run's deadline (``s3_deadline``): each attempt waits at
 most the time left. Without a directory digest
 (a file that is not a zip, with ``verify-archive: off``) the whole file is hashed first and ``<id>`` is its sha256.
 
 **The transfer** is s3transfer's (locked with boto3): ``part_size_for`` parts, ``concurrency`` in flight, parts
-read from the file as the socket takes them (never held in memory beyond the sha256's bounded look-ahead), the
+read from the file as the socket takes them (never held in memory beyond the sha256's bounded look-ahead; a part
+that would wait for it hashes the frontier itself instead, so no connection idles mid-body), the
 multipart upload aborted when the transfer fails. The main thread only waits, in short slices, so that a cancel
 (SIGINT, ``Cancelled``) or the deadline stops the transfer promptly: parts in flight stop at their next read, and
 the upload is aborted.
