@@ -13,8 +13,9 @@ def _hash_ahead(mib: int) -> Callable[[], None]:
     def apply() -> None:
         from streampixel_deploy.hosting import s3
 
-        defaults = list(s3.S3Host.__init__.__kwdefaults__.items())
-        s3.S3Host.__init__.__kwdefaults__.update({k: (mib << 20 if k == "hash_ahead" else v) for k, v in defaults})
+        defaults = s3.S3Host.__init__.__kwdefaults__
+        assert defaults is not None
+        defaults["hash_ahead"] = mib << 20
 
     return apply
 
@@ -23,7 +24,9 @@ def _concurrency(count: int) -> Callable[[], None]:
     def apply() -> None:
         from streampixel_deploy.hosting import s3
 
-        s3.S3Host.__init__.__kwdefaults__["concurrency"] = count
+        defaults = s3.S3Host.__init__.__kwdefaults__
+        assert defaults is not None
+        defaults["concurrency"] = count
 
     return apply
 
