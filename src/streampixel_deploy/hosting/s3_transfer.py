@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from streampixel_deploy.core.fileio import advise_sequential
+from streampixel_deploy.core.fileio import advise_sequential, open_fd, read_at
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.hosting import Deadline, time_left
 from streampixel_deploy.hosting.s3_errors import error_code
@@ -68,7 +68,7 @@ def upload(
 
     size = stat.st_size
     stop = threading.Event()
-    pull_fd = os.open(zip_path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) if sha256 and PULL else None
+    pull_fd = open_fd(zip_path, os.O_RDONLY) if sha256 and PULL else None
 
     def pread(pos: int, count: int) -> bytes:
         data = _pread(pull_fd, pos, count) if pull_fd is not None else b""
@@ -149,12 +149,12 @@ def upload(
 
 
 def _pread(fd: int, pos: int, count: int) -> bytes:
-    """``count`` bytes at ``pos`` (fewer only at the file's end); os.pread where there is one (not on Windows)."""
+    """``count`` bytes at ``pos`` (fewer only at the file's end): :func:`read_at` on a descriptor the parts' threads
+    share, so one read at a time where it must seek (no ``os.pread``: Windows)."""
     if hasattr(os, "pread"):
-        return os.pread(fd, count, pos)
-    with _SEEK_LOCK:  # pragma: no cover - Windows: one positioned read at a time on this descriptor
-        os.lseek(fd, pos, os.SEEK_SET)
-        return os.read(fd, count)
+        return read_at(fd, count, pos)
+    with _SEEK_LOCK:  # pragma: no cover - Windows
+        return read_at(fd, count, pos)
 
 
 _SEEK_LOCK = threading.Lock()
