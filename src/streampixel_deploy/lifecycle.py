@@ -12,20 +12,24 @@ outputs go, installs :meth:`RunLifecycle.first_signal` as the first signal's han
 
 On the first signal it publishes the run as it stands, cancelled, before any clean-up. Publishing happens in
 :meth:`RunLifecycle._publish` only.
+
+Layers below the faces name a setting in a message by :func:`~streampixel_deploy.core.errors.ref`; the lifecycle
+shows each as the face's label (``label``) in every line the reporter gets and in the published result.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from streampixel_deploy import rehearsal
-from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError
+from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError, render_refs
 from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPEC_BY_NAME, build_settings
+from streampixel_deploy.core.settings import SPEC_BY_NAME, build_settings, label_of
 from streampixel_deploy.report.outputs import Publisher
 from streampixel_deploy.run.execute import fail, open_run, unexpected
 
@@ -44,6 +48,52 @@ class RunReporter(Reporter, Protocol):
         """The run's result is known (before any clean-up): say how it ended, the reporter's way."""
 
 
+class _Labelled:
+    """The face's reporter, with every setting a lower layer named (``ref``) shown as the face's label."""
+
+    def __init__(self, inner: RunReporter, label: Callable[[str], str]) -> None:
+        self._inner = inner
+        self._label = label
+
+    def _text(self, text: str) -> str:
+        return render_refs(text, self._label)
+
+    def group(self, name: str) -> AbstractContextManager[None]:
+        return self._inner.group(self._text(name))
+
+    def info(self, message: str) -> None:
+        self._inner.info(self._text(message))
+
+    def warning(self, message: str, title: str | None = None) -> None:
+        self._inner.warning(self._text(message), title)
+
+    def debug(self, message: str) -> None:
+        self._inner.debug(self._text(message))
+
+    def stage(self, status: str, elapsed: float, detail: str | None = None) -> None:
+        self._inner.stage(status, elapsed, self._text(detail) if detail is not None else None)
+
+    def mask(self, value: str) -> None:
+        self._inner.mask(value)
+
+    def progress(self, done: int, total: int | None, label: str) -> None:
+        self._inner.progress(done, total, label)
+
+    def ended(self, result: Result) -> None:
+        self._inner.ended(result)
+
+
+def show_labels(result: Result, label: Callable[[str], str]) -> None:
+    """Show the settings ``result``'s messages name (``ref``) as ``label`` shows them, its projects' too."""
+    result.message = render_refs(result.message, label)
+    if result.previous_unknown is not None:
+        result.previous_unknown = render_refs(result.previous_unknown, label)
+    if result.traceback is not None:
+        result.traceback = render_refs(result.traceback, label)
+    for project in result.projects:
+        show_labels(project, label)
+
+
 class RunLifecycle:
     """A run from raw settings to a published, closed Result. Built with everything it needs; nothing is set on it
     afterwards."""
@@ -58,10 +108,13 @@ class RunLifecycle:
         debug: bool = False,
         environ: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
+        label: Callable[[str], str] = label_of,
     ) -> None:
         self._raw = dict(raw)
         self.command = command
-        self.reporter = reporter
+        #: how this face names a setting (the run's lower layers name them with ``ref``)
+        self.label = label
+        self.reporter: RunReporter = _Labelled(reporter, label)
         self.publisher = publisher
         self.debug = debug
         self.environ: Mapping[str, str] = environ if environ is not None else {}
@@ -101,6 +154,7 @@ class RunLifecycle:
 
     def _end(self, result: Result) -> Result:
         """The result is known: mark a rehearsal, let the reporter say it, publish."""
+        show_labels(result, self.label)
         self._live = result
         if rehearsal.wanted(self._raw):
             rehearsal.mark(result, self._raw)
@@ -110,5 +164,6 @@ class RunLifecycle:
 
     def _publish(self, result: Result) -> None:
         """The one place a run's outputs and summary are written (nothing when the face has no publisher)."""
+        show_labels(result, self.label)
         if self.publisher is not None:
             self.publisher.publish(result)

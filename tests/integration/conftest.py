@@ -94,6 +94,7 @@ def cli(
         capsys.readouterr()
         code = main(list(argv))
         captured = capsys.readouterr()
+        no_unshown_refs(captured.out, captured.err)
         return Run(code, captured.out, captured.err)
 
     yield run
@@ -150,14 +151,22 @@ def _runner(tmp_path: Path, inputs: dict[str, str], extra_env: dict[str, str] | 
     return env, run_dir
 
 
+def no_unshown_refs(*texts: str) -> None:
+    """A setting a lower layer named (``core.errors.ref``) always reaches the user as the face's label."""
+    for text in texts:
+        assert "\u2039" not in text, f"a setting reference reached the user unlabelled: {text!r}"
+
+
 def _collect(code: int, stdout: str, stderr: str, run_dir: Path) -> ActionRun:
-    return ActionRun(
+    run = ActionRun(
         code,
         stdout,
         stderr,
         parse_github_output((run_dir / "output").read_text(encoding="utf-8")),
         (run_dir / "summary").read_text(encoding="utf-8"),
     )
+    no_unshown_refs(stdout, stderr, run.summary, *run.outputs.values())
+    return run
 
 
 ACTION_ARGV = [sys.executable, "-m", "streampixel_deploy", "action"]

@@ -87,10 +87,10 @@ def test_size_from_content_range(web: str) -> None:
 
 def test_redirect_is_not_followed_and_blames_the_owner(web: str) -> None:
     url = f"{web}/moved.zip"
-    with pytest.raises(InputError, match=r"'file-url' \(--file-url\) .* redirects \(HTTP 301\)") as info:
+    with pytest.raises(InputError, match=r"‹file-url› .* redirects \(HTTP 301\)") as info:
         preflight(url, user_url(url), NullReporter())
     assert info.value.setting == "file-url"
-    with pytest.raises(HostingError, match=r"redirects \(HTTP 301\).*'s3-public-url-base'"):
+    with pytest.raises(HostingError, match=r"redirects \(HTTP 301\).*‹s3-public-url-base›"):
         preflight(url, hosted_url(url), NullReporter())
 
 

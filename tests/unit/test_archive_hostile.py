@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from streampixel_deploy.build.archive import verify, verify_quick
-from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.errors import ArchiveError, ref
 from tests.unit.rawzip import zip_names
 from tests.zipcraft import zip64_entry
 
-LABEL = "'zip-path' (--zip-path)"
+LABEL = ref("zip-path")  # the lower layer names the setting; the faces show its label
 
 
 def _zip(path: Path, names: list[str], *, data: bytes = b"MZ data") -> Path:

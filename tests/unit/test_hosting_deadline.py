@@ -23,7 +23,7 @@ class _NoNetwork(requests.Session):
 def test_time_left() -> None:
     assert time_left(None) is None
     assert time_left(lambda: 12.5) == 12.5
-    with pytest.raises(WaitTimeout, match=r"'timeout-minutes' \(--timeout-minutes\) ran out while uploading the build"):
+    with pytest.raises(WaitTimeout, match=r"‹timeout-minutes› ran out while uploading the build"):
         time_left(lambda: 0.0)
 
 

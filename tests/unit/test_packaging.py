@@ -18,7 +18,7 @@ from streampixel_deploy.build.archive import verify_quick
 from streampixel_deploy.build.crc import crc32_combine
 from streampixel_deploy.build.packaging import native_path, package_dir
 from streampixel_deploy.build.sample import make_build_dir
-from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.errors import ArchiveError, ref
 from streampixel_deploy.core.reporter import NullReporter
 
 
@@ -205,7 +205,7 @@ def test_link_to_a_file_outside_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="outside") as info:
         package_dir(top, dest, NullReporter())
     assert "'MyGame/Saved.ini'" in str(info.value) and str(secret) in str(info.value)
-    assert str(info.value).startswith("'build-dir' (--build-dir)") and info.value.exit_code == 2
+    assert str(info.value).startswith(ref("build-dir")) and info.value.exit_code == 2
     assert not dest.exists()
 
 
@@ -294,7 +294,7 @@ def test_names_windows_cannot_create_are_refused(tmp_path: Path, name: str) -> N
     with pytest.raises(ArchiveError, match=r"Windows|control character") as info:
         package_dir(top, dest, NullReporter())
     message = str(info.value)
-    assert message.startswith("'build-dir' (--build-dir)") and repr(f"MyGame/{name}") in message
+    assert message.startswith(ref("build-dir")) and repr(f"MyGame/{name}") in message
     assert message.endswith("Rename it.") and info.value.exit_code == 2
     assert not dest.exists()
 

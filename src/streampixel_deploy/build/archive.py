@@ -40,12 +40,11 @@ from streampixel_deploy.build.zipwalk import (
     _find_central_directory,
     _gc_paused,
     _input_name,
-    _label,
     _not_a_zip,
     _read_entries,
     _refuse,
 )
-from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.errors import ArchiveError, ref
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3
@@ -89,10 +88,10 @@ class ArchiveReport:
 def verify_quick(path: Path, setting: str | None = None, *, digest: bool = False) -> ArchiveReport:
     """Check that ``path`` is a zip Streampixel would accept; raise ArchiveError naming the problem.
 
-    ``setting`` is how messages name the input (``SPEC_BY_NAME[...].label()``); ``zip-path``'s by default.
+    ``setting`` is how messages name the input (a :func:`~streampixel_deploy.core.errors.ref`); ``zip-path`` by default.
     ``digest``: also fill ``directory_digest`` (see :func:`directory_digest`) from the directory read here.
     """
-    setting = setting or _label("zip-path")
+    setting = setting or ref("zip-path")
     try:
         with path.open("rb") as fh:
             size, count, cd_offset, directory = _read_directory(fh, path, setting)
@@ -210,7 +209,7 @@ def verify(path: Path, mode: str, setting: str | None = None, *, digest: bool = 
     """``quick`` (central directory), ``full`` (also every entry's CRC, streamed) or ``off``."""
     if mode == "off":
         return None
-    setting = setting or _label("zip-path")
+    setting = setting or ref("zip-path")
     report = verify_quick(path, setting, digest=digest)
     if mode == "full":
         verify_crc(path, setting)
@@ -226,7 +225,7 @@ def directory_digest(path: Path) -> str | None:
     Without the checks (verify-archive: off; the quick check fills ``ArchiveReport.directory_digest`` from its own
     read); None when the file has no readable central directory.
     """
-    setting = _label("zip-path")
+    setting = ref("zip-path")
     try:
         with path.open("rb") as fh:
             size, _count, cd_offset, directory = _read_directory(fh, path, setting)
@@ -276,7 +275,7 @@ def verify_crc(path: Path, setting: str | None = None) -> None:
     """Decompress every entry and check its CRC-32, 1 MiB at a time (memory does not grow with the entry)."""
     import zipfile  # only here: the quick check does not pay for its import
 
-    setting = setting or _label("zip-path")
+    setting = setting or ref("zip-path")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:

@@ -40,11 +40,10 @@ from streampixel_deploy.build.zipformat import (
     name_problem,
     windows_key,
 )
-from streampixel_deploy.core.errors import ArchiveError
+from streampixel_deploy.core.errors import ArchiveError, ref
 from streampixel_deploy.core.fileio import open_fd, read_at, usable_cpus
 from streampixel_deploy.core.patterns import path_matcher
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 #: Formats that are already compressed: deflating them costs time and saves nothing.
 STORED_SUFFIXES = frozenset(
@@ -99,9 +98,7 @@ def package_dir(
     ``exclude``: patterns of files to leave out (core/patterns.py), for example ``**/*.pdb``.
     """
     skipped: list[str] = []
-    entries = _scan(
-        build_dir, path_matcher(exclude, "build-dir-exclude", SPEC_BY_NAME["build-dir-exclude"].label()), skipped
-    )
+    entries = _scan(build_dir, path_matcher(exclude, "build-dir-exclude", ref("build-dir-exclude")), skipped)
     total = sum(e.size for e in entries)
     workers = workers or _cpu_count()
     window = 2 * workers + 2
@@ -136,15 +133,14 @@ def package_dir(
                     results = future.result()
                 except _Changed as exc:
                     raise ArchiveError(
-                        f"{SPEC_BY_NAME['build-dir'].label()}: {exc.entry.name.decode('utf-8', 'replace')!r} "
+                        f"{ref('build-dir')}: {exc.entry.name.decode('utf-8', 'replace')!r} "
                         "changed while "
                         "it was being zipped. Let the build finish writing the folder, then run again.",
                         "build-dir",
                     ) from None
                 except OSError as exc:
                     raise ArchiveError(
-                        f"{SPEC_BY_NAME['build-dir'].label()}: {exc.filename or 'a file'!r} could not be read "
-                        f"({exc.strerror}).",
+                        f"{ref('build-dir')}: {exc.filename or 'a file'!r} could not be read ({exc.strerror}).",
                         "build-dir",
                     ) from None
                 for (entry, offset, length, last), (crc, payload, method) in zip(job, results, strict=True):
@@ -188,7 +184,7 @@ def _scan(build_dir: Path, excluded: Callable[[str], bool], skipped: list[str]) 
     has been read or uploaded yet. Files and folders that ``excluded`` names are left out first (links too), and
     their names added to ``skipped``.
     """
-    label = SPEC_BY_NAME["build-dir"].label()
+    label = ref("build-dir")
     top = native_path(str(build_dir))
     root = os.path.realpath(top)  # with the long-path prefix on Windows, like every path compared with it
     entries: list[Member] = []

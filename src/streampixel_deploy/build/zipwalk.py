@@ -44,12 +44,6 @@ BOMB_RATIO = 1000
 BOMB_MIN_BYTES = 8 * 1024 * 1024
 
 
-def _label(name: str) -> str:
-    from streampixel_deploy.core.settings import SPEC_BY_NAME  # only for a message: not on the quick path
-
-    return SPEC_BY_NAME[name].label()
-
-
 def _input_name(setting: str) -> str:
     return "build-dir" if "build-dir" in setting else "zip-path"
 

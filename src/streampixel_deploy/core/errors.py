@@ -27,11 +27,31 @@ redacted by :func:`streampixel_deploy.core.redact.redact_url` before they reach 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2
 EXIT_TIMEOUT = 3
 EXIT_CANCELLED = 130
+
+
+_REF = re.compile("\u2039([a-z0-9-]+)\u203a")
+
+
+def ref(setting: str) -> str:
+    """A setting named in a message by a layer below the faces (``zip-path`` between single angle quotation marks).
+
+    Only the faces know how the user set it (an action input, a flag, a variable): they show each reference as
+    that label with :func:`render_refs` (the run's lifecycle does it for every message and the result).
+    """
+    return f"\u2039{setting}\u203a"
+
+
+def render_refs(text: str, label: Callable[[str], str]) -> str:
+    """``text`` with every :func:`ref` shown as ``label(setting)``."""
+    return _REF.sub(lambda m: label(m[1]), text)
 
 
 class StreampixelDeployError(Exception):

@@ -38,6 +38,7 @@ __all__ = [
     "build_settings",
     "collect_env",
     "is_loopback_url",
+    "label_of",
     "resolve_zip_path",
     "validate_file_url",
 ]
@@ -254,8 +255,13 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
     )
 
 
-def _label(name: str) -> str:
-    return SPEC_BY_NAME[name].label()
+def label_of(setting: str) -> str:
+    """How the faces name a setting in a message (:meth:`Spec.label`: the action input and the CLI flag)."""
+    spec = SPEC_BY_NAME.get(setting)
+    return spec.label() if spec is not None else repr(setting)
+
+
+_label = label_of
 
 
 def _build_dir(path: Path) -> Path:

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from streampixel_deploy.core.errors import WaitTimeout
+from streampixel_deploy.core.errors import WaitTimeout, ref
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 #: Seconds left before the user's timeout-minutes runs out (<= 0: stop now).
 Deadline = Callable[[], float]
@@ -61,7 +60,7 @@ def time_left(deadline: Deadline | None) -> float | None:
     left = deadline()
     if left <= 0:
         raise WaitTimeout(
-            f"{SPEC_BY_NAME['timeout-minutes'].label()} ran out while uploading the build; the upload was stopped "
+            f"{ref('timeout-minutes')} ran out while uploading the build; the upload was stopped "
             "and nothing was left half-done. Raise timeout-minutes, or host the zip on storage closer to the runner."
         )
     return left

@@ -33,9 +33,8 @@ from dataclasses import dataclass
 import requests
 
 from streampixel_deploy._version import __version__
-from streampixel_deploy.core.errors import HostingError, InputError, StreampixelDeployError
+from streampixel_deploy.core.errors import HostingError, InputError, StreampixelDeployError, ref
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
@@ -62,7 +61,7 @@ class Origin:
 def user_url(shown: str) -> Origin:
     """The user's own ``file-url``: a definite failure is an input error (exit 2)."""
     return Origin(
-        name=f"{SPEC_BY_NAME['file-url'].label()} {shown}",
+        name=f"{ref('file-url')} {shown}",
         shown=shown,
         blame=lambda message: InputError(message, "file-url"),
         redirect=(
@@ -81,8 +80,8 @@ def hosted_url(shown: str, *, test_object: bool = False) -> Origin:
 
     ``test_object``: the URL is a small test object's (the dry run's probe, or the check made before a build's
     upload), so the messages say that a test object, not the build, was uploaded."""
-    base = SPEC_BY_NAME["s3-public-url-base"].label()
-    presign = SPEC_BY_NAME["s3-presign-seconds"].label()
+    base = ref("s3-public-url-base")
+    presign = ref("s3-presign-seconds")
     what = (
         "A small test object was uploaded under the prefix (the build was not uploaded), but its URL"
         if test_object

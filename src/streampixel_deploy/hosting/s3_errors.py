@@ -6,9 +6,9 @@ last (secrets and signatures removed), and never holds a key, a secret or a sign
 
 from __future__ import annotations
 
-from streampixel_deploy.core.errors import HostingConfigError, HostingError
+from streampixel_deploy.core.errors import HostingConfigError, HostingError, ref
 from streampixel_deploy.core.redact import scrub
-from streampixel_deploy.core.settings import SPEC_BY_NAME, S3Settings
+from streampixel_deploy.core.settings import S3Settings
 
 
 def explain(exc: BaseException, doing: str, settings: S3Settings, where: str) -> HostingError | None:
@@ -26,8 +26,7 @@ def explain(exc: BaseException, doing: str, settings: S3Settings, where: str) ->
         SSLError,
     )
 
-    labels = {n: SPEC_BY_NAME[n].label() for n in SPEC_BY_NAME if n.startswith("s3-")}
-    keys = f"{labels['s3-access-key-id']} and {labels['s3-secret-access-key']}"
+    keys = f"{ref('s3-access-key-id')} and {ref('s3-secret-access-key')}"
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
         return HostingConfigError(
             f"No usable S3 credentials were found while {doing}. Set {keys}, or give the job AWS credentials "
@@ -35,35 +34,33 @@ def explain(exc: BaseException, doing: str, settings: S3Settings, where: str) ->
         )
     if isinstance(exc, SSLError):
         return HostingError(
-            f"TLS failed while {doing} with {where}. Check {labels['s3-endpoint-url']} and the CA bundle "
+            f"TLS failed while {doing} with {where}. Check {ref('s3-endpoint-url')} and the CA bundle "
             "(AWS_CA_BUNDLE) if the endpoint uses a private certificate."
         )
     if isinstance(exc, ConnectionError):
         return HostingError(
             f"Could not reach the S3 endpoint while {doing} ({type(exc).__name__}) for {where}. Check "
-            f"{labels['s3-endpoint-url']} and that this runner can reach it."
+            f"{ref('s3-endpoint-url')} and that this runner can reach it."
         )
     if isinstance(exc, ClientError):
-        return _client_error(exc, doing, settings, where, labels, keys)
+        return _client_error(exc, doing, settings, where, keys)
     if isinstance(exc, BotoCoreError):
         return HostingError(f"S3 failed while {doing} ({where}): {scrub(str(exc))}")
     return None
 
 
-def _client_error(
-    exc: BaseException, doing: str, settings: S3Settings, where: str, labels: dict[str, str], keys: str
-) -> HostingError:
+def _client_error(exc: BaseException, doing: str, settings: S3Settings, where: str, keys: str) -> HostingError:
     code, status = error_code(exc), http_status(exc)
     said = server_message(exc, settings)
     if code == "InvalidAccessKeyId":
         return HostingError(
             f"S3 does not know the access key ID used while {doing} ({where}). Check "
-            f"{labels['s3-access-key-id']}, or the credentials the workflow configures."
+            f"{ref('s3-access-key-id')}, or the credentials the workflow configures."
         )
     if code == "SignatureDoesNotMatch":
         return HostingError(
             f"S3 rejected the request signature while {doing} ({where}): the secret access key does not "
-            f"match the access key ID. Check {labels['s3-secret-access-key']}."
+            f"match the access key ID. Check {ref('s3-secret-access-key')}."
         )
     if code in ("ExpiredToken", "TokenRefreshRequired", "InvalidToken", "ExpiredTokenException"):
         return HostingError(
@@ -72,13 +69,13 @@ def _client_error(
         )
     if code == "NoSuchBucket" or (status == 404 and doing == "checking the bucket"):
         return HostingError(
-            f"The {where} does not exist. Create it, or fix {labels['s3-bucket']}"
-            + (f" or {labels['s3-endpoint-url']}." if settings.endpoint_url else f" or {labels['s3-region']}.")
+            f"The {where} does not exist. Create it, or fix {ref('s3-bucket')}"
+            + (f" or {ref('s3-endpoint-url')}." if settings.endpoint_url else f" or {ref('s3-region')}.")
         )
     if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"):
         return HostingError(
             f"The bucket {settings.bucket!r} is in another region than the one used ({code}) while "
-            f"{doing}. Set {labels['s3-region']} to the bucket's region."
+            f"{doing}. Set {ref('s3-region')} to the bucket's region."
         )
     if code in ("AccessDenied", "403", "AllAccessDisabled", "AccountProblem") or status == 403:
         prefix = f"{settings.prefix}/*" if settings.prefix else "*"

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from streampixel_deploy.build.archive import directory_digest, folder_executables, verify
 from streampixel_deploy.build.remote import compare_live
-from streampixel_deploy.core.errors import ApiError, ArchiveError, InputError
+from streampixel_deploy.core.errors import ApiError, ArchiveError, InputError, ref
 from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.redact import redact_url
-from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.follow import follow
@@ -31,7 +30,7 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
     with reporter.group("validate"):
         zip_path, identity = s.zip_path, None
         if zip_path is not None:  # instant (central directory only): before any request
-            identity = _verify(run, zip_path, SPEC_BY_NAME["zip-path"].label())
+            identity = _verify(run, zip_path, ref("zip-path"))
         project = run.read_project_if_possible("check credentials and project")
         known_ids = {b.id for b in project.files} if project is not None else set()
         if project is not None:
@@ -41,7 +40,7 @@ def prepare(run: Run, also: Callable[[], None] = lambda: None) -> tuple[str | No
             _check_folder(run, s.build_dir)  # seconds, before the minutes of packaging
             if not s.dry_run:  # minutes for a big build: only once the credentials are known good
                 zip_path = _package(run, s.build_dir)
-                identity = _verify(run, zip_path, SPEC_BY_NAME["build-dir"].label())
+                identity = _verify(run, zip_path, ref("build-dir"))
         if zip_path is not None and project is not None:  # what changed since the live build: never fails a deploy
             r.changes = compare_live(zip_path, project.find(r.previous_upload_id or ""), run.clock, reporter)
         if run.host is None:
@@ -116,7 +115,7 @@ def _check_folder(run: Run, build_dir: Path) -> None:
     exes = folder_executables(build_dir)
     if not exes and run.settings.verify_archive != "off":
         raise ArchiveError(
-            f"{SPEC_BY_NAME['build-dir'].label()} {str(build_dir)!r} has no Windows .exe at its root or inside "
+            f"{ref('build-dir')} {str(build_dir)!r} has no Windows .exe at its root or inside "
             "one top-level folder; give the folder 'Package Project -> Windows' produced (it holds MyGame.exe).",
             "build-dir",
         )

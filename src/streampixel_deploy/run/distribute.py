@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.errors import InputError, ref
 from streampixel_deploy.core.models import Build, BuildStatus, Outcome, Project, Result
 from streampixel_deploy.core.redact import redact_url
-from streampixel_deploy.core.settings import SPEC_BY_NAME
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.follow import follow
 from streampixel_deploy.run.targets import resolve_upload_id
@@ -36,7 +35,7 @@ def choose(run: Run) -> Build | None:
         if target.status is not BuildStatus.APPROVED and not s.wait:
             raise InputError(
                 f"Build {target.id} is still processing ({target.raw_status}); it can be distributed once "
-                f"Approved. Run again with {SPEC_BY_NAME['wait'].label()} true to wait for it first.",
+                f"Approved. Run again with {ref('wait')} true to wait for it first.",
                 "upload-id",
             )
     return target
@@ -87,7 +86,7 @@ def _blind(run: Run) -> Result:
     wanted = s.upload_id or "latest"
     if wanted in ("latest", "previous"):
         raise InputError(
-            f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r}, which needs the project's builds, and this "
+            f"{ref('upload-id')} is {wanted!r}, which needs the project's builds, and this "
             "Streampixel API does not list them (no Get Project endpoint). Give the build's upload ID.",
             "upload-id",
         )

@@ -25,12 +25,13 @@ from streampixel_deploy.core.errors import (
     InputError,
     StreampixelDeployError,
     WaitTimeout,
+    ref,
 )
 from streampixel_deploy.core.http import Clock, Http, Policy, make_session
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPEC_BY_NAME, Settings, is_loopback_url
+from streampixel_deploy.core.settings import Settings, is_loopback_url
 from streampixel_deploy.github.deployments import DeploymentTarget, GitHubDeployments
 from streampixel_deploy.hosting import Host
 from streampixel_deploy.run.context import Run
@@ -59,9 +60,9 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
 
         return EmulatorHost(settings.api_url, session)
     raise InputError(
-        f"{SPEC_BY_NAME['zip-path'].label()} and {SPEC_BY_NAME['build-dir'].label()} need somewhere to host the zip "
-        f"that Streampixel can download: set {SPEC_BY_NAME['s3-bucket'].label()} and the other s3-* settings, or give "
-        f"{SPEC_BY_NAME['file-url'].label()} with a public URL of a zip you host.",
+        f"{ref('zip-path')} and {ref('build-dir')} need somewhere to host the zip "
+        f"that Streampixel can download: set {ref('s3-bucket')} and the other s3-* settings, or give "
+        f"{ref('file-url')} with a public URL of a zip you host.",
         "zip-path",
     )
 
@@ -92,7 +93,7 @@ def deployment_target(settings: Settings, environ: Mapping[str, str]) -> Deploym
     repository, sha = environ.get("GITHUB_REPOSITORY", ""), environ.get("GITHUB_SHA", "")
     if not repository or not sha:
         raise InputError(
-            f"{SPEC_BY_NAME['github-token'].label()} and {SPEC_BY_NAME['environment'].label()} record a GitHub "
+            f"{ref('github-token')} and {ref('environment')} record a GitHub "
             "deployment, which needs GITHUB_REPOSITORY and GITHUB_SHA (set by every Actions runner).",
             "github-token",
         )

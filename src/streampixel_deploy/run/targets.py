@@ -7,9 +7,8 @@ of that day. Otherwise the choice is refused (exit 2) and the user names the bui
 
 from __future__ import annotations
 
-from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.errors import InputError, ref
 from streampixel_deploy.core.models import Build, BuildStatus, Project
-from streampixel_deploy.core.settings import SPEC_BY_NAME
 
 
 def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True) -> tuple[Build, str]:
@@ -19,7 +18,7 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
         index = 0 if wanted == "latest" else 1
         if len(approved) <= index:
             raise InputError(
-                f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r} but project {project.id} has "
+                f"{ref('upload-id')} is {wanted!r} but project {project.id} has "
                 f"{len(approved)} approved build(s); "
                 + (
                     "there is nothing to roll back to. Give an explicit upload ID."
@@ -41,14 +40,13 @@ def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True)
     if found is None:
         recent = ", ".join(b.id for b in approved[:5]) or "none"
         raise InputError(
-            f"{SPEC_BY_NAME['upload-id'].label()} {wanted} is not a build of project {project.id}. "
-            f"Recent approved builds: {recent}.",
+            f"{ref('upload-id')} {wanted} is not a build of project {project.id}. Recent approved builds: {recent}.",
             "upload-id",
         )
     build = found
     if approved_only and build.status is BuildStatus.REJECT:
         raise InputError(
-            f"{SPEC_BY_NAME['upload-id'].label()} {wanted} was rejected by Streampixel "
+            f"{ref('upload-id')} {wanted} was rejected by Streampixel "
             f"({build.objection or 'no objection given'}); only approved builds can be distributed.",
             "upload-id",
         )
@@ -83,8 +81,8 @@ def _check_order(project: Project, approved: list[Build], index: int, wanted: st
         return
     recent = ", ".join(f"{x.id} ({x.shown_date})" for x in approved[:5])
     raise InputError(
-        f"{SPEC_BY_NAME['upload-id'].label()} is {wanted!r}, but which approved build of project {project.id} "
+        f"{ref('upload-id')} is {wanted!r}, but which approved build of project {project.id} "
         f"is newer is not certain: {doubt}. Nothing was chosen by a guess; give an explicit "
-        f"{SPEC_BY_NAME['upload-id'].label()} instead. Approved builds: {recent}.",
+        f"{ref('upload-id')} instead. Approved builds: {recent}.",
         "upload-id",
     )
