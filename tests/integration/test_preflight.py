@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from streampixel_deploy.core.errors import HostingError, InputError
+from streampixel_deploy.core.errors import HostingError, InputError, ref
 from streampixel_deploy.core.reporter import NullReporter
 from streampixel_deploy.hosting.preflight import hosted_url, preflight, user_url
 from tests.localhttp import QuietHandler, serve
@@ -87,10 +88,10 @@ def test_size_from_content_range(web: str) -> None:
 
 def test_redirect_is_not_followed_and_blames_the_owner(web: str) -> None:
     url = f"{web}/moved.zip"
-    with pytest.raises(InputError, match=r"‹file-url› .* redirects \(HTTP 301\)") as info:
+    with pytest.raises(InputError, match=re.escape(ref("file-url")) + r" .* redirects \(HTTP 301\)") as info:
         preflight(url, user_url(url), NullReporter())
     assert info.value.setting == "file-url"
-    with pytest.raises(HostingError, match=r"redirects \(HTTP 301\).*‹s3-public-url-base›"):
+    with pytest.raises(HostingError, match=r"redirects \(HTTP 301\).*" + re.escape(ref("s3-public-url-base"))):
         preflight(url, hosted_url(url), NullReporter())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import zipfile
 from dataclasses import replace
@@ -14,7 +15,7 @@ import pytest
 import requests
 
 from streampixel_deploy.build.archive import directory_digest
-from streampixel_deploy.core.errors import Cancelled, HostingError, WaitTimeout
+from streampixel_deploy.core.errors import Cancelled, HostingError, WaitTimeout, ref
 from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MAX_PARTS, MIB, S3Host, object_name, part_size_for
@@ -264,7 +265,7 @@ def test_wrong_credentials(
 def test_missing_bucket(s3_server: S3Server, tmp_path: Path) -> None:
     zip_path, _ = _data_file(tmp_path, 1000, "f.zip")
     settings = s3_server.settings("no-such-bucket-here")
-    with pytest.raises(HostingError, match=r"'no-such-bucket-here'.*does not exist.*‹s3-bucket›"):
+    with pytest.raises(HostingError, match=r"'no-such-bucket-here'.*does not exist.*" + re.escape(ref("s3-bucket"))):
         S3Host(settings).host(_upload(zip_path), RecordingReporter())
     with pytest.raises(HostingError, match="does not exist"):
         S3Host(settings).check(RecordingReporter())
@@ -282,7 +283,7 @@ def test_unreachable_endpoint(tmp_path: Path) -> None:
         access_key_id=ACCESS_KEY,
         secret_access_key=SECRET_KEY,
     )
-    with pytest.raises(HostingError, match=r"Could not reach the S3 endpoint.*‹s3-endpoint-url›"):
+    with pytest.raises(HostingError, match=r"Could not reach the S3 endpoint.*" + re.escape(ref("s3-endpoint-url"))):
         S3Host(settings, max_attempts=1).host(_upload(zip_path), RecordingReporter())
 
 
@@ -376,7 +377,7 @@ def test_deadline_during_upload_aborts_and_times_out(s3_server: S3Server, tmp_pa
     reporter = RecordingReporter()
     started = time.monotonic()
     end = started + 1.0
-    with pytest.raises(WaitTimeout, match=r"‹timeout-minutes› ran out while uploading"):
+    with pytest.raises(WaitTimeout, match=re.escape(ref("timeout-minutes")) + r" ran out while uploading"):
         host.host(_upload(zip_path, deadline=lambda: end - time.monotonic()), reporter)
     assert time.monotonic() - started < 2.5  # stopped within a tick and a part in flight, not at the end
     assert any(m.startswith("upload:") and not m.startswith("upload:0/") for m in reporter.messages("progress"))

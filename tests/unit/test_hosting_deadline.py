@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from streampixel_deploy.core.errors import WaitTimeout
+from streampixel_deploy.core.errors import WaitTimeout, ref
 from streampixel_deploy.core.reporter import NullReporter
 from streampixel_deploy.hosting import Upload, time_left
 from streampixel_deploy.hosting.emulator import EmulatorHost
@@ -23,7 +24,7 @@ class _NoNetwork(requests.Session):
 def test_time_left() -> None:
     assert time_left(None) is None
     assert time_left(lambda: 12.5) == 12.5
-    with pytest.raises(WaitTimeout, match=r"‹timeout-minutes› ran out while uploading the build"):
+    with pytest.raises(WaitTimeout, match=re.escape(ref("timeout-minutes")) + r" ran out while uploading the build"):
         time_left(lambda: 0.0)
 
 
