@@ -1,4 +1,4 @@
-"""1 request per window per userId for upload-file and distribute-file (reference §5)."""
+"""1 request per window per userId for upload-file and distribute-file (docs/streampixel-api.md §5)."""
 
 from __future__ import annotations
 

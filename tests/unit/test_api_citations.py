@@ -18,11 +18,7 @@ THIS = Path(__file__).resolve()
 
 #: Files that still hold old "reference §" citations, and how many lines of them at most. Must shrink to empty.
 LEFT = {
-    "src/streampixel_deploy/core/http.py": 1,
     "src/streampixel_deploy/core/models.py": 4,
-    "tests/unit/test_follow.py": 1,
-    "tests/relay/test_readings.py": 1,
-    "tests/emulator/test_rate_limit.py": 1,
 }
 
 OLD = re.compile(r"reference §")

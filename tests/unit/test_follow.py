@@ -123,7 +123,7 @@ def test_a_failed_poll_backs_off() -> None:
 
 
 def test_the_dashboard_vocabulary_is_followed_to_the_end() -> None:
-    """Issue 11, case 2: dashboard labels in files[].status (reference §8.2) map to the raw states."""
+    """Issue 11, case 2: dashboard labels in files[].status (docs/streampixel-api.md §8.2) map to the raw states."""
     labels = ["Queued", "Downloading", "Extracting and Scanning", "Saving to Repository"]
     labels += ["Distributing to the Servers", "Current Live Build"]
     decisions = _feed(RULES, labels)

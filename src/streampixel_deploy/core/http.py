@@ -10,7 +10,7 @@ event (SIGINT/SIGTERM). The rules, each in one place below:
 - **Backoff**: ``backoff * 2**(n-1)`` capped at ``backoff_max``, equal jitter (never zero, never above the cap).
 - **Retry-After**: seconds (leniently: ``1.5``, ``-5``, ``1e9``) or an HTTP-date, clamped to
   ``[RETRY_AFTER_FLOOR, RETRY_AFTER_CEILING]``; a 429 without a usable value waits the service's documented
-  window on a rate-limited endpoint (Streampixel: 120 s per user, reference §5), else the backoff.
+  window on a rate-limited endpoint (Streampixel: 120 s per user, docs/streampixel-api.md §5), else the backoff.
 - **Deadline**: no wait ends past it (``WaitTimeout`` at once); each request gets ``min(budget, time left)`` in
   total and its body is read in pieces with that budget checked between them, so a trickle is cut.
 """
