@@ -1,4 +1,5 @@
-"""Issue 25: webhooks in every documented shape reach GitHub (docs/streampixel-api.md §9.2; Streampixel never retries, §9.3).
+"""Issue 25: webhooks in every documented shape reach GitHub (docs/streampixel-api.md §9.2; Streampixel never
+retries, §9.3).
 
 ``uploadId`` null for an event before the upload exists, IDs as JSON numbers, a status left out: each is read,
 spooled and forwarded, never answered 400 (a refused delivery is an event lost for good).
