@@ -12,10 +12,10 @@ documented envelope (400), then the event filters (unknown events, events not in
 *before* the 202 is sent, so anything Streampixel saw acknowledged survives a crash; the GitHub call happens
 later on the forwarder thread, so Streampixel's 10-second timeout is never at stake.
 
-Connections: the kernel queues up to ``LISTEN_BACKLOG`` of them (a burst of simultaneous webhooks waits there
-instead of being reset), and a fixed pool of ``WORKERS`` threads answers them, so the number of clients never
-decides the number of threads. Each request has ``REQUEST_DEADLINE_SECONDS`` in total, from the first byte
-awaited to the last byte of its body: a watchdog shuts the socket of a client that trickles its request.
+Connections (``relay/pool.py``): the kernel queues up to ``LISTEN_BACKLOG`` of them (a burst of simultaneous
+webhooks waits there instead of being reset), and a fixed pool of ``WORKERS`` threads answers them, so the number
+of clients never decides the number of threads. Each request has ``REQUEST_DEADLINE_SECONDS`` in total, from the
+first byte awaited to the last byte of its body: a watchdog shuts the socket of a client that trickles its request.
 """
 
 from __future__ import annotations
@@ -37,19 +37,13 @@ from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import EnvelopeError, parse_envelope
 from streampixel_deploy.relay.forwarder import Forwarder, Item, ProjectLookup
 from streampixel_deploy.relay.log import JsonLog
-from streampixel_deploy.relay.pool import RelayHTTPServer
+from streampixel_deploy.relay.pool import REQUEST_DEADLINE_SECONDS, RelayHTTPServer
 from streampixel_deploy.relay.spool import Spool, SpoolError
 
 MAX_BODY_BYTES = 64 * 1024
 #: How much of a refused body we read and discard so the client sees our answer, not a reset.
 MAX_DRAIN_BYTES = 1024 * 1024
 WEBHOOK_PREFIX = "/webhook/"
-#: Connections the kernel holds while every worker is busy (``listen()``'s backlog; Linux caps it at somaxconn).
-LISTEN_BACKLOG = 1024
-#: Threads that answer requests; accepted connections beyond them wait in a queue of ``LISTEN_BACKLOG``.
-WORKERS = 32
-#: A request must arrive whole within this time, however slowly its bytes come (slowloris).
-REQUEST_DEADLINE_SECONDS = 10.0
 
 
 class Relay:
@@ -81,7 +75,7 @@ class Relay:
             )
         self.lookup = ProjectLookup(client)
         self.forwarder = Forwarder(config, self.spool, self.log, self.lookup, github_session)
-        self._server: RelayHTTPServer | None = None
+        self._server: RelayHTTPServer[Relay] | None = None
         self._thread: threading.Thread | None = None
         self._started_at = 0.0
         self._lock = threading.Lock()
@@ -234,7 +228,7 @@ class Relay:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: RelayHTTPServer
+    server: RelayHTTPServer[Relay]
     protocol_version = "HTTP/1.1"
     server_version = "streampixel-relay"
     sys_version = ""
