@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from streampixel_deploy.core.changes import BuildChanges
 from streampixel_deploy.core.readers import as_id, parse_when
@@ -35,6 +35,9 @@ class BuildStatus(str, enum.Enum):
     def terminal(self) -> bool:
         return self in (BuildStatus.APPROVED, BuildStatus.REJECT)
 
+
+#: How the zip is checked before upload (``verify-archive``): the central directory, also every CRC, or not at all.
+ArchiveCheck = Literal["quick", "full", "off"]
 
 _ORDER = list(BuildStatus)
 _NORMALISED = {s.value.casefold(): s for s in BuildStatus}
