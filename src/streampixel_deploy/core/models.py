@@ -120,7 +120,7 @@ class Build:
         return self.date.isoformat() if self.date_exact else f"{self.date.date().isoformat()}, the day only"
 
     @classmethod
-    def from_json(cls, data: Any, position: int = 0) -> Build | None:
+    def from_json(cls, data: object, position: int = 0) -> Build | None:
         if not isinstance(data, dict):
             return None
         build_id = as_id(next((data[k] for k in ("_id", "id", "uploadId") if data.get(k) is not None), None))
@@ -151,7 +151,7 @@ class Project:
     files: tuple[Build, ...] = ()
 
     @classmethod
-    def from_json(cls, data: Any, fallback_id: str = "") -> Project:
+    def from_json(cls, data: object, fallback_id: str = "") -> Project:
         if not isinstance(data, dict):
             data = {}
         files_raw = data.get("files")

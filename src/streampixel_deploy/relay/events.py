@@ -79,7 +79,7 @@ class Envelope:
         return {k: (v[:MAX_FIELD_CHARS] if isinstance(v, str) else v) for k, v in payload.items()}
 
 
-def parse_envelope(data: Any) -> Envelope:
+def parse_envelope(data: object) -> Envelope:
     """Check ``data`` (parsed JSON) against the documented envelope; raises :class:`EnvelopeError`.
 
     Read tolerantly (the client's readers): ``event``, ``projectId`` and ``timestamp`` are required; ``uploadId``

@@ -24,9 +24,10 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Any
+from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -149,7 +150,7 @@ class Relay:
     def token_ok(self, token: str) -> bool:
         return hmac.compare_digest(token.encode("utf-8"), self.config.token.encode("utf-8"))
 
-    def accept(self, body: bytes) -> tuple[int, dict[str, Any]]:
+    def accept(self, body: bytes) -> tuple[int, dict[str, object]]:
         """Validate, filter, spool and queue one webhook body; returns (HTTP status, JSON answer)."""
         received_at = time.time()
         try:
@@ -188,16 +189,16 @@ class Relay:
         self.log.info("event.received", id=event_id, status=envelope.status, **fields)
         return 202, {"status": "queued", "id": event_id}
 
-    def refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, Any]]:
+    def refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, object]]:
         return self._refuse(status, message, client)
 
-    def _refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, Any]]:
+    def _refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, object]]:
         with self._lock:
             self.refused[status] = self.refused.get(status, 0) + 1
         self.log.warning("webhook.refused", httpStatus=status, reason=message, client=client)
         return status, {"message": message}
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> Health:
         """Counts only: no URL, token, repository or error text (the endpoint is unauthenticated)."""
         figures = self.forwarder.snapshot()
         pending = self.spool.pending_ids()
@@ -227,6 +228,25 @@ class Relay:
         }
 
 
+class Health(TypedDict):
+    """``GET /healthz``: counts only."""
+
+    status: Literal["ok", "degraded"]
+    queueDepth: int
+    spooled: int
+    oldestPendingSeconds: float | None
+    failedEvents: int
+    received: int
+    refused: dict[str, int]
+    forwarded: int
+    retries: int
+    dropped: dict[str, int]
+    github: Literal["unknown", "ok", "failing"]
+    latencyMsP50: float | None
+    latencyMsP95: float | None
+    uptimeSeconds: float
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: RelayHTTPServer[Relay]
     protocol_version = "HTTP/1.1"
@@ -235,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = REQUEST_DEADLINE_SECONDS  # each read; the whole request has the same budget (the watchdog)
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall between them
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """The request line holds the token: the default access log is off, the relay logs what matters."""
 
     def handle_one_request(self) -> None:
@@ -324,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     def _send(
-        self, status: int, body: dict[str, Any], close: bool = False, extra: dict[str, str] | None = None
+        self, status: int, body: Mapping[str, object], close: bool = False, extra: dict[str, str] | None = None
     ) -> None:
         data = json.dumps(body, separators=(",", ":")).encode("utf-8")
         try:
