@@ -23,7 +23,7 @@ from requests.structures import CaseInsensitiveDict
 import streampixel_deploy.relay.forwarder as forwarder_module
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.relay import build_config
-from streampixel_deploy.relay.forwarder import Forwarder, ProjectLookup
+from streampixel_deploy.relay.forwarder import Figures, Forwarder, ProjectLookup
 from streampixel_deploy.relay.log import JsonLog
 from streampixel_deploy.relay.spool import Spool
 from tests.fakeclock import FakeTime
@@ -91,7 +91,7 @@ class Relay:
         self.forwarder = Forwarder(build_config(flags, {}), self.spool, self.log, ProjectLookup(None), session)
         self.fake = fake
 
-    def run_until_settled(self, timeout: float = 10.0) -> dict[str, Any]:
+    def run_until_settled(self, timeout: float = 10.0) -> Figures:
         """Start, wait (real time) until the event is forwarded or set aside, stop; the forwarder's figures."""
         self.forwarder.start()
         deadline = time.monotonic() + timeout

@@ -45,6 +45,7 @@ from streampixel_deploy.build.zipwalk import (
     _refuse,
 )
 from streampixel_deploy.core.errors import ArchiveError, ref
+from streampixel_deploy.core.models import ArchiveCheck
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3
@@ -205,7 +206,7 @@ def _check_directory(path: Path, setting: str, size: int, entries: _Entries) -> 
     return report
 
 
-def verify(path: Path, mode: str, setting: str | None = None, *, digest: bool = False) -> ArchiveReport | None:
+def verify(path: Path, mode: ArchiveCheck, setting: str | None = None, *, digest: bool = False) -> ArchiveReport | None:
     """``quick`` (central directory), ``full`` (also every entry's CRC, streamed) or ``off``."""
     if mode == "off":
         return None

@@ -1,9 +1,9 @@
 """What changed between the live build and the one being deployed: files added, removed and changed.
 
 Plain data and one pure function (:func:`diff`), a leaf like :mod:`.models` (it imports nothing else from the
-package). The listings come from the two zips' central directories (``build/remote.py`` reads the live one with
-HTTP Range requests): a file is changed when its CRC-32 or its size differs. Sizes are the files' own
-(uncompressed) sizes. Folders (names ending in ``/``) are not files and are left out.
+package but :mod:`.jsonshape`). The listings come from the two zips' central directories (``build/remote.py``
+reads the live one with HTTP Range requests): a file is changed when its CRC-32 or its size differs. Sizes are
+the files' own (uncompressed) sizes. Folders (names ending in ``/``) are not files and are left out.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from streampixel_deploy.core.jsonshape import camel_fields
 
 #: Entries of each kind kept in ``--json`` (the counts are always whole).
 JSON_LIMIT = 1000
@@ -55,15 +57,7 @@ class FolderChange:
         return self.new_bytes - self.old_bytes
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "added": self.added,
-            "removed": self.removed,
-            "changed": self.changed,
-            "oldBytes": self.old_bytes,
-            "newBytes": self.new_bytes,
-            "deltaBytes": self.delta,
-        }
+        return {**camel_fields(self), "deltaBytes": self.delta}
 
 
 @dataclass(frozen=True)

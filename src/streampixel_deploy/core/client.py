@@ -192,12 +192,12 @@ def _is_domain_404(exc: ApiError) -> bool:
     return (exc.server_message or "").strip().lower() in _DOMAIN_404
 
 
-def _first(data: Mapping[str, Any], *names: str) -> Any:
+def _first(data: Mapping[str, object], *names: str) -> object:
     """The first of ``names`` that ``data`` holds and is not null."""
     return next((data[n] for n in names if data.get(n) is not None), None)
 
 
-def _flag(value: Any) -> bool | None:
+def _flag(value: object) -> bool | None:
     """A JSON boolean, or its usual spellings as a string or a number; None for anything else."""
     if isinstance(value, bool):
         return value
@@ -208,14 +208,14 @@ def _flag(value: Any) -> bool | None:
     return None
 
 
-def _projects(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _projects(data: Mapping[str, object]) -> list[dict[str, Any]]:
     items = _first(data, "projects", "data", "items", "results")
     if not isinstance(items, list):
         raise BadResponse(f"Streampixel's project list has no 'projects' array: {snippet(json.dumps(data))}", 200)
     return [item for item in items if isinstance(item, dict)]
 
 
-def _summary(item: Mapping[str, Any]) -> ProjectSummary:
+def _summary(item: Mapping[str, object]) -> ProjectSummary:
     status = item.get("status")
     if isinstance(status, bool):
         status_text: str | None = "active" if status else "inactive"
@@ -263,7 +263,7 @@ _ENVELOPE_KEYS = frozenset(
 _FAILED_WORDS = frozenset({"error", "fail", "failed", "failure"})
 
 
-def _said(data: Mapping[str, Any]) -> str | None:
+def _said(data: Mapping[str, object]) -> str | None:
     """Streampixel's words in a body: ``message``, or ``error`` (a string or an object with a message)."""
     for value in (data.get("message"), data.get("error")):
         text = value.get("message") if isinstance(value, dict) else value
@@ -272,7 +272,7 @@ def _said(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _says_failed(data: Mapping[str, Any]) -> bool:
+def _says_failed(data: Mapping[str, object]) -> bool:
     """A 2xx body that says the request failed: ``success``/``ok`` false, ``status: "error"``, or an ``error``
     without any word of success."""
     verdict = _flag(_first(data, "success", "ok"))

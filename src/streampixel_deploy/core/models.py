@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from streampixel_deploy.core.changes import BuildChanges
 from streampixel_deploy.core.readers import as_id, parse_when
@@ -35,6 +35,9 @@ class BuildStatus(str, enum.Enum):
     def terminal(self) -> bool:
         return self in (BuildStatus.APPROVED, BuildStatus.REJECT)
 
+
+#: How the zip is checked before upload (``verify-archive``): the central directory, also every CRC, or not at all.
+ArchiveCheck = Literal["quick", "full", "off"]
 
 _ORDER = list(BuildStatus)
 _NORMALISED = {s.value.casefold(): s for s in BuildStatus}
@@ -117,7 +120,7 @@ class Build:
         return self.date.isoformat() if self.date_exact else f"{self.date.date().isoformat()}, the day only"
 
     @classmethod
-    def from_json(cls, data: Any, position: int = 0) -> Build | None:
+    def from_json(cls, data: object, position: int = 0) -> Build | None:
         if not isinstance(data, dict):
             return None
         build_id = as_id(next((data[k] for k in ("_id", "id", "uploadId") if data.get(k) is not None), None))
@@ -148,7 +151,7 @@ class Project:
     files: tuple[Build, ...] = ()
 
     @classmethod
-    def from_json(cls, data: Any, fallback_id: str = "") -> Project:
+    def from_json(cls, data: object, fallback_id: str = "") -> Project:
         if not isinstance(data, dict):
             data = {}
         files_raw = data.get("files")

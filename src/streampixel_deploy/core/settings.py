@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 from streampixel_deploy.core.errors import InputError
+from streampixel_deploy.core.models import ArchiveCheck
 from streampixel_deploy.core.patterns import path_matcher
 from streampixel_deploy.core.s3_settings import S3Settings, s3_settings
 from streampixel_deploy.core.spec import (
@@ -87,7 +88,7 @@ SPECS: tuple[Spec, ...] = (
         high=600,
     ),
     Spec("dry-run", "Validate inputs, credentials, project and archive; upload nothing.", "false", "bool"),
-    Spec("verify-archive", "Local archive check before upload.", "quick", "choice", ("quick", "full", "off")),
+    Spec("verify-archive", "Local archive check before upload.", "quick", "choice", get_args(ArchiveCheck)),
     Spec("s3-bucket", "S3-compatible bucket that hosts the zip (enables s3 hosting)."),
     Spec("s3-prefix", "Key prefix inside the bucket.", "streampixel-builds"),
     Spec("s3-region", "Bucket region (default: boto3's configuration, else us-east-1)."),
@@ -139,7 +140,7 @@ class Settings:
     build_dir_exclude: tuple[str, ...] = ()
     #: every project of the run (deploy and distribute take several); project_id is the first
     project_ids: tuple[str, ...] = ()
-    verify_archive: Literal["quick", "full", "off"] = "quick"
+    verify_archive: ArchiveCheck = "quick"
     s3: S3Settings | None = None
 
     @property

@@ -10,6 +10,7 @@ import shutil
 import ssl
 import tempfile
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -211,16 +212,16 @@ class Emulator:
         self._faults.clear()
         self._store.reset()
 
-    def configure(self, **settings: Any) -> dict[str, Any]:
+    def configure(self, **settings: object) -> dict[str, Any]:
         """Change runtime settings (see ``config.RUNTIME_SETTINGS``); returns all of them."""
         return self._store.configure(settings)
 
-    def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+    def add_fault(self, rule: Mapping[str, object]) -> dict[str, Any]:
         """Add one fault rule (see :mod:`.faults`); returns it with its ``id``."""
         return self._faults.add([rule])[0]
 
-    def add_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self._faults.add(rules)
+    def add_faults(self, rules: Sequence[Mapping[str, object]]) -> list[dict[str, Any]]:
+        return self._faults.add(list(rules))
 
     def clear_faults(self) -> None:
         self._faults.clear()

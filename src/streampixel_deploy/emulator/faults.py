@@ -32,19 +32,22 @@ Response actions, applied to ``GET /projects/{id}`` bodies (``method``/``path`` 
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import itertools
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_args
 
-REQUEST_ACTIONS = ("status", "invalid_json", "reset", "delay", "lost_response", "trickle")
-RESPONSE_ACTIONS = ("hide_file", "status_sequence")
-ACTIONS = REQUEST_ACTIONS + RESPONSE_ACTIONS
+RequestAction = Literal["status", "invalid_json", "reset", "delay", "lost_response", "trickle"]
+ResponseAction = Literal["hide_file", "status_sequence"]
+Action = Literal[RequestAction, ResponseAction]
+REQUEST_ACTIONS: tuple[RequestAction, ...] = get_args(RequestAction)
+RESPONSE_ACTIONS: tuple[ResponseAction, ...] = get_args(ResponseAction)
+ACTIONS: tuple[Action, ...] = REQUEST_ACTIONS + RESPONSE_ACTIONS
 
 _COMMON_KEYS = {"method", "path", "times", "action"}
-_ACTION_KEYS = {
+_ACTION_KEYS: dict[Action, set[str]] = {
     "status": {"status", "body", "content_type", "headers"},
     "invalid_json": {"handle"},
     "reset": set(),
@@ -63,7 +66,7 @@ class FaultError(ValueError):
 @dataclass
 class FaultRule:
     id: int
-    action: str
+    action: Action
     method: str
     path: str
     times: int
@@ -88,23 +91,22 @@ class FaultRule:
             self.times -= 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.action,
-            "method": self.method,
-            "path": self.path,
-            "times": self.times,
-            "hits": self.hits,
-            **copy.deepcopy(self.params),
-        }
+        """The rule as JSON data: its fields (a copy) with ``params`` spread among them."""
+        data = dataclasses.asdict(self)
+        data.update(data.pop("params"))
+        return data
 
 
-def parse_rule(spec: Any, rule_id: int) -> FaultRule:
+def _is_action(value: object) -> TypeGuard[Action]:
+    return value in ACTIONS
+
+
+def parse_rule(spec: object, rule_id: int) -> FaultRule:
     """Validate one rule given as JSON data."""
     if not isinstance(spec, dict):
         raise FaultError("a fault rule must be a JSON object")
     action = spec.get("action")
-    if action not in ACTIONS:
+    if not _is_action(action):
         raise FaultError(f"action must be one of {list(ACTIONS)}")
     unknown = sorted(set(spec) - _COMMON_KEYS - _ACTION_KEYS[action])
     if unknown:
@@ -127,7 +129,7 @@ def parse_rule(spec: Any, rule_id: int) -> FaultRule:
     return FaultRule(rule_id, action, method.upper(), path, times, params)
 
 
-def _check_params(action: str, params: dict[str, Any]) -> None:
+def _check_params(action: Action, params: dict[str, Any]) -> None:
     if action in ("status", "lost_response"):
         default = 500 if action == "lost_response" else None
         status = params.setdefault("status", default)
@@ -166,7 +168,7 @@ def _check_params(action: str, params: dict[str, Any]) -> None:
             raise FaultError("objection must be a string or null")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -178,7 +180,7 @@ class FaultSet:
         self._rules: list[FaultRule] = []
         self._ids = itertools.count(1)
 
-    def add(self, spec: Any) -> list[dict[str, Any]]:
+    def add(self, spec: object) -> list[dict[str, Any]]:
         """Add one rule or a list of rules (all validated before any is added)."""
         specs = spec if isinstance(spec, list) else [spec]
         with self._lock:

@@ -203,7 +203,7 @@ def _json(text: str) -> Any:
         return None
 
 
-def _message(data: Any, text: str) -> str:
+def _message(data: object, text: str) -> str:
     if isinstance(data, dict) and isinstance(data.get("message"), str):
         return str(data["message"])[:300]
     snippet = " ".join(text.split())

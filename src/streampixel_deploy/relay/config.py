@@ -113,6 +113,12 @@ SECRET_OPTIONS = tuple(o.name for o in OPTIONS if o.kind == "secret")
 _REQUIRED = ("token", "github-repository", "github-token")
 
 
+def _default(name: str) -> Any:
+    """The default OPTIONS gives ``name``, parsed: RelayConfig's defaults, for code that builds one directly."""
+    value = OPTION_BY_NAME[name].parse(None)
+    return tuple(value) if isinstance(value, list) else value
+
+
 @dataclass(frozen=True)
 class RelayConfig:
     """The relay's validated settings, one field per option of OPTIONS; :func:`build_config` makes one."""
@@ -120,24 +126,24 @@ class RelayConfig:
     token: str
     github_repository: str
     github_token: str
-    host: str = "127.0.0.1"
-    port: int = 8080
-    github_api_url: str = DEFAULT_GITHUB_API_URL
-    spool_dir: Path = Path("relay-spool")
-    events: tuple[str, ...] = KNOWN_EVENTS
-    project_ids: tuple[str, ...] = ()
-    verify: bool = False
-    api_url: str = DEFAULT_API_URL
+    host: str = _default("host")
+    port: int = _default("port")
+    github_api_url: str = _default("github-api-url")
+    spool_dir: Path = _default("spool-dir")
+    events: tuple[str, ...] = _default("events")
+    project_ids: tuple[str, ...] = _default("project-ids")
+    verify: bool = _default("verify")
+    api_url: str = _default("api-url")
     api_key: str | None = field(default=None, repr=False)
     user_id: str | None = None
-    queue_size: int = 1000
-    max_pending: int = 10000
-    retry_initial_seconds: float = 1.0
-    retry_max_seconds: float = 300.0
-    rate_limit_floor_seconds: float = 60.0
-    github_timeout_seconds: float = 30.0
-    verify_recheck_seconds: float = 2.0
-    log_level: str = "info"
+    queue_size: int = _default("queue-size")
+    max_pending: int = _default("max-pending")
+    retry_initial_seconds: float = _default("retry-initial-seconds")
+    retry_max_seconds: float = _default("retry-max-seconds")
+    rate_limit_floor_seconds: float = _default("rate-limit-floor-seconds")
+    github_timeout_seconds: float = _default("github-timeout-seconds")
+    verify_recheck_seconds: float = _default("verify-recheck-seconds")
+    log_level: str = _default("log-level")
 
     def __post_init__(self) -> None:
         for secret in (self.token, self.github_token, self.api_key):

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from streampixel_deploy.core.jsonshape import camel_fields
 from streampixel_deploy.core.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.readers import as_id
 from streampixel_deploy.core.redact import redact_url
@@ -67,15 +68,8 @@ class Envelope:
         return EVENT_TYPE_PREFIX + self.event
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "event": self.event,
-            "projectId": self.project_id,
-            "uploadId": self.upload_id,
-            "fileUrl": self.file_url,
-            "status": self.status,
-            "objection": self.objection,
-            "timestamp": self.timestamp,
-        }
+        """The envelope as the spool and the dispatch carry it (the webhook's own camelCase keys)."""
+        return camel_fields(self)
 
     def client_payload(self, project_name: str | None, delivery_id: str) -> dict[str, Any]:
         payload: dict[str, Any] = self.to_json()
@@ -85,7 +79,7 @@ class Envelope:
         return {k: (v[:MAX_FIELD_CHARS] if isinstance(v, str) else v) for k, v in payload.items()}
 
 
-def parse_envelope(data: Any) -> Envelope:
+def parse_envelope(data: object) -> Envelope:
     """Check ``data`` (parsed JSON) against the documented envelope; raises :class:`EnvelopeError`.
 
     Read tolerantly (the client's readers): ``event``, ``projectId`` and ``timestamp`` are required; ``uploadId``

@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 import requests
 
@@ -303,7 +303,7 @@ class Forwarder:
             )
             self._wait(delay)
 
-    def _verify(self, envelope: Envelope, fields: dict[str, Any]) -> Verdict | None:
+    def _verify(self, envelope: Envelope, fields: dict[str, object]) -> Verdict | None:
         attempt = 0
         rechecked = False
         while not self._stopping.is_set():
@@ -341,7 +341,7 @@ class Forwarder:
 
     # -- figures ---------------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Figures:
         with self._lock:
             latencies = sorted(self.latencies_ms)
             return {
@@ -356,7 +356,20 @@ class Forwarder:
             }
 
 
-def _fields(item: Item) -> dict[str, Any]:
+class Figures(TypedDict):
+    """The forwarder's counts, for ``/healthz``."""
+
+    forwarded: int
+    failed: int
+    retries: int
+    dropped: dict[str, int]
+    lastError: str | None
+    github: Literal["unknown", "ok", "failing"]
+    latencyMsP50: float | None
+    latencyMsP95: float | None
+
+
+def _fields(item: Item) -> dict[str, object]:
     envelope = item.envelope
     if envelope is None:
         return {"id": item.id}

@@ -28,10 +28,10 @@ class JsonLog:
         self._keep = keep
         self.records: list[dict[str, Any]] = []
 
-    def log(self, level: str, msg: str, **fields: Any) -> None:
+    def log(self, level: str, msg: str, **fields: object) -> None:
         if LEVELS.get(level, 20) < self._threshold:
             return
-        record: dict[str, Any] = {
+        record: dict[str, object] = {
             "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": level,
             "msg": msg,
@@ -49,16 +49,16 @@ class JsonLog:
             except (OSError, ValueError):  # a closed stream must not take the relay down
                 pass
 
-    def debug(self, msg: str, **fields: Any) -> None:
+    def debug(self, msg: str, **fields: object) -> None:
         self.log("debug", msg, **fields)
 
-    def info(self, msg: str, **fields: Any) -> None:
+    def info(self, msg: str, **fields: object) -> None:
         self.log("info", msg, **fields)
 
-    def warning(self, msg: str, **fields: Any) -> None:
+    def warning(self, msg: str, **fields: object) -> None:
         self.log("warning", msg, **fields)
 
-    def error(self, msg: str, **fields: Any) -> None:
+    def error(self, msg: str, **fields: object) -> None:
         self.log("error", msg, **fields)
 
     def find(self, msg: str) -> list[dict[str, Any]]:

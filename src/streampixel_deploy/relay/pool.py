@@ -1,4 +1,9 @@
-"""The relay's HTTP server: a real listen backlog, a bounded pool of workers and a total deadline per request."""
+"""The relay's HTTP server: a real listen backlog, a bounded pool of workers and a total deadline per request.
+
+It is the transport only: what answers a request is the application it is given (``relay/server.py``'s
+:class:`~streampixel_deploy.relay.server.Relay`), known here by the two things the pool itself needs from it, a
+log and a way to count a refusal (:class:`Application`); the server imports the pool, never the other way round.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,9 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from streampixel_deploy.relay.server import Relay
+from streampixel_deploy.relay.log import JsonLog
 
 #: Connections the kernel holds while every worker is busy (``listen()``'s backlog; Linux caps it at somaxconn).
 LISTEN_BACKLOG = 1024
@@ -21,7 +25,24 @@ WORKERS = 32
 REQUEST_DEADLINE_SECONDS = 10.0
 
 
-class RelayHTTPServer(HTTPServer):
+#: What socketserver hands over: a TCP server's request is always the connection's socket.
+_Request = socket.socket | tuple[bytes, socket.socket]
+
+
+class Application(Protocol):
+    """What the pool needs from the application it serves."""
+
+    @property
+    def log(self) -> JsonLog: ...
+
+    def refuse(self, status: int, message: str, client: str | None = None) -> object:
+        """Count (and log) one refused request."""
+
+
+AppT = TypeVar("AppT", bound=Application)
+
+
+class RelayHTTPServer(HTTPServer, Generic[AppT]):
     """An HTTP server with a real listen backlog, a bounded worker pool and a per-request deadline."""
 
     allow_reuse_address = True
@@ -30,14 +51,14 @@ class RelayHTTPServer(HTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        relay: Relay,
+        relay: AppT,
         handler: type[BaseHTTPRequestHandler],
         workers: int = WORKERS,
         deadline_seconds: float = REQUEST_DEADLINE_SECONDS,
     ) -> None:
         self.relay = relay
         self.deadline_seconds = deadline_seconds
-        self._pending: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(maxsize=LISTEN_BACKLOG)
+        self._pending: queue.Queue[tuple[socket.socket, object] | None] = queue.Queue(maxsize=LISTEN_BACKLOG)
         self._deadlines: dict[socket.socket, float] = {}
         self._deadline_lock = threading.Lock()
         self._closing = threading.Event()
@@ -49,8 +70,10 @@ class RelayHTTPServer(HTTPServer):
         for thread in self._threads:
             thread.start()
 
-    def process_request(self, request: Any, client_address: Any) -> None:
+    def process_request(self, request: _Request, client_address: object) -> None:
         """Hand the connection to the pool; when even the queue is full, answer 503 rather than reset it."""
+        if not isinstance(request, socket.socket):  # a stream server's request is its connection
+            raise TypeError("the relay serves TCP connections only")
         try:
             self._pending.put_nowait((request, client_address))
         except queue.Full:
@@ -120,6 +143,7 @@ class RelayHTTPServer(HTTPServer):
         for thread in self._threads:
             thread.join(1.0)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: _Request, client_address: object) -> None:
         """A client that hung up is routine; keep stderr to JSON lines only."""
-        self.relay.log.debug("http.client_error", client=str(client_address[0]) if client_address else None)
+        client = str(client_address[0]) if isinstance(client_address, tuple) and client_address else None
+        self.relay.log.debug("http.client_error", client=client)

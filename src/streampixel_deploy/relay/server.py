@@ -12,10 +12,10 @@ documented envelope (400), then the event filters (unknown events, events not in
 *before* the 202 is sent, so anything Streampixel saw acknowledged survives a crash; the GitHub call happens
 later on the forwarder thread, so Streampixel's 10-second timeout is never at stake.
 
-Connections: the kernel queues up to ``LISTEN_BACKLOG`` of them (a burst of simultaneous webhooks waits there
-instead of being reset), and a fixed pool of ``WORKERS`` threads answers them, so the number of clients never
-decides the number of threads. Each request has ``REQUEST_DEADLINE_SECONDS`` in total, from the first byte
-awaited to the last byte of its body: a watchdog shuts the socket of a client that trickles its request.
+Connections (``relay/pool.py``): the kernel queues up to ``LISTEN_BACKLOG`` of them (a burst of simultaneous
+webhooks waits there instead of being reset), and a fixed pool of ``WORKERS`` threads answers them, so the number
+of clients never decides the number of threads. Each request has ``REQUEST_DEADLINE_SECONDS`` in total, from the
+first byte awaited to the last byte of its body: a watchdog shuts the socket of a client that trickles its request.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Any
+from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -37,19 +38,13 @@ from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import EnvelopeError, parse_envelope
 from streampixel_deploy.relay.forwarder import Forwarder, Item, ProjectLookup
 from streampixel_deploy.relay.log import JsonLog
-from streampixel_deploy.relay.pool import RelayHTTPServer
+from streampixel_deploy.relay.pool import REQUEST_DEADLINE_SECONDS, RelayHTTPServer
 from streampixel_deploy.relay.spool import Spool, SpoolError
 
 MAX_BODY_BYTES = 64 * 1024
 #: How much of a refused body we read and discard so the client sees our answer, not a reset.
 MAX_DRAIN_BYTES = 1024 * 1024
 WEBHOOK_PREFIX = "/webhook/"
-#: Connections the kernel holds while every worker is busy (``listen()``'s backlog; Linux caps it at somaxconn).
-LISTEN_BACKLOG = 1024
-#: Threads that answer requests; accepted connections beyond them wait in a queue of ``LISTEN_BACKLOG``.
-WORKERS = 32
-#: A request must arrive whole within this time, however slowly its bytes come (slowloris).
-REQUEST_DEADLINE_SECONDS = 10.0
 
 
 class Relay:
@@ -81,7 +76,7 @@ class Relay:
             )
         self.lookup = ProjectLookup(client)
         self.forwarder = Forwarder(config, self.spool, self.log, self.lookup, github_session)
-        self._server: RelayHTTPServer | None = None
+        self._server: RelayHTTPServer[Relay] | None = None
         self._thread: threading.Thread | None = None
         self._started_at = 0.0
         self._lock = threading.Lock()
@@ -155,7 +150,7 @@ class Relay:
     def token_ok(self, token: str) -> bool:
         return hmac.compare_digest(token.encode("utf-8"), self.config.token.encode("utf-8"))
 
-    def accept(self, body: bytes) -> tuple[int, dict[str, Any]]:
+    def accept(self, body: bytes) -> tuple[int, dict[str, object]]:
         """Validate, filter, spool and queue one webhook body; returns (HTTP status, JSON answer)."""
         received_at = time.time()
         try:
@@ -194,16 +189,16 @@ class Relay:
         self.log.info("event.received", id=event_id, status=envelope.status, **fields)
         return 202, {"status": "queued", "id": event_id}
 
-    def refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, Any]]:
+    def refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, object]]:
         return self._refuse(status, message, client)
 
-    def _refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, Any]]:
+    def _refuse(self, status: int, message: str, client: str | None = None) -> tuple[int, dict[str, object]]:
         with self._lock:
             self.refused[status] = self.refused.get(status, 0) + 1
         self.log.warning("webhook.refused", httpStatus=status, reason=message, client=client)
         return status, {"message": message}
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> Health:
         """Counts only: no URL, token, repository or error text (the endpoint is unauthenticated)."""
         figures = self.forwarder.snapshot()
         pending = self.spool.pending_ids()
@@ -233,15 +228,34 @@ class Relay:
         }
 
 
+class Health(TypedDict):
+    """``GET /healthz``: counts only."""
+
+    status: Literal["ok", "degraded"]
+    queueDepth: int
+    spooled: int
+    oldestPendingSeconds: float | None
+    failedEvents: int
+    received: int
+    refused: dict[str, int]
+    forwarded: int
+    retries: int
+    dropped: dict[str, int]
+    github: Literal["unknown", "ok", "failing"]
+    latencyMsP50: float | None
+    latencyMsP95: float | None
+    uptimeSeconds: float
+
+
 class _Handler(BaseHTTPRequestHandler):
-    server: RelayHTTPServer
+    server: RelayHTTPServer[Relay]
     protocol_version = "HTTP/1.1"
     server_version = "streampixel-relay"
     sys_version = ""
     timeout = REQUEST_DEADLINE_SECONDS  # each read; the whole request has the same budget (the watchdog)
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall between them
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """The request line holds the token: the default access log is off, the relay logs what matters."""
 
     def handle_one_request(self) -> None:
@@ -330,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     def _send(
-        self, status: int, body: dict[str, Any], close: bool = False, extra: dict[str, str] | None = None
+        self, status: int, body: Mapping[str, object], close: bool = False, extra: dict[str, str] | None = None
     ) -> None:
         data = json.dumps(body, separators=(",", ":")).encode("utf-8")
         try:
