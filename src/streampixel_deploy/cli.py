@@ -162,16 +162,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     code = _main(sys.argv[1:])
     # The process ends next. The collections the interpreter runs while it shuts down would walk every object
-    # requests and boto3 made (~100 ms measured) for nothing: the memory goes back to the OS anyway. Frozen objects
-    # are skipped; atexit handlers still run and open files are still flushed and closed.
+    # requests and boto3 made, for nothing: the memory goes back to the OS anyway. Frozen objects are skipped;
+    # atexit handlers still run and open files are still flushed and closed.
     gc.freeze()
     return code
 
 
-#: The collector's thresholds for a CLI process (Python's are 700, 10, 10). Start-up makes ~100,000 long-lived
-#: objects (requests, boto3 and the S3 model) and almost no cyclic garbage; at 700 it ran ~150 collections,
-#: ~50 ms of a ~0.4 s start. The transfer's data is bytes, which the collector does not track, so a later
-#: collection is as rare as before. Cycles are still collected, in bounded batches (a long wait or the relay).
+#: The collector's thresholds for a CLI process (Python's are 700, 10, 10). Start-up makes a great many long-lived
+#: objects (requests, boto3 and the S3 model) and almost no cyclic garbage: at 700 the collector would walk them
+#: again and again while the run starts, finding nothing. The transfer's data is bytes, which the collector does not
+#: track, so a later collection is as rare as before. Cycles are still collected, in bounded batches (a long wait or
+#: the relay).
 GC_THRESHOLDS = (50_000, 20, 100)
 
 

@@ -20,24 +20,13 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-import streampixel_deploy.relay.forwarder as forwarder_module
-from streampixel_deploy.core.http import Clock
 from streampixel_deploy.relay import build_config
 from streampixel_deploy.relay.forwarder import Figures, Forwarder, ProjectLookup
 from streampixel_deploy.relay.log import JsonLog
-from streampixel_deploy.relay.spool import Spool
 from tests.fakeclock import FakeTime
+from tests.forwarderkit import fake_forwarder_clock, flags, spool_with_the_event
 
 INITIAL, MAXIMUM, FLOOR = 2.0, 60.0, 30.0  # retry-initial, retry-max and rate-limit-floor seconds
-ENVELOPE = {
-    "event": "build.approved",
-    "projectId": "664f1a2b3c4d5e6f7a8b9c0d",
-    "uploadId": "665a2b3c4d5e6f7a8b9c0e1f",
-    "fileUrl": "https://builds.example.com/showroom/Showroom-1.0.0.zip",
-    "status": "Approved",
-    "objection": None,
-    "timestamp": "2026-05-02T09:14:07.000Z",
-}
 Answer = tuple[int, dict[str, str]]
 
 
@@ -70,25 +59,21 @@ class Relay:
     """A forwarder on a fake clock, GitHub scripted, one event in its spool."""
 
     def __init__(self, tmp: Path, fake: FakeTime, script: list[Answer]) -> None:
-        flags = {
-            "token": "relay-test-token-0123456789abcdef",
-            "github_repository": "octo-org/game",
-            "github_token": "ghs_relaytest0123456789abcdefghijklmn",
-            "github_api_url": "https://ghe.example.com/api/v3",
-            "spool_dir": str(tmp / "spool"),
-            "retry_initial_seconds": f"{INITIAL:g}",
-            "retry_max_seconds": f"{MAXIMUM:g}",
-            "rate_limit_floor_seconds": f"{FLOOR:g}",
-        }
+        config = build_config(
+            flags(
+                tmp / "spool",
+                retry_initial_seconds=f"{INITIAL:g}",
+                retry_max_seconds=f"{MAXIMUM:g}",
+                rate_limit_floor_seconds=f"{FLOOR:g}",
+            ),
+            {},
+        )
         self.github = ScriptedGitHub(fake, script)
         session = requests.Session()
         session.mount("https://", self.github)
-        self.spool = Spool(tmp / "spool")
-        self.spool.open()
-        event_id = self.spool.new_id()
-        self.spool.write({"id": event_id, "receivedAt": time.time(), "envelope": ENVELOPE}, event_id)
+        self.spool = spool_with_the_event(tmp / "spool")
         self.log = JsonLog(io.StringIO(), level="debug")
-        self.forwarder = Forwarder(build_config(flags, {}), self.spool, self.log, ProjectLookup(None), session)
+        self.forwarder = Forwarder(config, self.spool, self.log, ProjectLookup(None), session)
         self.fake = fake
 
     def run_until_settled(self, timeout: float = 10.0) -> Figures:
@@ -114,12 +99,7 @@ class Relay:
 
 @pytest.fixture
 def make_relay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    fake = FakeTime(1000.0)
-
-    def fake_clock(budget_seconds: float | None = None, **kwargs: Any) -> Clock:
-        return Clock(budget_seconds, now=fake.now, pause=fake.pause, **kwargs)
-
-    monkeypatch.setattr(forwarder_module, "Clock", fake_clock)
+    fake = fake_forwarder_clock(monkeypatch)
     yield lambda script: Relay(tmp_path, fake, script)
 
 

@@ -73,7 +73,7 @@ class Packed:
 
 #: One piece of work: (entry, offset, length, last chunk of the entry?).
 _Piece = tuple[Member, int, int, bool]
-#: Small files are batched into one job up to this many bytes / files (a job per file costs ~30 us).
+#: Small files are batched into one job up to this many bytes / files (a job per small file costs more than its copy).
 _BATCH_FILES = 128
 
 
