@@ -22,7 +22,7 @@ from requests.adapters import BaseAdapter
 
 from streampixel_deploy.relay import build_config
 from streampixel_deploy.relay.events import Envelope
-from streampixel_deploy.relay.forwarder import Forwarder, ProjectLookup, Verdict
+from streampixel_deploy.relay.forwarder import Figures, Forwarder, ProjectLookup, Verdict
 from streampixel_deploy.relay.log import JsonLog
 from tests.fakeclock import FakeTime
 from tests.forwarderkit import ENVELOPE, fake_forwarder_clock, flags, spool_with_the_event
@@ -91,7 +91,7 @@ class VerifyingRelay:
         self.lookup = ScriptedLookup(fake, verdicts)
         self.forwarder = Forwarder(build_config(settings, {}), self.spool, self.log, self.lookup, session)
 
-    def run_until(self, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    def run_until(self, done: Callable[[Figures], bool]) -> Figures:
         """Start, wait (real time, bounded) until ``done(figures)``, stop; the forwarder's figures then."""
         self.forwarder.start()
         deadline = time.monotonic() + 10
