@@ -62,3 +62,12 @@ def test_the_caller_can_end_the_wait(thread: str) -> None:
         waiter.join(5)
     timer.join()
     assert came == [(None, True)]
+
+
+@POSIX_KILL
+def test_sighup_ends_the_wait_too() -> None:
+    """A closed terminal's SIGHUP: Python's default ended the emulator or the relay with no clean-up at all."""
+    hup = signal.Signals["SIGHUP"]
+    before = signal.getsignal(hup)
+    _ends_the_wait(hup, lambda: os.kill(os.getpid(), hup))
+    assert signal.getsignal(hup) == before
