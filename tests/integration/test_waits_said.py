@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
-from streampixel_deploy.core.http import Clock
+import pytest
+
+from streampixel_deploy.core import waits
+from streampixel_deploy.core.http import Clock, Http, Policy, Reply, make_session
 from streampixel_deploy.core.settings import build_settings
 from streampixel_deploy.core.waits import REPEAT_EVERY
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator
@@ -19,6 +23,9 @@ from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.execute import make_client
 from streampixel_deploy.run.follow import follow
 from tests.fakeclock import FakeTime, Heard
+from tests.localhttp import QuietHandler, serve
+
+TIMEOUT = 30.0  # a safety net only: every wait below ends on an event
 
 
 def test_the_wait_for_a_distribution_after_approved_is_said(cli: Any, emu: Emulator, build_zip: Path) -> None:
@@ -48,3 +55,53 @@ def test_the_wait_for_a_distribution_after_approved_is_said(cli: Any, emu: Emula
     ), lines
     assert sum(line.startswith("Still waiting for a Distribute stage") for line in lines) >= 1, lines
     assert heard.longest_silence() <= REPEAT_EVERY, heard.lines
+
+
+class Holding(QuietHandler):
+    """Holds its answer until the client has said twice that it waits for it."""
+
+    heard = threading.Event()
+
+    def do_GET(self) -> None:
+        Holding.heard.wait(TIMEOUT)
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_an_answer_held_past_the_threshold_is_waited_for_out_loud(monkeypatch: pytest.MonkeyPatch, thread: str) -> None:
+    """A request the server holds is a wait too (up to http-timeout-seconds): said once it lasts longer than the
+    threshold, repeated while it lasts, on the main thread and on a project's thread alike. (The thresholds are
+    shortened so that the test waits for the lines, not for 40 s.)"""
+    monkeypatch.setattr(waits, "ANNOUNCE_AFTER", 0.2)
+    monkeypatch.setattr(waits, "REPEAT_EVERY", 0.2)
+    Holding.heard.clear()
+    lines: list[str] = []
+
+    def tell(line: str) -> None:
+        lines.append(line)
+        if len(lines) >= 2:
+            Holding.heard.set()
+
+    with serve(Holding) as url:
+        http = Http(make_session(), Policy(request_budget=TIMEOUT), Clock(60), on_wait=tell)
+        replies: list[Reply] = []
+
+        def call() -> None:
+            replies.append(http.send("GET", url, what="read project p", repeatable=True))
+
+        if thread == "main":
+            call()
+        else:
+            worker = threading.Thread(target=call)
+            worker.start()
+            worker.join(TIMEOUT)
+    assert replies[0].status == 200
+    assert re.fullmatch(
+        r"Waiting for Streampixel's answer to read project p until \d\d:\d\d:\d\d UTC \(\d+ s left\)\.", lines[0]
+    )
+    assert lines[1].startswith("Still waiting for Streampixel's answer to read project p: until ")

@@ -349,7 +349,9 @@ class Http:
                     raise cut(RequestFailed(f"the answer broke off ({type(exc).__name__})", url, True, True)) from None
             return Reply(response.status_code, response.headers, body, response.url or url)
 
-        return interrupts.call(exchange)  # Ctrl+C ends a held request too (Windows: see core.interrupts)
+        tell = self.on_wait or self.clock.tell  # a held answer says so (core.waits), Ctrl+C ends it (core.interrupts)
+        held = waits.Wait(tell, f"{self.policy.service}'s answer to {what}", ends, self.clock.now) if tell else None
+        return interrupts.call(exchange, held)
 
 
 def _read_body(response: requests.Response, late: Callable[[], bool], budget: str, url: str) -> bytes:
