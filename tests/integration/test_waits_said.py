@@ -64,12 +64,7 @@ class Holding(QuietHandler):
 
     def do_GET(self) -> None:
         Holding.heard.wait(TIMEOUT)
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(200, b'{"ok": true}')
 
 
 @pytest.mark.parametrize("thread", ["main", "other"])
