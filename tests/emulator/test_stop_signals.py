@@ -41,6 +41,7 @@ class StallingHandler(QuietHandler):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals sent with kill(2)")
+@pytest.mark.usefixtures("sighup_default")
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_a_signal_during_a_slow_download_leaves_the_temp_folder_empty(sig: signal.Signals, tmp_path: Path) -> None:
     Stalled.asked.clear()

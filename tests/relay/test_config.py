@@ -130,6 +130,7 @@ def test_status_consistency(event: str, status: str, now: str, ok: bool) -> None
     assert status_consistent(parse_envelope(envelope(event=event, status=status)), now) is ok
 
 
+@pytest.mark.usefixtures("sighup_default")
 @pytest.mark.parametrize(
     "sig", ["SIGTERM", pytest.param("SIGHUP", marks=pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX"))]
 )

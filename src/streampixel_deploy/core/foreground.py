@@ -35,7 +35,7 @@ def serve_until_signal(stop: threading.Event | None = None) -> str | None:
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, handler) for sig in SERVER_SIGNALS}
+        previous = {sig: signal.signal(sig, handler) for sig in SERVER_SIGNALS if not _left_alone(sig)}
     try:
         wait(stop, None)
     except KeyboardInterrupt:  # a Ctrl-C that the handler did not catch
@@ -44,3 +44,9 @@ def serve_until_signal(stop: threading.Event | None = None) -> str | None:
         for sig, old in previous.items():
             signal.signal(sig, old)
     return came[0] if came else None
+
+
+def _left_alone(sig: signal.Signals) -> bool:
+    """A SIGHUP this process was started to ignore (``nohup``: a server meant to outlive its terminal or its CI
+    step, whose end sends SIGHUP to what the step left running) stays ignored."""
+    return sig.name == "SIGHUP" and signal.getsignal(sig) == signal.SIG_IGN
