@@ -33,3 +33,11 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        """A whole answer: status, type, length and body."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

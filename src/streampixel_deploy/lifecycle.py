@@ -20,8 +20,9 @@ shows each as the face's label (``label``) in every line the reporter gets and i
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -30,6 +31,7 @@ from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDep
 from streampixel_deploy.core.models import Result
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import SPEC_BY_NAME, build_settings, label_of
+from streampixel_deploy.core.spec import parse_list
 from streampixel_deploy.report.outputs import Publisher
 from streampixel_deploy.run.execute import fail, open_run, unexpected
 
@@ -121,7 +123,10 @@ class RunLifecycle:
         #: set by the first signal; every wait of the run watches it
         self.cancel = cancel if cancel is not None else threading.Event()
         #: the run's result as it stands (what the first signal publishes)
-        self._live = Result(command=command, project_id=str(raw.get("project-id") or ""))
+        #: the projects the run is for: as given until the settings say (a run that ends before its projects ran
+        #: still gives each its row of ``results``)
+        self._projects = tuple(dict.fromkeys(parse_list(raw.get("project-id"))))
+        self._live = Result(command=command, project_id=self._projects[0] if self._projects else "")
         #: whether the run got as far as its command (False: the settings were refused, or a rehearsal's emulator
         #: did not start); the CLI prints such a run's end as one line, as for any refused command line
         self.started = False
@@ -131,6 +136,7 @@ class RunLifecycle:
         try:
             with rehearsal.rehearsal(self._raw, self.reporter) as given:
                 settings = build_settings(given, self.command)
+                self._projects = settings.project_ids
                 self._live = Result(command=settings.command, project_id=settings.project_id)
                 self.started = True
                 with open_run(settings, self.reporter, self.cancel, self.environ, self.debug) as opened:
@@ -138,19 +144,24 @@ class RunLifecycle:
                     result = self._end(opened.execute())
                 result = opened.result  # the clean-up may have changed it (a cancel while closing)
         except StreampixelDeployError as exc:  # input errors, or a signal outside the command (handler published)
-            result = self._end(fail(self._live, exc, self.debug))
+            result = self._end(self._failed(exc))
         except KeyboardInterrupt:
-            result = self._end(fail(self._live, Cancelled("Cancelled by the user."), self.debug))
+            result = self._end(self._failed(Cancelled("Cancelled by the user.")))
         except Exception as exc:  # a bug: still a result, outputs and a summary
-            result = self._end(fail(self._live, unexpected(exc), self.debug))
+            result = self._end(self._failed(unexpected(exc)))
         self._publish(result)  # again, only if the clean-up changed it
         return result
 
     def first_signal(self, reason: str) -> None:
         """The first SIGINT/SIGTERM: publish the run as it stands, cancelled, before any clean-up (the runner kills
         the step seconds later)."""
-        self._publish(fail(copy.copy(self._live), Cancelled(f"{reason} Outputs written; cleaning up.")))
+        self._publish(self._failed(Cancelled(f"{reason} Outputs written; cleaning up."), copy.copy(self._live)))
         self.reporter.warning(f"{reason} Cleaning up.", "Cancelled")
+
+    def _failed(self, exc: StreampixelDeployError, result: Result | None = None) -> Result:
+        """The run as it stands (``result``, else the live one) ended by ``exc``: with several projects that never
+        got their own results, one row each with the error (``each_project``)."""
+        return each_project(fail(self._live if result is None else result, exc, self.debug), self._projects)
 
     def _end(self, result: Result) -> Result:
         """The result is known: mark a rehearsal, let the reporter say it, publish."""
@@ -167,3 +178,12 @@ class RunLifecycle:
         show_labels(result, self.label)
         if self.publisher is not None:
             self.publisher.publish(result)
+
+
+def each_project(result: Result, project_ids: Sequence[str]) -> Result:
+    """A run of several projects that ended before they had results of their own (a refused setting, a zip or a
+    hosting error before any submit): the run's result for each of them, so that ``results`` has a row per project."""
+    if result.projects or len(project_ids) < 2:
+        return result
+    result.projects = tuple(dataclasses.replace(result, project_id=p, projects=()) for p in project_ids)
+    return result

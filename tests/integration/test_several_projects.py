@@ -46,6 +46,18 @@ def _env(emu: Emulator) -> dict[str, str]:
     }
 
 
+def _inputs(emu: Emulator, build_zip: Path, projects: list[str], **more: str) -> dict[str, str]:
+    """The action's inputs for a deploy of ``build_zip`` to ``projects`` (a multi-line input), plus ``more``."""
+    return {
+        "api-key": DEFAULT_API_KEY,
+        "user-id": DEFAULT_USER_ID,
+        "project-id": "\n".join(projects),
+        "api-url": emu.api_url,
+        "zip-path": str(build_zip),
+        **more,
+    }
+
+
 def _uploads(emu: Emulator) -> list[dict[str, Any]]:
     return [r for r in emu.requests() if r["method"] == "POST" and r["path"].endswith("/upload-file")]
 
@@ -75,15 +87,7 @@ def test_three_projects_one_upload_each_through_the_rate_limit(three: Emulator, 
 
 
 def test_the_action_sets_results_and_one_table(three: Emulator, build_zip: Path, tmp_path: Path) -> None:
-    inputs = {
-        "api-key": DEFAULT_API_KEY,
-        "user-id": DEFAULT_USER_ID,
-        "project-id": "\n".join(PROJECTS),  # a multi-line input
-        "api-url": three.api_url,
-        "zip-path": str(build_zip),
-        "poll-interval-seconds": "0.1",
-        "timeout-minutes": "2",
-    }
+    inputs = _inputs(three, build_zip, PROJECTS, **{"poll-interval-seconds": "0.1", "timeout-minutes": "2"})
     run = run_action(tmp_path, inputs)
     assert run.code == 0, run.stdout + run.stderr
     rows = json.loads(run.outputs["results"])

@@ -130,8 +130,13 @@ def test_status_consistency(event: str, status: str, now: str, ok: bool) -> None
     assert status_consistent(parse_envelope(envelope(event=event, status=status)), now) is ok
 
 
-def test_the_cli_runs_forwards_and_stops_on_sigterm(tmp_path: Path) -> None:
-    """The entry point as a process: JSON lines on stderr, no secret in them, exit 0 on SIGTERM."""
+@pytest.mark.usefixtures("sighup_default")
+@pytest.mark.parametrize(
+    "sig", ["SIGTERM", pytest.param("SIGHUP", marks=pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX"))]
+)
+def test_the_cli_runs_forwards_and_stops_on_sigterm(tmp_path: Path, sig: str) -> None:
+    """The entry point as a process: JSON lines on stderr, no secret in them, exit 0 on SIGTERM, and on SIGHUP (a
+    closed terminal: it used to end the relay with no clean-up, core/foreground.py)."""
     with FakeGitHub(token=GITHUB_TOKEN) as github:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPIXEL_")}
         env.update({"STREAMPIXEL_RELAY_TOKEN": RELAY_TOKEN, "STREAMPIXEL_RELAY_GITHUB_TOKEN": GITHUB_TOKEN})
@@ -162,7 +167,7 @@ def test_the_cli_runs_forwards_and_stops_on_sigterm(tmp_path: Path) -> None:
             assert response.status_code == 202
             (dispatch,) = github.wait_for_dispatches(1)
             assert dispatch.event_type == "streampixel.webhook.test"
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.Signals[sig])
             assert proc.wait(10) == 0
             lines.extend(proc.stderr.readlines())
         finally:

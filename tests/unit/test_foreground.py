@@ -62,3 +62,34 @@ def test_the_caller_can_end_the_wait(thread: str) -> None:
         waiter.join(5)
     timer.join()
     assert came == [(None, True)]
+
+
+@POSIX_KILL
+def test_sighup_ends_the_wait_too() -> None:
+    """A closed terminal's SIGHUP: Python's default ended the emulator or the relay with no clean-up at all."""
+    hup = signal.Signals["SIGHUP"]
+    before = signal.getsignal(hup)
+    _ends_the_wait(hup, lambda: os.kill(os.getpid(), hup))
+    assert signal.getsignal(hup) == before
+
+
+@POSIX_KILL
+def test_a_sighup_the_process_was_started_to_ignore_stays_ignored() -> None:
+    """``nohup streampixel-deploy emulator &`` (the self-test workflow): the emulator must outlive its step, whose
+    end sends SIGHUP; a handler installed over nohup's SIG_IGN ended it."""
+    hup = signal.Signals["SIGHUP"]
+    before = signal.signal(hup, signal.SIG_IGN)
+    stop = threading.Event()
+
+    def hang_up_then_stop() -> None:
+        os.kill(os.getpid(), hup)
+        stop.set()
+
+    timer = threading.Timer(0.05, hang_up_then_stop)
+    timer.start()
+    try:
+        assert serve_until_signal(stop) is None  # the caller's stop ended the wait, not the hang-up
+        timer.join()
+        assert signal.getsignal(hup) == signal.SIG_IGN
+    finally:
+        signal.signal(hup, before)

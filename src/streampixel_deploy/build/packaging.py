@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streampixel_deploy.build.crc import crc32_combine
+from streampixel_deploy.build.exclusions import Exclusions
 from streampixel_deploy.build.zipformat import (
     DEFLATED,
     STORED,
@@ -42,7 +43,6 @@ from streampixel_deploy.build.zipformat import (
 )
 from streampixel_deploy.core.errors import ArchiveError, ref
 from streampixel_deploy.core.fileio import open_fd, read_at, usable_cpus
-from streampixel_deploy.core.patterns import path_matcher
 from streampixel_deploy.core.reporter import Reporter
 
 #: Formats that are already compressed: deflating them costs time and saves nothing.
@@ -92,13 +92,17 @@ def package_dir(
     workers: int | None = None,
     chunk_size: int = CHUNK,
     exclude: Sequence[str] = (),
+    require_exe: bool = True,
 ) -> Packed:
     """Zip the files under ``build_dir`` (paths relative to it) into ``dest``; return its sha256 and size.
 
-    ``exclude``: patterns of files to leave out (core/patterns.py), for example ``**/*.pdb``.
+    ``exclude``: patterns of files to leave out (core/patterns.py), for example ``**/*.pdb``; one that leaves out the
+    game's executable is refused (InputError naming it, with ``require_exe``), one that matches nothing is warned of.
     """
     skipped: list[str] = []
-    entries = _scan(build_dir, path_matcher(exclude, "build-dir-exclude", ref("build-dir-exclude")), skipped)
+    patterns = Exclusions(exclude, ref("build-dir-exclude"))
+    entries = _scan(build_dir, patterns.excluded, skipped)
+    patterns.check(build_dir, entries, reporter, require_exe)
     total = sum(e.size for e in entries)
     workers = workers or _cpu_count()
     window = 2 * workers + 2

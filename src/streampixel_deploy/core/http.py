@@ -30,7 +30,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from streampixel_deploy import _version
-from streampixel_deploy.core import interrupts
+from streampixel_deploy.core import interrupts, waits
 from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.ratelimit import RETRY_AFTER_FLOOR, parse_retry_after, rate_limit_delay
 from streampixel_deploy.core.redact import redact_url
@@ -60,7 +60,9 @@ class Clock:
 
     ``now`` and ``pause`` are seams for tests (a fake clock); by default they are ``time.monotonic`` and a wait on
     the cancel event (``core.interrupts.wait``: in slices on the main thread, so that Ctrl+C ends it on Windows
-    too), so a wait ends at once when the run is cancelled.
+    too), so a wait ends at once when the run is cancelled. A wait longer than ``waits.ANNOUNCE_AFTER`` says what
+    it waits for and until when, and repeats a short line while it lasts (core/waits.py), through ``announce`` (a
+    caller's :class:`~streampixel_deploy.core.waits.Wait` or place to tell) or else ``tell``.
     """
 
     def __init__(
@@ -70,8 +72,11 @@ class Clock:
         now: Callable[[], float] = time.monotonic,
         pause: Callable[[float], bool] | None = None,
         what: str = "timeout-minutes",
+        tell: waits.Tell | None = None,
     ) -> None:
         self.now = now
+        #: where a wait longer than waits.ANNOUNCE_AFTER says what it waits for, when its caller names no place
+        self.tell = tell
         self.cancel = cancel or threading.Event()
         self._pause = pause or (lambda seconds: interrupts.wait(self.cancel, seconds, self.now))
         self.started = now()
@@ -101,22 +106,34 @@ class Clock:
         where = f" while {doing}" if doing else ""
         return WaitTimeout(f"{self.what} ({limit}) ran out{where}.{' ' + extra if extra else ''}")
 
-    def sleep(self, seconds: float, doing: str = "", extra: str = "") -> None:
-        """Wait ``seconds``; a wait that would end past the deadline raises WaitTimeout at once."""
+    def sleep(
+        self,
+        seconds: float,
+        doing: str = "",
+        extra: str = "",
+        *,
+        waiting_for: str | None = None,
+        announce: waits.Voice = None,
+    ) -> None:
+        """Wait ``seconds``; a wait that would end past the deadline raises WaitTimeout at once. ``waiting_for`` names
+        what a long wait is for (default: another try to ``doing``)."""
         self.check(doing)
         if seconds > self.remaining():
             raise self.timeout(doing, extra)
-        if seconds > 0 and self._pause(seconds):
+        what = waiting_for or (f"another try to {doing}" if doing else "the next try")
+        if seconds > 0 and waits.pause(seconds, self._pause, self.now, what, announce or self.tell):
             raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
         self.check(doing)
 
-    def sleep_at_most(self, seconds: float, doing: str = "") -> None:
+    def sleep_at_most(self, seconds: float, doing: str = "", *, announce: waits.Voice = None) -> None:
         """Wait ``seconds`` or until the deadline, whichever comes first (a poll interval); the caller says
         what running out of time means."""
         if self.cancel.is_set():
             raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
         seconds = max(0.0, min(seconds, self.remaining()))
-        if seconds > 0 and self._pause(seconds):
+        if seconds > 0 and waits.pause(
+            seconds, self._pause, self.now, f"the next poll ({doing})", announce or self.tell
+        ):
             raise Cancelled(f"Cancelled{' while ' + doing if doing else ''}.")
 
 
@@ -201,11 +218,13 @@ class Http:
         policy: Policy,
         clock: Clock,
         on_retry: Callable[[str], None] | None = None,
+        on_wait: waits.Tell | None = None,
     ) -> None:
         self.session = session
         self.policy = policy
         self.clock = clock
         self.on_retry = on_retry
+        self.on_wait = on_wait  # where a long wait speaks (else the clock's ``tell``)
 
     def send(
         self,
@@ -246,7 +265,7 @@ class Http:
                         raise self.clock.timeout(f"waiting for {what}", f"The last attempt: {failure}.") from None
                     raise  # no time for another attempt: this failure (refused, reset) is the answer
                 self._note(f"{what} failed ({failure.reason}); retrying in {delay:.1f}s.")
-                self.clock.sleep(delay, what)
+                self.clock.sleep(delay, what, announce=self.on_wait)
                 continue
             if reply.status not in self.policy.retry_statuses or not retry:
                 return reply
@@ -265,6 +284,8 @@ class Http:
                     f"waiting out a rate limit on {what}",
                     f"{self.policy.service} asked for {wait:.0f}s more; another request by the same user is "
                     "probably running: retry later.",
+                    waiting_for=f"the rate limit on {what} to pass",
+                    announce=self.on_wait,
                 )
                 continue
             if not repeatable or attempt >= attempts:
@@ -274,7 +295,7 @@ class Http:
             if not self.clock.has_time_for(wait):
                 return reply
             self._note(f"{what} failed (HTTP {reply.status}); retrying in {wait:.1f}s.")
-            self.clock.sleep(wait, what)
+            self.clock.sleep(wait, what, announce=self.on_wait)
 
     def _note(self, message: str) -> None:
         if self.on_retry is not None:
@@ -328,7 +349,9 @@ class Http:
                     raise cut(RequestFailed(f"the answer broke off ({type(exc).__name__})", url, True, True)) from None
             return Reply(response.status_code, response.headers, body, response.url or url)
 
-        return interrupts.call(exchange)  # Ctrl+C ends a held request too (Windows: see core.interrupts)
+        tell = self.on_wait or self.clock.tell  # a held answer says so (core.waits), Ctrl+C ends it (core.interrupts)
+        held = waits.Wait(tell, f"{self.policy.service}'s answer to {what}", ends, self.clock.now) if tell else None
+        return interrupts.call(exchange, held)
 
 
 def _read_body(response: requests.Response, late: Callable[[], bool], budget: str, url: str) -> bytes:

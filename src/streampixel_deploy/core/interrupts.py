@@ -8,11 +8,15 @@ other thread it is one wait. POSIX interrupts the wait itself; the slices cost i
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from streampixel_deploy.core import waits
+from streampixel_deploy.core.waits import Wait
 
 T = TypeVar("T")
 
@@ -40,14 +44,18 @@ def wait(event: threading.Event, seconds: float | None, now: Callable[[], float]
             return True
 
 
-def call(work: Callable[[], T]) -> T:
+def call(work: Callable[[], T], held: Wait | None = None) -> T:
     """``work()``, cut short by a signal within SLICE seconds on the main thread: there it runs on a helper thread
     while the main thread waits in slices, because a blocking socket read is not interrupted by Ctrl+C on Windows
     (a request the server held for 60 s ended the run 58 s after Ctrl+C). On any other thread it runs in place.
 
+    ``held``: what the caller waits for (a server's answer); when ``work`` is still running ANNOUNCE_AFTER seconds
+    in, that wait is said, with its short line every REPEAT_EVERY seconds after (core/waits.py): on any thread, so
+    ``work`` then runs on a helper thread there too.
+
     What ``work`` raises is raised here. When a handler raises meanwhile (Cancelled), that goes up at once and
     ``work`` is left to end on its own (a daemon thread: its socket timeout bounds it, the process exit ends it)."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() and held is None:
         return work()
     done = threading.Event()
     results: list[T] = []
@@ -62,7 +70,12 @@ def call(work: Callable[[], T]) -> T:
             done.set()
 
     threading.Thread(target=run, name="streampixel-call", daemon=True).start()
-    wait(done, None)
+    if held is None:
+        wait(done, None)
+    elif not wait(done, waits.ANNOUNCE_AFTER):
+        held.begin()
+        while not wait(done, None if math.isinf(due := held.due_in()) else max(due, SLICE)):
+            held.beat()
     if errors:
         raise errors[0]
     return results[0]

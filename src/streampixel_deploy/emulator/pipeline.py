@@ -10,20 +10,25 @@ Each stage does its work first, then waits its configured delay; all waits use t
 ``Emulator.stop()`` ends the threads promptly.
 
 Downloads never follow redirects, stream to a temporary file in 1 MiB chunks and delete it once the
-archive has been checked.
+archive has been checked. The files live in the pipeline's own temp folder (:class:`Downloads`), which ``stop()``
+removes with whatever is left in it, after cutting the transfers still running: a stalled file host held a read for
+the whole download timeout, past the process's exit, and the partial zip stayed in the temp folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import logging
 import os
+import shutil
+import socket
 import tempfile
 import threading
 import urllib.error
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
 from streampixel_deploy.emulator.config import APPROVED, DISTRIBUTE, DOWNLOADING, EXTRACTING, PENDING, REJECT, SAVING
@@ -47,10 +52,79 @@ class Stopped(Exception):
     """The emulator is stopping; abandon the current build."""
 
 
-def download(url: str, dest: str, timeout: float, stop: threading.Event) -> str | None:
-    """Stream ``url`` into ``dest``; returns an objection, or None on success."""
+class Downloads:
+    """The pipeline's downloads while they run: a temp folder of their own (there while a download is) and the open
+    transfers. :meth:`cut` ends every transfer at once (a read blocked on a stalled host wakes and fails), and
+    :meth:`remove` deletes the folder with any partial zip in it; after ``cut`` no new download starts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._folder: str | None = None
+        self._open: set[http.client.HTTPResponse] = set()
+        self._files = 0
+        self._cut = False
+
+    def new_file(self) -> str:
+        with self._lock:
+            if self._cut:
+                raise Stopped
+            if self._folder is None:
+                self._folder = tempfile.mkdtemp(prefix="streampixel-emulator-downloads-")
+            fd, path = tempfile.mkstemp(prefix="streampixel-emulator-", suffix=".zip", dir=self._folder)
+            self._files += 1
+        os.close(fd)
+        return path
+
+    def finished(self, path: str) -> None:
+        """The download's file is no longer needed: gone, and the folder with the last one."""
+        with contextlib.suppress(FileNotFoundError):  # remove() may have taken it already
+            os.unlink(path)
+        with self._lock:
+            self._files -= 1
+            folder, self._folder = (self._folder, None) if self._files == 0 else (None, self._folder)
+        if folder is not None:  # taken from under the lock: a download starting now makes a new one
+            shutil.rmtree(folder, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def transfer(self, response: http.client.HTTPResponse) -> Iterator[None]:
+        with self._lock:
+            if self._cut:
+                raise Stopped
+            self._open.add(response)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open.discard(response)
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+            responses = list(self._open)
+        for response in responses:
+            with (
+                contextlib.suppress(OSError, ValueError),  # already closed, or not a socket any more
+                socket.fromfd(response.fileno(), socket.AF_INET, socket.SOCK_STREAM) as sock,
+            ):
+                sock.shutdown(socket.SHUT_RDWR)  # the connection, not just this duplicate: the read wakes
+
+    def remove(self) -> None:
+        with self._lock:
+            folder, self._folder = self._folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def download(
+    url: str, dest: str, timeout: float, stop: threading.Event, downloads: Downloads | None = None
+) -> str | None:
+    """Stream ``url`` into ``dest``; returns an objection, or None on success. ``downloads`` can cut it."""
     try:
-        with open_url(http_request(url), timeout) as response, open(dest, "wb") as out:
+        with (
+            open_url(http_request(url), timeout) as response,
+            downloads.transfer(response) if downloads is not None else contextlib.nullcontext(),
+            open(dest, "wb") as out,
+        ):
             if response.headers.get_content_type() == "text/html":
                 return HTML_PAGE
             first = True
@@ -111,6 +185,7 @@ class Pipeline:
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._downloads = Downloads()
 
     def submit_upload(self, upload_id: str, generation: int) -> None:
         self._spawn(self._run_upload, upload_id, generation)
@@ -124,10 +199,12 @@ class Pipeline:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
+        self._downloads.cut()
         with self._lock:
             threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(timeout)
+        self._downloads.remove()
 
     def _spawn(self, target: Callable[[str, int], None], upload_id: str, generation: int) -> None:
         thread = threading.Thread(
@@ -173,17 +250,18 @@ class Pipeline:
 
     def _check(self, upload_id: str, generation: int, url: str) -> tuple[str | None, str]:
         """Download and scan; returns the objection (None: fine) and the stage the build is in."""
-        fd, path = tempfile.mkstemp(prefix="streampixel-emulator-", suffix=".zip")
-        os.close(fd)
+        path = self._downloads.new_file()
         try:
-            objection = download(url, path, self._store.settings.download_timeout_seconds, self.stop_event)
+            objection = download(
+                url, path, self._store.settings.download_timeout_seconds, self.stop_event, self._downloads
+            )
             if objection:
                 return objection, DOWNLOADING
             self._wait(DOWNLOADING)
             self._enter(upload_id, generation, EXTRACTING)
             return scan(path, self._store.settings.require_exe, self.stop_event), EXTRACTING
         finally:
-            os.unlink(path)
+            self._downloads.finished(path)
 
     def _run_upload(self, upload_id: str, generation: int) -> None:
         self._wait(PENDING)

@@ -185,9 +185,10 @@ def _tally(rows: list[dict[str, Any]]) -> str:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["result"]] = counts.get(row["result"], 0) + 1
-    if len(counts) == 1:
-        return f"All {len(rows)} projects {ALL_PROJECTS.get(Outcome(rows[0]['result']), rows[0]['result'])}."
-    lines = [f"{len(rows)} projects: " + ", ".join(f"{n} {cell(result)}" for result, n in counts.items()) + "."]
+    if len(counts) == 1:  # each project's trouble still follows (a run refused before any project ran: its error)
+        lines = [f"All {len(rows)} projects {ALL_PROJECTS.get(Outcome(rows[0]['result']), rows[0]['result'])}."]
+    else:
+        lines = [f"{len(rows)} projects: " + ", ".join(f"{n} {cell(result)}" for result, n in counts.items()) + "."]
     lines += [
         f"- {code(str(row['projectId']), STATUS_LIMIT)}: {cell(plain_message(row.get('message') or row['result']))}"
         for row in rows

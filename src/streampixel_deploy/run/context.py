@@ -127,7 +127,7 @@ class Run:
                         raise self.clock.timeout(action, f"The last attempt: {exc}") from None
                     raise
                 self.reporter.warning(f"Could not {action} yet, will retry: {exc}", "Retrying")
-                self.clock.sleep(interval, action)
+                self.clock.sleep(interval, action, announce=self.reporter.info)
                 interval = min(interval * 2, 30.0)
         self.result.project_name = project.name or None
         self.reporter.info(

@@ -128,7 +128,13 @@ def _package(run: Run, build_dir: Path) -> Path:
     out_dir = Path(tempfile.mkdtemp(prefix="streampixel-build-"))
     run.temp_dirs.append(out_dir)
     zip_path = out_dir / f"{build_dir.resolve().name or 'build'}.zip"
-    packed = package_dir(build_dir, zip_path, run.reporter, exclude=run.settings.build_dir_exclude)
+    packed = package_dir(
+        build_dir,
+        zip_path,
+        run.reporter,
+        exclude=run.settings.build_dir_exclude,
+        require_exe=run.settings.verify_archive != "off",
+    )
     run.result.sha256 = packed.sha256
     run.result.size_bytes = packed.size_bytes
     left_out = f", {packed.excluded:,} path(s) left out by build-dir-exclude" if packed.excluded else ""

@@ -82,7 +82,8 @@ def make_client(
     if environ.get("SSL_CERT_FILE") and not (environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")):
         session.verify = environ["SSL_CERT_FILE"]  # requests only reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE itself
     on_retry = (lambda message: reporter.warning(message, "Retrying")) if reporter is not None else None
-    http = Http(session, streampixel_policy(settings), clock or Clock(settings.timeout_seconds), on_retry)
+    on_wait = reporter.info if reporter is not None else None  # where a long wait says what it waits for
+    http = Http(session, streampixel_policy(settings), clock or Clock(settings.timeout_seconds), on_retry, on_wait)
     return StreampixelClient(settings.api_url, settings.api_key, settings.user_id, http)
 
 
@@ -182,7 +183,7 @@ def open_run(
             "with only one of them no deployment is recorded.",
             "GitHub deployment",
         )
-    clock = Clock(settings.timeout_seconds, cancel)  # timeout-minutes bounds the whole run from here
+    clock = Clock(settings.timeout_seconds, cancel, tell=reporter.info)  # timeout-minutes bounds the whole run
     client = make_client(settings, environ, clock, reporter)
     sessions = [client.session]
     try:

@@ -19,6 +19,8 @@ Rules (where Streampixel's docs are silent, the choice is ours and documented in
   ``Approved`` that no ``Distribute`` preceded is followed for ``distribution_grace`` more (60 s, or 8 polls when
   polling is faster); a ``Distribute`` after it is progress, not a regression. If none comes, the build is approved
   with live unknown.
+- Every wait says what it waits for and until when, then a short line at least every 30 s (core/waits.py): the
+  build's end until the deadline, or a grace above (:class:`Awaiting`: the listing, the distribution, the settle).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 
 from streampixel_deploy.core.errors import ApiError, BuildRejected, TransportError, WaitTimeout
 from streampixel_deploy.core.models import Build, BuildStatus, Project, live_label
+from streampixel_deploy.core.waits import Wait
 from streampixel_deploy.run.context import Run, transient
 
 #: How long a freshly submitted build may be missing from files[] before we give up on it.
@@ -97,6 +100,14 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Awaiting:
+    """What the follower waits for while a grace of its own runs (else: the build's end, until the deadline)."""
+
+    what: str
+    until: float
+
+
+@dataclass(frozen=True)
 class Decision:
     seen: Seen
     verdict: Verdict
@@ -106,6 +117,8 @@ class Decision:
     note: str | None = None  # a debug line
     #: with ``expect_distribution``: True when the build was seen distributed, None when that is unknown
     distributed: bool | None = None
+    #: a grace running: what it waits for and until when (follow says so; run/follow.py's module docstring)
+    awaiting: Awaiting | None = None
 
     @property
     def next_poll(self) -> float:
@@ -121,7 +134,8 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
     if build is None:
         since = seen.missing_since if seen.missing_since is not None else now
         verdict = Verdict.MISSING if now - since > rules.listing_grace else Verdict.WAIT
-        return Decision(_slower(dataclasses.replace(seen, missing_since=since), rules), verdict)
+        listed = Awaiting("the build to be listed in the project's builds", since + rules.listing_grace)
+        return Decision(_slower(dataclasses.replace(seen, missing_since=since), rules), verdict, awaiting=listed)
     seen = dataclasses.replace(seen, missing_since=None)
     status = build.status
     stages: list[Stage] = []
@@ -152,7 +166,10 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
         since = seen.approved_since if seen.approved_since is not None else now
         seen = dataclasses.replace(seen, approved_since=since)
         if now - since < rules.distribution_grace:
-            return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
+            going = Awaiting(
+                _DISTRIBUTE_STAGE + " (Approved, not yet seen being distributed)", since + rules.distribution_grace
+            )
+            return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note, awaiting=going)
         note = f"Approved, but no Distribute stage seen in {now - since:.0f}s: whether it is live is unknown."
         return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=None)
     if status is BuildStatus.APPROVED:
@@ -165,7 +182,15 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
         if seen.settle_polls >= rules.settle_polls and waited >= rules.settle_seconds:
             stages.append(Stage(build.raw_status, f"no Distribute stage observed in {waited:.0f}s"))
             return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=None)
+        settle = Awaiting(
+            _DISTRIBUTE_STAGE + " (still listed Approved, as before distribute-file)",
+            stale_since + rules.settle_seconds,
+        )
+        return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note, awaiting=settle)
     return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
+
+
+_DISTRIBUTE_STAGE = "a Distribute stage"
 
 
 def _late_distribution(seen: Seen, rules: Rules, status: BuildStatus) -> bool:
@@ -190,6 +215,8 @@ def follow(run: Run, upload_id: str, after_distribute: bool = False, expect_dist
     s, r, clock = run.settings, run.result, run.clock
     rules = Rules.for_run(s.poll_interval_seconds, s.timeout_seconds, after_distribute, expect_distribution)
     seen = start(rules)
+    end = Awaiting(f"build {upload_id} to be " + ("distributed" if after_distribute else "approved"), clock.deadline)
+    wait: Wait | None = None
     while True:
         if clock.remaining() <= 0:
             raise _still_waiting(run, upload_id)
@@ -226,7 +253,15 @@ def follow(run: Run, upload_id: str, after_distribute: bool = False, expect_dist
                 f"Build {upload_id} does not appear in project {s.project_id}'s builds after "
                 f"{rules.listing_grace:.0f}s. Check the dashboard; it may have been deleted."
             )
-        clock.sleep_at_most(decision.next_poll, "following the build")
+        awaiting = decision.awaiting or end
+        if wait is None or wait.what != awaiting.what:  # a new wait: say what for and until when
+            wait = Wait(run.reporter.info, awaiting.what, awaiting.until, clock.now).begin()
+        elif decision.stages:
+            wait.heard()
+        due = awaiting.until - clock.now()  # a grace ends with a poll, as its line said, not a back-off later
+        clock.sleep_at_most(
+            min(decision.next_poll, due) if due > 0 else decision.next_poll, "following the build", announce=wait
+        )
 
 
 def _still_waiting(run: Run, upload_id: str) -> WaitTimeout:

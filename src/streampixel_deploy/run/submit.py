@@ -34,6 +34,7 @@ from streampixel_deploy.core.http import STREAMPIXEL_WINDOW
 from streampixel_deploy.core.models import Build, Project
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.settings import Settings
+from streampixel_deploy.core.waits import Wait
 from streampixel_deploy.run.context import Run, transient
 from streampixel_deploy.run.follow import LISTING_GRACE
 
@@ -138,6 +139,8 @@ def _send_waiting(run: Run, file_url: str, known_ids: set[str], recheck: bool) -
                 wait,
                 "waiting out the rate limit on upload-file",
                 "Another upload or distribute by the same user is probably running; retry later.",
+                waiting_for="the rate limit on upload-file to pass",
+                announce=run.reporter.info,
             )
         if recheck and (found := find_created(run, file_url, known_ids, 0.0)[0]) is not None:
             return found
@@ -151,6 +154,7 @@ def find_created(run: Run, file_url: str, known_ids: set[str], window: float) ->
     """
     clock = run.clock
     until = clock.now() + window
+    wait = Wait(run.reporter.info, "the submitted build to be listed in the project's builds", until, clock.now)
     looks = 0
     while True:
         looks += 1
@@ -181,6 +185,7 @@ def find_created(run: Run, file_url: str, known_ids: set[str], window: float) ->
         clock.sleep_at_most(
             min(run.settings.poll_interval_seconds, left) if left > 0 else run.settings.poll_interval_seconds,
             "looking for the submitted build",
+            announce=wait.begin() if looks == 1 else wait,
         )
 
 
