@@ -170,11 +170,30 @@ def test_a_small_zip_is_one_put_that_asks_before_sending(tmp_path: Path) -> None
     assert s3.part_headers[0].get("expect") == "100-continue"
 
 
-def test_a_failed_part_aborts_the_upload_and_says_nothing_is_left(tmp_path: Path) -> None:
+def test_a_failed_part_keeps_the_upload_for_a_rerun_and_says_so(tmp_path: Path) -> None:
     path = _zip(tmp_path, 3 * PART)
     s3, reporter = MemoryS3(), Said()
     s3.fail = lambda operation, part: 500 if part == 2 else None
     with pytest.raises(ClientError):
+        _upload(s3, path, reporter)
+    assert "CompleteMultipartUpload" not in s3.calls and "AbortMultipartUpload" not in s3.calls
+    assert len(s3.uploads) == 1  # kept: a re-run resumes it (s3_resume)
+    (kept,) = [m for kind, m in reporter.lines if kind == "info"]
+    assert "stay in the bucket" in kept and "AbortIncompleteMultipartUpload" in kept
+
+
+def test_a_cancel_aborts_the_upload_and_says_nothing_is_left(tmp_path: Path) -> None:
+    path = _zip(tmp_path, 3 * PART)
+    s3, reporter = MemoryS3(), Said()
+    sent = threading.Event()
+    s3.on_part = lambda part: sent.set()
+
+    def cancel_once_sent(done: int, total: int | None, label: str) -> None:
+        if sent.is_set():
+            raise KeyboardInterrupt  # what the signal handler raises in the waiting thread
+
+    reporter.progress = cancel_once_sent  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
         _upload(s3, path, reporter)
     assert "CompleteMultipartUpload" not in s3.calls and s3.uploads == set()
     assert ("info", f"Aborted the unfinished upload to s3://{BUCKET}/{KEY}; no parts are left behind.") in (
@@ -185,9 +204,11 @@ def test_a_failed_part_aborts_the_upload_and_says_nothing_is_left(tmp_path: Path
 def test_an_abort_that_keeps_failing_is_a_warning_with_what_to_do(tmp_path: Path) -> None:
     path = _zip(tmp_path, 3 * PART)
     s3, reporter = MemoryS3(), Said()
-    s3.fail = lambda operation, part: 500 if part == 2 or operation == "AbortMultipartUpload" else None
-    with pytest.raises(ClientError):
-        _upload(s3, path, reporter)
+    sent = threading.Event()
+    s3.on_part = lambda part: sent.set()
+    s3.fail = lambda operation, part: 500 if operation == "AbortMultipartUpload" else None
+    with pytest.raises(WaitTimeout):
+        _upload(s3, path, reporter, deadline=lambda: 0.0 if sent.is_set() else 60.0)
     assert s3.from_caller == ["AbortMultipartUpload"] * 3  # after s3transfer's own abort, three tries more
     (warning,) = [m for kind, m in reporter.lines if kind == "warning"]
     assert "could not be aborted" in warning and "AbortIncompleteMultipartUpload" in warning

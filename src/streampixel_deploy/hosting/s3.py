@@ -39,7 +39,6 @@ way (plain http is only accepted for a loopback endpoint), and the sha256 is of 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import threading
@@ -55,31 +54,25 @@ import requests
 
 from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError
-from streampixel_deploy.core.fileio import advise_sequential
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
-from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_deadline, s3_record, s3_transfer, time_left
+from streampixel_deploy.hosting import (
+    Deadline,
+    Hosted,
+    Upload,
+    s3_deadline,
+    s3_record,
+    s3_resume,
+    s3_transfer,
+    time_left,
+)
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
-from streampixel_deploy.hosting.s3_errors import error_code, explain, http_status
+from streampixel_deploy.hosting.s3_errors import explain
 from streampixel_deploy.hosting.s3_later import Later
+from streampixel_deploy.hosting.s3_sha256 import read_through
 
 MIB = 1024 * 1024
-#: Error codes of a listing that prove a setting wrong: the deploy stops there (any other failure of it does not).
-SETTINGS_WRONG = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "NoSuchBucket",
-        "PermanentRedirect",
-        "AuthorizationHeaderMalformed",
-        "IllegalLocationConstraintException",
-        "ExpiredToken",
-        "TokenRefreshRequired",
-        "InvalidToken",
-        "ExpiredTokenException",
-    }
-)
 MAX_PARTS = 10_000
 #: awscli's part size: with the sha256's look-ahead (HASH_AHEAD) about five parts are sent at once.
 MIN_PART_SIZE = 8 * MIB
@@ -89,7 +82,6 @@ DEFAULT_CONCURRENCY = 8
 #: Bytes read ahead of the sha256 (parts beyond the one being hashed) held at most; see s3_sha256. It is most of
 #: the client's memory: peak RSS ~115 MB with 32 MiB, ~140 MB with 48 MiB (bench/bench_upload.py, 1 GiB).
 HASH_AHEAD = 32 * MIB
-HASH_BLOCK = 8 * MIB
 #: How long one attempt waits for an answer (headers, or each read of a body); less when the run has less left
 #: (``s3_deadline``).
 READ_TIMEOUT = 120.0
@@ -216,39 +208,32 @@ class S3Host:
             with session, self._explained("checking the bucket") as step:
                 client = ready.result()
                 with s3_deadline.under(client, upload.deadline, READ_TIMEOUT):
-                    # the listing beside the look for an earlier upload: one round trip instead of two
-                    listing = Later("s3-listing", lambda said: self._check_bucket(client, said))
                     known, ident = upload.sha256, upload.directory_digest
                     if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
-                        known = known or self._digest(zip_path, stat, reporter, upload.deadline)
-                        ident = known
+                        known = known or read_through(zip_path, size, {}, True, reporter, upload.deadline)[1]
+                        ident = known or ""
                     key = self._join(upload.project_id, ident[:16], object_name(zip_path))
+                    # the listing (of this key's unfinished uploads) beside the look for a finished one
+                    listing = Later(
+                        "s3-listing",
+                        lambda said: s3_resume.unfinished(client, self.s.bucket, key, said, self._note_region),
+                    )
                     step.doing = "looking for an earlier upload"
                     recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self._note_region)
                     step.doing = "checking the bucket"
-                    listing.result(reporter)
+                    unfinished = listing.result(reporter)
                     reused = recorded is not None and known in (None, recorded)
                     recording: Later[None] | None = None
                     if reused and recorded is not None:
                         sha256 = recorded
+                        self._abort_all(client, key, unfinished, reporter)
                         reporter.info(
                             f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 "
                             f"{sha256[:16]}…); skipping the upload."
                         )
                     else:
-                        probe: Later[None] | None = None
-                        try:
-                            if size > (self.part_size or part_size_for(size)):  # multipart: prove the URL first
-                                probe = self._check_readable(client, key, zip_path, reporter, session, upload.deadline)
-                            step.doing = "uploading the zip"
-                            reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                            sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline, probe)
-                            if probe is not None:
-                                probe.result(reporter)
-                        except BaseException:
-                            if probe is not None:
-                                self._remove_placeholder(client, key, probe, reporter)
-                            raise
+                        step.doing = "uploading the zip"
+                        sha256 = self._send(client, upload, stat, key, known, unfinished, reporter, session)
                         name = object_name(zip_path)
                         recording = Later(
                             "s3-record",
@@ -266,6 +251,66 @@ class S3Host:
                 "Make sure nothing writes the zip during the deploy step and run it again."
             ) from None
         return Hosted(url=url, display_url=display, signed=signed, sha256=sha256, size_bytes=size, reused=reused)
+
+    def _send(
+        self,
+        client: Any,
+        upload: Upload,
+        stat: os.stat_result,
+        key: str,
+        known: str | None,
+        unfinished: list[str],
+        reporter: Reporter,
+        session: Any,
+    ) -> str:
+        """Upload the zip, resuming this build's unfinished upload when one proves to be; its sha256: ``known``
+        (vouched for by the caller, or taken by the proving read), else taken from the upload's reads."""
+        zip_path, size, deadline = upload.zip_path or Path(), stat.st_size, upload.deadline
+        part_size = self.part_size or part_size_for(size)
+        multipart = size > part_size
+        # a multipart upload proves the URL first, beside its first parts (never completed unless it passed)
+        probe = self._check_readable(client, key, zip_path, reporter, session, deadline) if multipart else None
+        try:
+            resume = None
+            if not multipart:  # one PutObject: nothing to resume
+                self._abort_all(client, key, unfinished, reporter)
+            elif unfinished:
+                resume, proven = s3_resume.prepare(
+                    client, self.s.bucket, key, unfinished, zip_path, size, part_size, known is None, reporter, deadline
+                )
+                known = known or proven
+            reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
+            digest = s3_transfer.upload(
+                client,
+                zip_path,
+                stat,
+                self.s.bucket,
+                key,
+                {"ContentType": "application/zip"},
+                reporter,
+                part_size=part_size,
+                concurrency=self.concurrency,
+                deadline=deadline,
+                sha256=known is None,
+                hash_limit=self.hash_ahead,
+                gate=probe.failed if probe is not None else None,
+                gate_wait=probe.future.exception if probe is not None else None,
+                resume=resume,
+            )
+            if probe is not None:
+                probe.result(reporter)
+        except BaseException:
+            if probe is not None:
+                self._remove_placeholder(client, key, probe, reporter)
+            raise
+        sha256 = known or digest
+        if sha256 is None:
+            raise RuntimeError("the upload returned no sha256")
+        return sha256
+
+    def _abort_all(self, client: Any, key: str, unfinished: list[str], reporter: Reporter) -> None:
+        for upload_id in unfinished:
+            s3_resume.abort(client, self.s.bucket, key, upload_id, reporter, "nothing will resume it")
 
     @contextlib.contextmanager
     def _explained(self, doing: str) -> Iterator[_Step]:
@@ -329,24 +374,6 @@ class S3Host:
             config=config,
         )
 
-    def _check_bucket(self, client: Any, reporter: Reporter) -> None:
-        """Fail before sending gigabytes when the listing proves the key, secret, bucket or region wrong.
-
-        The listing is only a hint (and the bucket's region): any other refusal or failure (no s3:ListBucket, a
-        server's 5xx, an unknown error) lets the deploy go on; the next calls tell what is really wrong. s3rver,
-        for one, answers ListObjectsV2 with MaxKeys=1 with a 500 when more than one key matches."""
-        from botocore.exceptions import ClientError
-
-        try:
-            prefix = f"{self.s.prefix}/" if self.s.prefix else ""
-            response = client.list_objects_v2(Bucket=self.s.bucket, MaxKeys=1, Prefix=prefix)
-        except ClientError as exc:
-            if error_code(exc) in SETTINGS_WRONG or http_status(exc) == 404:
-                raise
-            reporter.debug(f"The bucket listing failed ({error_code(exc) or http_status(exc)}); going on without it.")
-            return
-        self._note_region(response)
-
     def _check_readable(
         self, client: Any, key: str, zip_path: Path, reporter: Reporter, session: Any, deadline: Deadline | None
     ) -> Later[None]:
@@ -377,57 +404,6 @@ class S3Host:
             reporter.debug(
                 f"The placeholder s3://{self.s.bucket}/{record_key} stays ({type(exc).__name__}); it is harmless."
             )
-
-    def _digest(self, zip_path: Path, stat: os.stat_result, reporter: Reporter, deadline: Deadline | None) -> str:
-        """A sequential hash pass before the upload: only when there is no directory digest to name the object by."""
-        digest = hashlib.sha256()
-        done = 0
-        buffer = bytearray(HASH_BLOCK)
-        view = memoryview(buffer)
-        reporter.progress(0, stat.st_size, "sha256")
-        with zip_path.open("rb", buffering=0) as fh:
-            advise_sequential(fh.fileno())
-            while count := fh.readinto(buffer):
-                time_left(deadline)
-                digest.update(view[:count])
-                done += count
-                reporter.progress(done, stat.st_size, "sha256")
-        return digest.hexdigest()
-
-    def _upload(
-        self,
-        client: Any,
-        zip_path: Path,
-        stat: os.stat_result,
-        key: str,
-        known: str | None,
-        reporter: Reporter,
-        deadline: Deadline | None,
-        probe: Later[None] | None = None,
-    ) -> str:
-        """Upload the zip; its sha256: ``known`` (vouched for by the caller), else taken from the upload's reads.
-        ``probe``: a check that must pass before the upload is completed (and stops it when it fails)."""
-        digest = s3_transfer.upload(
-            client,
-            zip_path,
-            stat,
-            self.s.bucket,
-            key,
-            {"ContentType": "application/zip"},
-            reporter,
-            part_size=self.part_size or part_size_for(stat.st_size),
-            concurrency=self.concurrency,
-            deadline=deadline,
-            sha256=known is None,
-            hash_limit=self.hash_ahead,
-            gate=probe.failed if probe is not None else None,
-            gate_wait=probe.future.exception if probe is not None else None,
-        )
-        if known is not None:
-            return known
-        if digest is None:
-            raise RuntimeError("the upload returned no sha256")
-        return digest
 
     # -- URLs ------------------------------------------------------------------------------------------
 
