@@ -257,3 +257,86 @@ def test_a_single_put_of_a_changed_zip_is_deleted(tmp_path: Path) -> None:
     with pytest.raises(FileChanged):
         upload(s3.client, path, stat, BUCKET, KEY, {}, Said(), part_size=PART, concurrency=3)
     assert s3.calls == ["PutObject", "DeleteObject"] and KEY not in s3.objects
+
+
+# -- the clock: every attempt waits at most the time left (s3_deadline), the waiting loop stops at the deadline ------
+
+
+class FakeClock:
+    """The run's clock, moved by the test (by the parts as they are sent), never by real time."""
+
+    def __init__(self, budget: float) -> None:
+        self.now = 0.0
+        self.end = budget
+        self.lock = threading.Lock()
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+    def left(self) -> float:
+        with self.lock:
+            return self.end - self.now
+
+
+def _timeouts(s3: MemoryS3) -> list[tuple[str, float]]:
+    """(operation, read timeout) of each attempt that is sent, as s3_deadline set it (call inside
+    ``s3_deadline.under``: its hook runs first, then this record, then the memory S3's answer)."""
+    seen: list[tuple[str, float]] = []
+
+    def record(request: Any, event_name: str, **_: Any) -> None:
+        seen.append((event_name.rsplit(".", 1)[-1], request.context.get("read_timeout")))
+
+    s3.client.meta.events.unregister("before-send.s3", s3._answer)
+    s3.client.meta.events.register("before-send.s3", record)
+    s3.client.meta.events.register("before-send.s3", s3._answer)
+    return seen
+
+
+def test_each_part_waits_at_most_the_time_left_on_the_clock(tmp_path: Path) -> None:
+    from streampixel_deploy.hosting import s3_deadline
+
+    path = _zip(tmp_path, 4 * PART)
+    s3, clock = MemoryS3(), FakeClock(budget=100.0)
+    s3.on_part = lambda part: clock.advance(20.0)  # each part takes 20 s of the run's time
+    with s3_deadline.under(s3.client, clock.left, read_timeout=60.0):
+        seen = _timeouts(s3)
+        _upload(s3, path, Said(), concurrency=1, deadline=clock.left)
+    parts = [timeout for operation, timeout in seen if operation == "UploadPart"]
+    assert parts == [60.0, 60.0, 60.0, 40.0]  # the client's own 60 s until less than that is left
+    assert s3.objects[KEY] == path.read_bytes()
+
+
+def test_the_clock_running_out_between_parts_stops_the_upload_and_aborts_it(tmp_path: Path) -> None:
+    from streampixel_deploy.hosting import s3_deadline
+
+    path = _zip(tmp_path, 6 * PART)
+    s3, clock = MemoryS3(), FakeClock(budget=50.0)
+    s3.on_part = lambda part: clock.advance(20.0)
+    with s3_deadline.under(s3.client, clock.left, read_timeout=60.0), pytest.raises(WaitTimeout):
+        seen = _timeouts(s3)
+        _upload(s3, path, Said(), concurrency=1, deadline=clock.left)
+    assert [op for op, _ in seen].count("UploadPart") == 3  # the third attempt finds none left: never sent
+    # the abort still goes out once the deadline has passed, bounded by CLEANUP_SECONDS
+    assert ("AbortMultipartUpload", s3_deadline.CLEANUP_SECONDS) in seen
+    assert "CompleteMultipartUpload" not in s3.calls and s3.uploads == set()
+
+
+# -- resuming: the reused parts are answered without being sent ----------------------------------------------------
+
+
+def test_a_resume_sends_only_the_missing_parts_and_completes_with_all(tmp_path: Path) -> None:
+    from streampixel_deploy.hosting.s3_resume import Resume
+
+    path = _zip(tmp_path, 4 * PART + 100)
+    data = path.read_bytes()
+    s3, reporter = MemoryS3(), Said()
+    s3.uploads.add("upload-before")
+    reused = {n: data[(n - 1) * PART : n * PART] for n in (1, 3)}  # what a run that died left
+    s3.parts.update(reused)
+    etags = {n: hashlib.md5(b).hexdigest() for n, b in reused.items()}  # noqa: S324 - S3's ETag
+    resume = Resume("upload-before", etags, 2 * PART)
+    assert _upload(s3, path, reporter, sha256=False, resume=resume) is None
+    assert s3.calls.count("UploadPart") == 3 and "CreateMultipartUpload" not in s3.calls  # parts 2, 4, 5
+    assert s3.objects[KEY] == data and s3.uploads == set()
+    assert reporter.progressed[0] == (2 * PART, len(data))  # the reused parts count as done from the start
