@@ -27,7 +27,7 @@ from streampixel_deploy.core.errors import HostingError
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MIB, S3Host
 
-from .conftest import ACCESS_KEY, SECRET_KEY, RecordingReporter, S3Server, needs_abort
+from .conftest import ACCESS_KEY, SECRET_KEY, RecordingReporter, S3Server, count_requests, needs_abort
 from .s3_proxy import CountingProxy
 from .test_s3_host import _data_file, _key
 
@@ -169,3 +169,31 @@ def test_a_different_build_never_reuses_anothers_parts(
     assert _object(s3_server, bucket, key) == new.read_bytes()
     # under the same key A's upload was aborted (not B's); under B's own key A's stays for A's own re-run
     assert len(s3_server.pending_uploads(bucket)) == (0 if same_key else 1)
+
+
+def test_older_unfinished_uploads_of_the_key_are_aborted_and_the_newest_resumed(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    """What is kept stays bounded: of several unfinished uploads of this key (runs that died one after another),
+    the newest is resumed and the older ones are aborted."""
+    needs_abort()
+    bucket = s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 4 * PART)
+    data, key, client = zip_path.read_bytes(), _key(zip_path), s3_server.client()
+    started = []
+    for parts in (1, 2):  # the older upload holds part 1, the newer parts 1 and 2
+        upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        for number in range(1, parts + 1):
+            body = data[(number - 1) * PART : number * PART]
+            client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
+        started.append(upload_id)
+    host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=2)
+    parts_sent = count_requests(host._client(), "UploadPart")
+    reporter = RecordingReporter()
+
+    hosted = host.host(Upload(zip_path, "p", directory_digest=directory_digest(zip_path)), reporter)
+
+    assert len(parts_sent) == -(-len(data) // PART) - 2  # all but parts 1 and 2: the newer upload's
+    assert any(started[0] in m and "older unfinished upload" in m for m in reporter.messages("info"))
+    assert hosted.sha256 == digest and _object(s3_server, bucket, key) == data
+    assert s3_server.pending_uploads(bucket) == []

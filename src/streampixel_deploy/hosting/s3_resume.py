@@ -113,7 +113,11 @@ def prepare(
     newest, *older = upload_ids
     for upload_id in older:
         abort(client, bucket, key, upload_id, reporter, "an older unfinished upload of the same key")
-    parts = list_parts(client, bucket, key, newest)
+    try:
+        parts = list_parts(client, bucket, key, newest)
+    except ClientError as exc:  # no s3:ListMultipartUploadParts, or a server without it: a new upload, nothing lost
+        reporter.debug(f"The parts of the unfinished upload could not be listed ({error_code(exc)}); not resuming.")
+        return None, None
     sha256: str | None = None
     proven = bool(parts) and all(_fits(p, part_size, size) for p in parts)
     if proven:
