@@ -18,6 +18,7 @@ import pytest
 from streampixel_deploy.core.errors import WaitTimeout
 from streampixel_deploy.core.reporter import NullReporter
 from streampixel_deploy.hosting.s3_transfer import FileChanged, upload
+from tests.fakeclock import FakeTime
 
 boto3 = pytest.importorskip("boto3")
 from botocore.awsrequest import AWSResponse  # noqa: E402
@@ -262,21 +263,13 @@ def test_a_single_put_of_a_changed_zip_is_deleted(tmp_path: Path) -> None:
 # -- the clock: every attempt waits at most the time left (s3_deadline), the waiting loop stops at the deadline ------
 
 
-class FakeClock:
-    """The run's clock, moved by the test (by the parts as they are sent), never by real time."""
+def _taking(clock: FakeTime, seconds: float) -> Callable[[int], None]:
+    """An ``on_part`` that moves the fake clock as each part is sent."""
 
-    def __init__(self, budget: float) -> None:
-        self.now = 0.0
-        self.end = budget
-        self.lock = threading.Lock()
+    def part_sent(_part: int) -> None:
+        clock.pause(seconds)
 
-    def advance(self, seconds: float) -> None:
-        with self.lock:
-            self.now += seconds
-
-    def left(self) -> float:
-        with self.lock:
-            return self.end - self.now
+    return part_sent
 
 
 def _timeouts(s3: MemoryS3) -> list[tuple[str, float]]:
@@ -297,11 +290,12 @@ def test_each_part_waits_at_most_the_time_left_on_the_clock(tmp_path: Path) -> N
     from streampixel_deploy.hosting import s3_deadline
 
     path = _zip(tmp_path, 4 * PART)
-    s3, clock = MemoryS3(), FakeClock(budget=100.0)
-    s3.on_part = lambda part: clock.advance(20.0)  # each part takes 20 s of the run's time
-    with s3_deadline.under(s3.client, clock.left, read_timeout=60.0):
+    clock, s3 = FakeTime(), MemoryS3()
+    s3.on_part = _taking(clock, 20.0)  # each part takes 20 s of the run's time (one part at a time)
+    left = lambda: 100.0 - clock.now()  # noqa: E731 - the run's deadline on the fake clock
+    with s3_deadline.under(s3.client, left, read_timeout=60.0):
         seen = _timeouts(s3)
-        _upload(s3, path, Said(), concurrency=1, deadline=clock.left)
+        _upload(s3, path, Said(), concurrency=1, deadline=left)
     parts = [timeout for operation, timeout in seen if operation == "UploadPart"]
     assert parts == [60.0, 60.0, 60.0, 40.0]  # the client's own 60 s until less than that is left
     assert s3.objects[KEY] == path.read_bytes()
@@ -311,11 +305,12 @@ def test_the_clock_running_out_between_parts_stops_the_upload_and_aborts_it(tmp_
     from streampixel_deploy.hosting import s3_deadline
 
     path = _zip(tmp_path, 6 * PART)
-    s3, clock = MemoryS3(), FakeClock(budget=50.0)
-    s3.on_part = lambda part: clock.advance(20.0)
-    with s3_deadline.under(s3.client, clock.left, read_timeout=60.0), pytest.raises(WaitTimeout):
+    clock, s3 = FakeTime(), MemoryS3()
+    s3.on_part = _taking(clock, 20.0)
+    left = lambda: 50.0 - clock.now()  # noqa: E731
+    with s3_deadline.under(s3.client, left, read_timeout=60.0), pytest.raises(WaitTimeout):
         seen = _timeouts(s3)
-        _upload(s3, path, Said(), concurrency=1, deadline=clock.left)
+        _upload(s3, path, Said(), concurrency=1, deadline=left)
     assert [op for op, _ in seen].count("UploadPart") == 3  # the third attempt finds none left: never sent
     # the abort still goes out once the deadline has passed, bounded by CLEANUP_SECONDS
     assert ("AbortMultipartUpload", s3_deadline.CLEANUP_SECONDS) in seen
