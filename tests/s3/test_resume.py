@@ -27,7 +27,16 @@ from streampixel_deploy.core.errors import HostingError
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MIB, S3Host
 
-from .conftest import ACCESS_KEY, SECRET_KEY, RecordingReporter, S3Server, count_requests, needs_abort
+from .conftest import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    HoldingProxy,
+    RecordingReporter,
+    S3Server,
+    count_requests,
+    needs_abort,
+    s3_error,
+)
 from .s3_proxy import CountingProxy
 from .test_s3_host import _data_file, _key
 
@@ -197,3 +206,27 @@ def test_older_unfinished_uploads_of_the_key_are_aborted_and_the_newest_resumed(
     assert any(started[0] in m and "older unfinished upload" in m for m in reporter.messages("info"))
     assert hosted.sha256 == digest and _object(s3_server, bucket, key) == data
     assert s3_server.pending_uploads(bucket) == []
+
+
+def test_parts_that_cannot_be_listed_mean_a_new_upload_not_a_failed_deploy(s3_server: S3Server, tmp_path: Path) -> None:
+    """No s3:ListMultipartUploadParts (ListParts answered 403): the deploy uploads everything, as before issue 29."""
+    needs_abort()
+    bucket = s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 3 * PART)
+    data, key, client = zip_path.read_bytes(), _key(zip_path), s3_server.client()
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=data[:PART])
+
+    def list_parts(line: bytes) -> bytes | None:
+        return s3_error(403, "AccessDenied", "no") if line.startswith(b"GET ") and b"uploadId=" in line else None
+
+    proxy = HoldingProxy(s3_server.endpoint, held=lambda _line: False, answer=list_parts)
+    try:
+        host = S3Host(s3_server.settings(bucket, endpoint_url=proxy.endpoint, presign_seconds=60), part_size=PART)
+        parts_sent = count_requests(host._client(), "UploadPart")
+        hosted = host.host(Upload(zip_path, "p", directory_digest=directory_digest(zip_path)), RecordingReporter())
+    finally:
+        proxy.close()
+    assert proxy.held_lines, "ListParts was not refused: nothing was tested"
+    assert len(parts_sent) == -(-len(data) // PART)  # every part: nothing could be proven
+    assert hosted.sha256 == digest and _object(s3_server, bucket, key) == data

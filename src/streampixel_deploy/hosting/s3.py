@@ -195,7 +195,9 @@ class S3Host:
                     known, ident = upload.sha256, upload.directory_digest
                     if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
                         known = known or read_through(zip_path, size, {}, True, reporter, upload.deadline)[1]
-                        ident = known or ""
+                        if known is None:  # shorter than it was a moment ago
+                            raise s3_transfer.FileChanged
+                        ident = known
                     key = self.access.join(upload.project_id, ident[:16], object_name(zip_path))
                     # the listing (of this key's unfinished uploads) beside the look for a finished one
                     listing = Later(
@@ -217,7 +219,9 @@ class S3Host:
                         )
                     else:
                         step.doing = "uploading the zip"
-                        sha256 = self._send(client, upload, stat, key, known, unfinished, reporter, session)
+                        sha256 = self._send(
+                            client, zip_path, stat, key, known, unfinished, reporter, session, upload.deadline
+                        )
                         name = object_name(zip_path)
                         recording = Later(
                             "s3-record",
@@ -239,17 +243,18 @@ class S3Host:
     def _send(
         self,
         client: Any,
-        upload: Upload,
+        zip_path: Path,
         stat: os.stat_result,
         key: str,
         known: str | None,
         unfinished: list[str],
         reporter: Reporter,
         session: Any,
+        deadline: Deadline | None,
     ) -> str:
         """Upload the zip, resuming this build's unfinished upload when one proves to be; its sha256: ``known``
         (vouched for by the caller, or taken by the proving read), else taken from the upload's reads."""
-        zip_path, size, deadline = upload.zip_path or Path(), stat.st_size, upload.deadline
+        size = stat.st_size
         part_size = self.part_size or part_size_for(size)
         multipart = size > part_size
         # a multipart upload proves the URL first, beside its first parts (never completed unless it passed)

@@ -110,6 +110,8 @@ def prepare(
     """The newest of ``upload_ids`` as a :class:`Resume` when every part it holds proves to be this build's (the
     others, and that one when it does not prove, are aborted); and the zip's sha256 when ``want_sha256`` and the
     proving read took it (the upload then need not)."""
+    from botocore.exceptions import ClientError
+
     newest, *older = upload_ids
     for upload_id in older:
         abort(client, bucket, key, upload_id, reporter, "an older unfinished upload of the same key")
