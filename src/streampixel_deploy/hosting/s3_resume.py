@@ -16,7 +16,7 @@ size) means the upload is not this build's, and it is aborted (some servers, rcl
 part that was sent). An ETag that is not an MD5 (SSE-KMS) proves nothing: the upload starts again.
 
 **Bounds.** Older unfinished uploads of the same key (the newest is the one tried) are aborted. What a cancelled,
-failed or lost run leaves is said in docs/reliability.md, with the bucket lifecycle rule that removes it.
+failed or lost run leaves is said in docs/action-reference.md, with the bucket lifecycle rule that removes it.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ def _say_kept(bucket: str, key: str, watch: _Watch, reporter: Reporter) -> None:
         f"The upload to s3://{bucket}/{key} failed after {watch.sent:,} of {watch.size:,} bytes were sent; its "
         f"parts stay in the bucket (multipart upload {watch.upload_id}), so that a re-run of this build sends only "
         "what is missing. A bucket lifecycle rule with AbortIncompleteMultipartUpload removes them if no re-run "
-        "comes (docs/reliability.md)."
+        "comes (docs/action-reference.md)."
     )
 
 
