@@ -91,8 +91,9 @@ def unfinished(
         return []
     note(response)
     uploads = [u for u in response.get("Uploads") or [] if u.get("Key") == key and u.get("UploadId")]
-    uploads.sort(key=lambda u: str(u.get("Initiated") or ""), reverse=True)
-    return [str(u["UploadId"]) for u in uploads]
+    # S3 lists one key's uploads oldest first: that order breaks ties of Initiated (moto's are whole seconds)
+    ranked = sorted(enumerate(uploads), key=lambda iu: (str(iu[1].get("Initiated") or ""), iu[0]), reverse=True)
+    return [str(u["UploadId"]) for _, u in ranked]
 
 
 def prepare(
