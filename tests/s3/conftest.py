@@ -36,6 +36,10 @@ import pytest
 
 from streampixel_deploy.core.settings import S3Settings
 
+from .s3_proxy import HoldingProxy
+
+__all__ = ["HoldingProxy"]
+
 SERVER = os.environ.get("SP_S3_SERVER", "rclone")
 #: s3rver knows one account only (S3RVER / S3RVER)
 ACCESS_KEY = "S3RVER" if SERVER == "s3rver" else "SPDTESTACCESSKEY01"
@@ -333,79 +337,6 @@ def sent_header(client: Any, name: str, *operations: str) -> list[str | None]:
 
     on_send(client, record, *operations)
     return values
-
-
-class HoldingProxy:
-    """A TCP proxy in front of an S3 server that never answers the requests ``held(request_line)`` picks: it stops
-    forwarding that connection and keeps it open, silent, until the proxy stops (a server that never answers); or
-    answers those ``answer(request_line)`` gives a response for with that response, then closes the connection.
-    Everything else is passed through byte for byte (SigV4 signs the Host header, which the proxy leaves as is)."""
-
-    def __init__(
-        self, upstream: str, held: Callable[[bytes], bool], answer: Callable[[bytes], bytes | None] | None = None
-    ) -> None:
-        host, _, port = upstream.removeprefix("http://").partition(":")
-        self.upstream = (host, int(port))
-        self.held = held
-        self.answer = answer  # a canned answer (then the connection is closed) for the requests it picks
-        self.held_lines: list[bytes] = []
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                continue
-            thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, client: socket.socket) -> None:
-        with client, socket.create_connection(self.upstream) as server:
-            back = threading.Thread(target=self._pipe, args=(server, client), daemon=True)
-            back.start()
-            client.settimeout(0.1)
-            while not self._stop.is_set():
-                try:
-                    data = client.recv(65536)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                first_line = data.split(b"\r\n", 1)[0]
-                canned = self.answer(first_line) if self.answer is not None else None
-                if canned is not None:
-                    self.held_lines.append(first_line)
-                    with contextlib.suppress(OSError):
-                        client.sendall(canned)
-                    break
-                if self.held(first_line):
-                    self.held_lines.append(first_line)
-                    self._stop.wait()  # never forwarded, never answered
-                    break
-                server.sendall(data)
-            with contextlib.suppress(OSError):
-                server.shutdown(socket.SHUT_RDWR)
-            back.join(5)
-
-    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(5)
 
 
 def s3_error(status: int, code: str, message: str) -> bytes:

@@ -1,7 +1,8 @@
 """Issues 26 and 28: what must not fail a deploy, and what must fail it before gigabytes are sent.
 
 * A bucket listing that fails (s3rver answers ListObjectsV2 with MaxKeys=1 with a 500 when more than one key
-  matches) is only a hint: the deploy goes on, and a re-run still skips.
+  matches, and has no ListMultipartUploads, the listing used since issue 29) is only a hint: the deploy goes on,
+  and a re-run still skips.
 * A private bucket is found before the upload is completed: a small object (the build's ``.sha256`` record, written
   with a placeholder) is fetched the way Streampixel will fetch the build, beside the first parts.
 * The dry run's message says a test object was uploaded, never the build.
@@ -21,7 +22,8 @@ from .test_s3_host import PART, _data_file, _download_sha256, _upload
 
 
 def _listing(line: bytes) -> bool:
-    return line.startswith(b"GET ") and b"list-type=2" in line
+    """The one listing before an upload: ListMultipartUploads of the key (``GET /bucket?uploads&prefix=...``)."""
+    return line.startswith(b"GET ") and b"?uploads" in line
 
 
 def test_a_listing_that_fails_does_not_fail_the_deploy(open_s3_server: S3Server, tmp_path: Path) -> None:

@@ -199,22 +199,39 @@ def test_failure_mid_upload_aborts_the_multipart_upload(
     assert any("Aborted the unfinished upload" in m for m in reporter.messages("info"))
 
 
-def test_failing_part_aborts_and_explains(s3_server: S3Server, tmp_path: Path) -> None:
+def test_a_failing_part_keeps_the_parts_says_so_and_the_rerun_resumes(s3_server: S3Server, tmp_path: Path) -> None:
+    """Issue 29: a transfer that fails (the network, after the retries) keeps its parts, says so, and the re-run
+    sends only the parts that are missing."""
     from botocore.exceptions import EndpointConnectionError
 
     bucket = s3_server.new_bucket()
-    zip_path, _ = _data_file(tmp_path, 16 * MIB)
-    host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=2, max_attempts=1)
+    zip_path, digest = _data_file(tmp_path, 16 * MIB)
+    host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=1, max_attempts=1)
 
     def drop_part_3(request: Any, **_: Any) -> None:
         if "partNumber=3" in request.url:
             raise EndpointConnectionError(endpoint_url=s3_server.endpoint)
 
     host._client().meta.events.register("before-send.s3.UploadPart", drop_part_3)
+    reporter = RecordingReporter()
     with pytest.raises(HostingError, match="Could not reach the S3 endpoint while uploading the zip"):
-        host.host(_upload(zip_path), RecordingReporter())
+        host.host(_upload(zip_path), reporter)
+    assert len(s3_server.pending_uploads(bucket)) == 1
+    assert s3_server.keys(bucket) == []  # the record's placeholder removed all the same
+    assert any("stay in the bucket" in m and "AbortIncompleteMultipartUpload" in m for m in reporter.messages("info"))
+
+    again = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=1)
+    parts = count_requests(again._client(), "UploadPart")
+    hosted = again.host(_upload(zip_path), RecordingReporter())
+    assert len(parts) == 2  # parts 3 and 4 of 4: the two sent before are reused
+    assert (
+        hosted.sha256 == digest
+        and _download_sha256(
+            s3_server.client().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": _key(zip_path)})
+        )
+        == digest
+    )
     assert s3_server.pending_uploads(bucket) == []
-    assert s3_server.keys(bucket) == []
 
 
 @pytest.mark.parametrize("size", [12 * MIB, 1 * MIB], ids=["multipart", "single-put"])

@@ -18,6 +18,7 @@ import pytest
 from streampixel_deploy.core.errors import WaitTimeout
 from streampixel_deploy.core.reporter import NullReporter
 from streampixel_deploy.hosting.s3_transfer import FileChanged, upload
+from tests.fakeclock import FakeTime
 
 boto3 = pytest.importorskip("boto3")
 from botocore.awsrequest import AWSResponse  # noqa: E402
@@ -170,11 +171,30 @@ def test_a_small_zip_is_one_put_that_asks_before_sending(tmp_path: Path) -> None
     assert s3.part_headers[0].get("expect") == "100-continue"
 
 
-def test_a_failed_part_aborts_the_upload_and_says_nothing_is_left(tmp_path: Path) -> None:
+def test_a_failed_part_keeps_the_upload_for_a_rerun_and_says_so(tmp_path: Path) -> None:
     path = _zip(tmp_path, 3 * PART)
     s3, reporter = MemoryS3(), Said()
     s3.fail = lambda operation, part: 500 if part == 2 else None
     with pytest.raises(ClientError):
+        _upload(s3, path, reporter)
+    assert "CompleteMultipartUpload" not in s3.calls and "AbortMultipartUpload" not in s3.calls
+    assert len(s3.uploads) == 1  # kept: a re-run resumes it (s3_resume)
+    (kept,) = [m for kind, m in reporter.lines if kind == "info"]
+    assert "stay in the bucket" in kept and "AbortIncompleteMultipartUpload" in kept
+
+
+def test_a_cancel_aborts_the_upload_and_says_nothing_is_left(tmp_path: Path) -> None:
+    path = _zip(tmp_path, 3 * PART)
+    s3, reporter = MemoryS3(), Said()
+    sent = threading.Event()
+    s3.on_part = lambda part: sent.set()
+
+    def cancel_once_sent(done: int, total: int | None, label: str) -> None:
+        if sent.is_set():
+            raise KeyboardInterrupt  # what the signal handler raises in the waiting thread
+
+    reporter.progress = cancel_once_sent  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
         _upload(s3, path, reporter)
     assert "CompleteMultipartUpload" not in s3.calls and s3.uploads == set()
     assert ("info", f"Aborted the unfinished upload to s3://{BUCKET}/{KEY}; no parts are left behind.") in (
@@ -185,9 +205,11 @@ def test_a_failed_part_aborts_the_upload_and_says_nothing_is_left(tmp_path: Path
 def test_an_abort_that_keeps_failing_is_a_warning_with_what_to_do(tmp_path: Path) -> None:
     path = _zip(tmp_path, 3 * PART)
     s3, reporter = MemoryS3(), Said()
-    s3.fail = lambda operation, part: 500 if part == 2 or operation == "AbortMultipartUpload" else None
-    with pytest.raises(ClientError):
-        _upload(s3, path, reporter)
+    sent = threading.Event()
+    s3.on_part = lambda part: sent.set()
+    s3.fail = lambda operation, part: 500 if operation == "AbortMultipartUpload" else None
+    with pytest.raises(WaitTimeout):
+        _upload(s3, path, reporter, deadline=lambda: 0.0 if sent.is_set() else 60.0)
     assert s3.from_caller == ["AbortMultipartUpload"] * 3  # after s3transfer's own abort, three tries more
     (warning,) = [m for kind, m in reporter.lines if kind == "warning"]
     assert "could not be aborted" in warning and "AbortIncompleteMultipartUpload" in warning
@@ -236,3 +258,80 @@ def test_a_single_put_of_a_changed_zip_is_deleted(tmp_path: Path) -> None:
     with pytest.raises(FileChanged):
         upload(s3.client, path, stat, BUCKET, KEY, {}, Said(), part_size=PART, concurrency=3)
     assert s3.calls == ["PutObject", "DeleteObject"] and KEY not in s3.objects
+
+
+# -- the clock: every attempt waits at most the time left (s3_deadline), the waiting loop stops at the deadline ------
+
+
+def _taking(clock: FakeTime, seconds: float) -> Callable[[int], None]:
+    """An ``on_part`` that moves the fake clock as each part is sent."""
+
+    def part_sent(_part: int) -> None:
+        clock.pause(seconds)
+
+    return part_sent
+
+
+def _timeouts(s3: MemoryS3) -> list[tuple[str, float]]:
+    """(operation, read timeout) of each attempt that is sent, as s3_deadline set it (call inside
+    ``s3_deadline.under``: its hook runs first, then this record, then the memory S3's answer)."""
+    seen: list[tuple[str, float]] = []
+
+    def record(request: Any, event_name: str, **_: Any) -> None:
+        seen.append((event_name.rsplit(".", 1)[-1], request.context.get("read_timeout")))
+
+    s3.client.meta.events.unregister("before-send.s3", s3._answer)
+    s3.client.meta.events.register("before-send.s3", record)
+    s3.client.meta.events.register("before-send.s3", s3._answer)
+    return seen
+
+
+def test_each_part_waits_at_most_the_time_left_on_the_clock(tmp_path: Path) -> None:
+    from streampixel_deploy.hosting import s3_deadline
+
+    path = _zip(tmp_path, 4 * PART)
+    clock, s3 = FakeTime(), MemoryS3()
+    s3.on_part = _taking(clock, 20.0)  # each part takes 20 s of the run's time (one part at a time)
+    left = lambda: 100.0 - clock.now()  # noqa: E731 - the run's deadline on the fake clock
+    with s3_deadline.under(s3.client, left, read_timeout=60.0):
+        seen = _timeouts(s3)
+        _upload(s3, path, Said(), concurrency=1, deadline=left)
+    parts = [timeout for operation, timeout in seen if operation == "UploadPart"]
+    assert parts == [60.0, 60.0, 60.0, 40.0]  # the client's own 60 s until less than that is left
+    assert s3.objects[KEY] == path.read_bytes()
+
+
+def test_the_clock_running_out_between_parts_stops_the_upload_and_aborts_it(tmp_path: Path) -> None:
+    from streampixel_deploy.hosting import s3_deadline
+
+    path = _zip(tmp_path, 6 * PART)
+    clock, s3 = FakeTime(), MemoryS3()
+    s3.on_part = _taking(clock, 20.0)
+    left = lambda: 50.0 - clock.now()  # noqa: E731
+    with s3_deadline.under(s3.client, left, read_timeout=60.0), pytest.raises(WaitTimeout):
+        seen = _timeouts(s3)
+        _upload(s3, path, Said(), concurrency=1, deadline=left)
+    assert [op for op, _ in seen].count("UploadPart") == 3  # the third attempt finds none left: never sent
+    # the abort still goes out once the deadline has passed, bounded by CLEANUP_SECONDS
+    assert ("AbortMultipartUpload", s3_deadline.CLEANUP_SECONDS) in seen
+    assert "CompleteMultipartUpload" not in s3.calls and s3.uploads == set()
+
+
+# -- resuming: the reused parts are answered without being sent ----------------------------------------------------
+
+
+def test_a_resume_sends_only_the_missing_parts_and_completes_with_all(tmp_path: Path) -> None:
+    from streampixel_deploy.hosting.s3_resume import Resume
+
+    path = _zip(tmp_path, 4 * PART + 100)
+    data = path.read_bytes()
+    s3, reporter = MemoryS3(), Said()
+    s3.uploads.add("upload-before")
+    reused = {n: data[(n - 1) * PART : n * PART] for n in (1, 3)}  # what a run that died left
+    s3.parts.update(reused)
+    etags = {n: hashlib.md5(b).hexdigest() for n, b in reused.items()}  # noqa: S324 - S3's ETag
+    resume = Resume("upload-before", etags, 2 * PART)
+    assert _upload(s3, path, reporter, sha256=False, resume=resume) is None
+    assert s3.calls.count("UploadPart") == 3 and "CreateMultipartUpload" not in s3.calls  # parts 2, 4, 5
+    assert s3.objects[KEY] == data and s3.uploads == set()
+    assert reporter.progressed[0] == (2 * PART, len(data))  # the reused parts count as done from the start

@@ -1,7 +1,8 @@
 """Hosting on any S3-compatible service (AWS S3, R2, Spaces, GCS interoperability, MinIO, Wasabi, B2, rclone).
 
 boto3 is imported in the background (:meth:`S3Host.prepare`, started when the host is chosen, so the import runs
-beside the archive check and the project read), never by ``--help`` or ``--version``.
+beside the archive check and the project read), never by ``--help`` or ``--version``; the client, the region and
+the URLs are ``s3_bucket``'s.
 
 **One read.** The key is ``<prefix>/<project-id>/<id>/<name>.zip``, where ``<id>`` is the first 16 hex digits of
 the zip's *directory digest* (``build.archive.directory_digest``: the central directory, which lists every
@@ -15,22 +16,26 @@ the object once the upload is complete: ``<key>.sha256`` (``sha256sum`` format),
 and size (``s3_record``). A re-run skips the upload when the object has the zip's size and a record bound to it as
 it is now; it sets the ``sha256`` output from it. A stale or foreign record means an upload again.
 
-**Before gigabytes, and round trips.** The bucket listing is a hint only (a failure that proves no setting wrong
-lets the deploy go on) and runs beside the HEAD. Before a multipart upload is completed, the build's record is
-written with a placeholder and fetched the way Streampixel will fetch the build (a private bucket found now, not
-after the upload); that check runs beside the first parts and stops the upload if it fails. The record is written
-beside the final URL check (``s3_later``). Over 80 ms this saves about six round trips (issue 26).
+**Before gigabytes, and round trips.** The one listing, of this key's unfinished multipart uploads, runs beside
+the HEAD; a failure of it that proves no setting wrong lets the deploy go on (``s3_resume``). Before a multipart
+upload is completed, the build's record is written with a placeholder and fetched the way Streampixel will fetch
+the build (a private bucket found now, not after the upload); that check runs beside the first parts and stops the
+upload if it fails. The record is written beside the final URL check (``s3_later``).
+
+**Resume.** A run that died part way (killed, the network gone, the transfer failed after its retries) leaves its
+parts in the bucket; the re-run finds that unfinished upload by the listing, proves each part holds this build's
+bytes (its MD5 against the local bytes at its offsets) and sends only the others (``s3_resume``). A cancel (SIGINT,
+SIGTERM, ``Cancelled``), the deadline, a failed check or a changed zip abort the upload instead.
 
 **Time.** Every call, the parts included, runs under the run's deadline (``s3_deadline``): each attempt waits at
-most the time left. Without a directory digest
-(a file that is not a zip, with ``verify-archive: off``) the whole file is hashed first and ``<id>`` is its sha256.
+most the time left. Without a directory digest (a file that is not a zip, with ``verify-archive: off``) the whole
+file is hashed first and ``<id>`` is its sha256.
 
 **The transfer** is s3transfer's (locked with boto3): ``part_size_for`` parts, ``concurrency`` in flight, parts
 read from the file as the socket takes them (never held in memory beyond the sha256's bounded look-ahead; a part
-that would wait for it hashes the frontier itself instead, so no connection idles mid-body), the
-multipart upload aborted when the transfer fails. The main thread only waits, in short slices, so that a cancel
-(SIGINT, ``Cancelled``) or the deadline stops the transfer promptly: parts in flight stop at their next read, and
-the upload is aborted.
+that would wait for it hashes the frontier itself instead, so no connection idles mid-body). The main thread only
+waits, in short slices, so that a cancel or the deadline stops the transfer promptly: parts in flight stop at their
+next read (``s3_transfer``).
 
 **Integrity.** No per-part checksum is computed on top of the transport: https (TLS) protects the bytes on the
 way (plain http is only accepted for a loopback endpoint), and the sha256 is of what was read and sent.
@@ -39,68 +44,50 @@ way (plain http is only accepted for a loopback endpoint), and the sha256 is of 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
 from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError
-from streampixel_deploy.core.fileio import advise_sequential
-from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import S3Settings
-from streampixel_deploy.hosting import Deadline, Hosted, Upload, s3_deadline, s3_record, s3_transfer, time_left
+from streampixel_deploy.hosting import (
+    Deadline,
+    Hosted,
+    Upload,
+    s3_deadline,
+    s3_record,
+    s3_resume,
+    s3_transfer,
+    time_left,
+)
 from streampixel_deploy.hosting.preflight import hosted_url, preflight
-from streampixel_deploy.hosting.s3_errors import error_code, explain, http_status
+from streampixel_deploy.hosting.s3_bucket import READ_TIMEOUT, BucketAccess
+from streampixel_deploy.hosting.s3_errors import explain
 from streampixel_deploy.hosting.s3_later import Later
+from streampixel_deploy.hosting.s3_sha256 import read_through
 
 MIB = 1024 * 1024
-#: Error codes of a listing that prove a setting wrong: the deploy stops there (any other failure of it does not).
-SETTINGS_WRONG = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "NoSuchBucket",
-        "PermanentRedirect",
-        "AuthorizationHeaderMalformed",
-        "IllegalLocationConstraintException",
-        "ExpiredToken",
-        "TokenRefreshRequired",
-        "InvalidToken",
-        "ExpiredTokenException",
-    }
-)
 MAX_PARTS = 10_000
-#: awscli's part size: with the sha256's look-ahead (HASH_AHEAD) about five parts are sent at once.
+#: awscli's part size.
 MIN_PART_SIZE = 8 * MIB
 MAX_PART_SIZE = 5 * 1024 * MIB
 #: How many parts are sent at once (threads; the GIL is released while sockets send).
 DEFAULT_CONCURRENCY = 8
 #: Bytes read ahead of the sha256 (parts beyond the one being hashed) held at most; see s3_sha256. It is most of
-#: the client's memory: peak RSS ~115 MB with 32 MiB, ~140 MB with 48 MiB (bench/bench_upload.py, 1 GiB).
+#: the client's memory (docs/benchmarks.md gives the peak RSS).
 HASH_AHEAD = 32 * MIB
-HASH_BLOCK = 8 * MIB
-#: How long one attempt waits for an answer (headers, or each read of a body); less when the run has less left
-#: (``s3_deadline``).
-READ_TIMEOUT = 120.0
 PROBE = b"streampixel-deploy write probe\n"
 #: How long a failed upload waits for the readability check's PUT before removing the placeholder (seconds).
 PROBE_GRACE = 2.0
-PRESIGN_WARNING = (
-    "Streampixel gets a presigned URL (s3-presign-seconds > 0). Some versions of Streampixel's API docs say "
-    "the file URL must end in .zip with no query string; if the build is rejected at 'Downloading Files', "
-    "serve the object publicly (s3-presign-seconds: 0) or through s3-public-url-base."
-)
 
 
 def part_size_for(size: int, minimum: int = MIN_PART_SIZE) -> int:
@@ -144,35 +131,24 @@ class S3Host:
         self.concurrency = max(1, concurrency)
         self.max_attempts = max(1, max_attempts)
         self.hash_ahead = hash_ahead
-        self._session: Any = None
-        self._client_obj: Any = None
-        self._bucket_region: str | None = None
-        self._lock = threading.Lock()
-        self._ready: Future[Any] | None = None
+        self.access = BucketAccess(settings, concurrency=self.concurrency, max_attempts=self.max_attempts)
 
     def prepare(self) -> Future[Any]:
         """Import boto3 and make the client in a background thread (no request is sent); ``host`` waits for it."""
-        with self._lock:
-            if self._ready is not None:
-                return self._ready
-            ready: Future[Any] = Future()
-            self._ready = ready
+        return self.access.prepare()
 
-        def make() -> None:
-            try:
-                ready.set_result(self._client())
-            except BaseException as exc:  # handed to host(), which raises it in the run's thread
-                ready.set_exception(exc)
+    def public_url(self, key: str) -> str:
+        return self.access.public_url(key)
 
-        threading.Thread(target=make, name="s3-setup", daemon=True).start()
-        return ready
+    def _client(self) -> Any:
+        return self.access.client()
 
     # -- the Host interface ------------------------------------------------------------------------
 
     def check(self, reporter: Reporter) -> None:
         """Dry-run: write a tiny probe object under the prefix, fetch it the way Streampixel would, delete it."""
-        self._mask_keys(reporter)
-        key = self._join(f"streampixel-deploy-probe-{uuid.uuid4().hex}.zip")
+        self.access.mask_keys(reporter)
+        key = self.access.join(f"streampixel-deploy-probe-{uuid.uuid4().hex}.zip")
         written = False
         try:
             with self._explained("connecting") as step:
@@ -181,7 +157,7 @@ class S3Host:
                 client.put_object(Bucket=self.s.bucket, Key=key, Body=PROBE, ContentType="application/zip")
                 written = True
                 step.doing = "checking the probe object's URL"
-                url, display, signed = self._url_for(key, reporter)
+                url, display, signed = self.access.url_for(key, reporter)
                 preflight(url, hosted_url(display, test_object=True), reporter)
         finally:
             if written:
@@ -200,7 +176,7 @@ class S3Host:
             )
 
     def host(self, upload: Upload, reporter: Reporter) -> Hosted:
-        self._mask_keys(reporter)
+        self.access.mask_keys(reporter)
         zip_path = upload.zip_path
         if zip_path is None:
             raise HostingError("S3 hosting needs a zip: set 'zip-path' (--zip-path) or 'build-dir' (--build-dir).")
@@ -216,46 +192,43 @@ class S3Host:
             with session, self._explained("checking the bucket") as step:
                 client = ready.result()
                 with s3_deadline.under(client, upload.deadline, READ_TIMEOUT):
-                    # the listing beside the look for an earlier upload: one round trip instead of two
-                    listing = Later("s3-listing", lambda said: self._check_bucket(client, said))
                     known, ident = upload.sha256, upload.directory_digest
                     if ident is None:  # not a zip (verify-archive: off), or a caller without the digest: hash first
-                        known = known or self._digest(zip_path, stat, reporter, upload.deadline)
+                        known = known or read_through(zip_path, size, {}, True, reporter, upload.deadline)[1]
+                        if known is None:  # shorter than it was a moment ago
+                            raise s3_transfer.FileChanged
                         ident = known
-                    key = self._join(upload.project_id, ident[:16], object_name(zip_path))
+                    key = self.access.join(upload.project_id, ident[:16], object_name(zip_path))
+                    # the listing (of this key's unfinished uploads) beside the look for a finished one
+                    listing = Later(
+                        "s3-listing",
+                        lambda said: s3_resume.unfinished(client, self.s.bucket, key, said, self.access.note_region),
+                    )
                     step.doing = "looking for an earlier upload"
-                    recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self._note_region)
+                    recorded = s3_record.recorded_sha256(client, self.s.bucket, key, size, self.access.note_region)
                     step.doing = "checking the bucket"
-                    listing.result(reporter)
+                    unfinished = listing.result(reporter)
                     reused = recorded is not None and known in (None, recorded)
                     recording: Later[None] | None = None
                     if reused and recorded is not None:
                         sha256 = recorded
+                        self._abort_all(client, key, unfinished, reporter)
                         reporter.info(
                             f"s3://{self.s.bucket}/{key} already holds this build ({size:,} bytes, sha256 "
                             f"{sha256[:16]}…); skipping the upload."
                         )
                     else:
-                        probe: Later[None] | None = None
-                        try:
-                            if size > (self.part_size or part_size_for(size)):  # multipart: prove the URL first
-                                probe = self._check_readable(client, key, zip_path, reporter, session, upload.deadline)
-                            step.doing = "uploading the zip"
-                            reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-                            sha256 = self._upload(client, zip_path, stat, key, known, reporter, upload.deadline, probe)
-                            if probe is not None:
-                                probe.result(reporter)
-                        except BaseException:
-                            if probe is not None:
-                                self._remove_placeholder(client, key, probe, reporter)
-                            raise
+                        step.doing = "uploading the zip"
+                        sha256 = self._send(
+                            client, zip_path, stat, key, known, unfinished, reporter, session, upload.deadline
+                        )
                         name = object_name(zip_path)
                         recording = Later(
                             "s3-record",
                             lambda said: s3_record.record(client, self.s.bucket, key, sha256, name, size, said),
                         )
                     step.doing = "making the download URL"
-                    url, display, signed = self._url_for(key, reporter)
+                    url, display, signed = self.access.url_for(key, reporter)
                     left = time_left(upload.deadline)
                     preflight(url, hosted_url(display), reporter, session, time_left=left)
                     if not reused and recording is not None:  # the record beside the URL check: one round trip
@@ -267,6 +240,67 @@ class S3Host:
             ) from None
         return Hosted(url=url, display_url=display, signed=signed, sha256=sha256, size_bytes=size, reused=reused)
 
+    def _send(
+        self,
+        client: Any,
+        zip_path: Path,
+        stat: os.stat_result,
+        key: str,
+        known: str | None,
+        unfinished: list[str],
+        reporter: Reporter,
+        session: Any,
+        deadline: Deadline | None,
+    ) -> str:
+        """Upload the zip, resuming this build's unfinished upload when one proves to be; its sha256: ``known``
+        (vouched for by the caller, or taken by the proving read), else taken from the upload's reads."""
+        size = stat.st_size
+        part_size = self.part_size or part_size_for(size)
+        multipart = size > part_size
+        # a multipart upload proves the URL first, beside its first parts (never completed unless it passed)
+        probe = self._check_readable(client, key, zip_path, reporter, session, deadline) if multipart else None
+        try:
+            resume = None
+            if not multipart:  # one PutObject: nothing to resume
+                self._abort_all(client, key, unfinished, reporter)
+            elif unfinished:
+                resume, proven = s3_resume.prepare(
+                    client, self.s.bucket, key, unfinished, zip_path, size, part_size, known is None, reporter, deadline
+                )
+                known = known or proven
+            reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
+            digest = s3_transfer.upload(
+                client,
+                zip_path,
+                stat,
+                self.s.bucket,
+                key,
+                {"ContentType": "application/zip"},
+                reporter,
+                part_size=part_size,
+                concurrency=self.concurrency,
+                deadline=deadline,
+                sha256=known is None,
+                hash_limit=self.hash_ahead,
+                gate=probe.failed if probe is not None else None,
+                gate_wait=probe.future.exception if probe is not None else None,
+                resume=resume,
+            )
+            if probe is not None:
+                probe.result(reporter)
+        except BaseException:
+            if probe is not None:
+                self._remove_placeholder(client, key, probe, reporter)
+            raise
+        sha256 = known or digest
+        if sha256 is None:
+            raise RuntimeError("the upload returned no sha256")
+        return sha256
+
+    def _abort_all(self, client: Any, key: str, unfinished: list[str], reporter: Reporter) -> None:
+        for upload_id in unfinished:
+            s3_resume.abort(client, self.s.bucket, key, upload_id, reporter, "nothing will resume it")
+
     @contextlib.contextmanager
     def _explained(self, doing: str) -> Iterator[_Step]:
         """Turn a boto3/botocore error into a HostingError that names the step (``step.doing``) it stopped."""
@@ -274,78 +308,12 @@ class S3Host:
         try:
             yield step
         except Exception as exc:
-            error = explain(exc, step.doing, self.s, self._where())
+            error = explain(exc, step.doing, self.s, self.access.where())
             if error is None:
                 raise
             raise error from None
 
     # -- steps ---------------------------------------------------------------------------------------
-
-    def _mask_keys(self, reporter: Reporter) -> None:
-        for secret in (self.s.access_key_id, self.s.secret_access_key):
-            if secret:
-                reporter.mask(secret)
-
-    def _client(self) -> Any:
-        with self._lock:  # prepare()'s thread and the run's may both ask first
-            if self._client_obj is None:
-                self._client_obj = self._make_client(self.s.region)
-            return self._client_obj
-
-    def _make_client(self, region: str | None) -> Any:
-        import boto3.session
-        from botocore.config import Config
-
-        if self._session is None:
-            self._session = boto3.session.Session(
-                aws_access_key_id=self.s.access_key_id,
-                aws_secret_access_key=self.s.secret_access_key,
-                region_name=self.s.region,
-            )
-        options: dict[str, Any] = {
-            "signature_version": "s3v4",
-            "s3": {
-                "addressing_style": "path" if self.s.endpoint_url else "auto",
-                "payload_signing_enabled": False,
-            },
-            "retries": {"mode": "standard", "max_attempts": self.max_attempts},
-            "connect_timeout": 10,
-            "read_timeout": READ_TIMEOUT,
-            "max_pool_connections": self.concurrency + 2,
-            "tcp_keepalive": True,
-            "user_agent_extra": f"streampixel-deploy/{__version__}",
-            "request_checksum_calculation": "when_required",
-            "response_checksum_validation": "when_required",
-        }
-        try:
-            config = Config(**options)
-        except TypeError:  # botocore < 1.36 has no checksum options (and computes none by default)
-            del options["request_checksum_calculation"], options["response_checksum_validation"]
-            config = Config(**options)
-        return self._session.client(
-            "s3",
-            region_name=region or self._session.region_name or "us-east-1",
-            endpoint_url=self.s.endpoint_url,
-            config=config,
-        )
-
-    def _check_bucket(self, client: Any, reporter: Reporter) -> None:
-        """Fail before sending gigabytes when the listing proves the key, secret, bucket or region wrong.
-
-        The listing is only a hint (and the bucket's region): any other refusal or failure (no s3:ListBucket, a
-        server's 5xx, an unknown error) lets the deploy go on; the next calls tell what is really wrong. s3rver,
-        for one, answers ListObjectsV2 with MaxKeys=1 with a 500 when more than one key matches."""
-        from botocore.exceptions import ClientError
-
-        try:
-            prefix = f"{self.s.prefix}/" if self.s.prefix else ""
-            response = client.list_objects_v2(Bucket=self.s.bucket, MaxKeys=1, Prefix=prefix)
-        except ClientError as exc:
-            if error_code(exc) in SETTINGS_WRONG or http_status(exc) == 404:
-                raise
-            reporter.debug(f"The bucket listing failed ({error_code(exc) or http_status(exc)}); going on without it.")
-            return
-        self._note_region(response)
 
     def _check_readable(
         self, client: Any, key: str, zip_path: Path, reporter: Reporter, session: Any, deadline: Deadline | None
@@ -356,7 +324,7 @@ class S3Host:
         round trips overlap them); the upload stops at its next tick when it fails, and is never completed before
         it has passed, so a private bucket costs a few parts, aborted, not the whole upload."""
         record_key = key + s3_record.SUFFIX
-        url, display, _ = self._url_for(record_key, reporter, warn=False)  # signed (and masked) here
+        url, display, _ = self.access.url_for(record_key, reporter, warn=False)  # signed (and masked) here
         left = time_left(deadline)
 
         def check(said: Reporter) -> None:
@@ -377,111 +345,3 @@ class S3Host:
             reporter.debug(
                 f"The placeholder s3://{self.s.bucket}/{record_key} stays ({type(exc).__name__}); it is harmless."
             )
-
-    def _digest(self, zip_path: Path, stat: os.stat_result, reporter: Reporter, deadline: Deadline | None) -> str:
-        """A sequential hash pass before the upload: only when there is no directory digest to name the object by."""
-        digest = hashlib.sha256()
-        done = 0
-        buffer = bytearray(HASH_BLOCK)
-        view = memoryview(buffer)
-        reporter.progress(0, stat.st_size, "sha256")
-        with zip_path.open("rb", buffering=0) as fh:
-            advise_sequential(fh.fileno())
-            while count := fh.readinto(buffer):
-                time_left(deadline)
-                digest.update(view[:count])
-                done += count
-                reporter.progress(done, stat.st_size, "sha256")
-        return digest.hexdigest()
-
-    def _upload(
-        self,
-        client: Any,
-        zip_path: Path,
-        stat: os.stat_result,
-        key: str,
-        known: str | None,
-        reporter: Reporter,
-        deadline: Deadline | None,
-        probe: Later[None] | None = None,
-    ) -> str:
-        """Upload the zip; its sha256: ``known`` (vouched for by the caller), else taken from the upload's reads.
-        ``probe``: a check that must pass before the upload is completed (and stops it when it fails)."""
-        digest = s3_transfer.upload(
-            client,
-            zip_path,
-            stat,
-            self.s.bucket,
-            key,
-            {"ContentType": "application/zip"},
-            reporter,
-            part_size=self.part_size or part_size_for(stat.st_size),
-            concurrency=self.concurrency,
-            deadline=deadline,
-            sha256=known is None,
-            hash_limit=self.hash_ahead,
-            gate=probe.failed if probe is not None else None,
-            gate_wait=probe.future.exception if probe is not None else None,
-        )
-        if known is not None:
-            return known
-        if digest is None:
-            raise RuntimeError("the upload returned no sha256")
-        return digest
-
-    # -- URLs ------------------------------------------------------------------------------------------
-
-    def _url_for(self, key: str, reporter: Reporter, warn: bool = True) -> tuple[str, str, bool]:
-        """(url for Streampixel, url for logs, signed?); ``warn``: say what a presigned URL means."""
-        if self.s.presign_seconds > 0:
-            client = self._client()
-            if not self.s.endpoint_url and self._bucket_region and self._bucket_region != client.meta.region_name:
-                client = self._make_client(self._bucket_region)
-            url: str = client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.s.bucket, "Key": key}, ExpiresIn=self.s.presign_seconds
-            )
-            reporter.mask(url)
-            display = redact_url(url)
-            if not warn:
-                return url, display, True
-            reporter.warning(PRESIGN_WARNING, "Presigned URL")
-            credentials = self._session.get_credentials() if self._session is not None else None
-            if credentials is not None and getattr(credentials, "token", None):
-                reporter.warning(
-                    "The URL is signed with temporary credentials (such as OIDC role credentials); it stops "
-                    "working when they expire, which may be before s3-presign-seconds. Use a public URL, or "
-                    "long-lived keys for signing.",
-                    "Presigned URL lifetime",
-                )
-            return url, display, True
-        url = self.public_url(key)
-        return url, url, False
-
-    def public_url(self, key: str) -> str:
-        """``s3-public-url-base``/key, else path-style on a custom endpoint, else AWS virtual-host style."""
-        path = quote(key, safe="/-_.~")
-        if self.s.public_url_base:
-            return f"{self.s.public_url_base.rstrip('/')}/{path}"
-        if self.s.endpoint_url:
-            return f"{self.s.endpoint_url.rstrip('/')}/{quote(self.s.bucket)}/{path}"
-        region = self._bucket_region or self.s.region or "us-east-1"
-        if "." in self.s.bucket:  # a dotted bucket breaks the *.s3 wildcard certificate: use path style
-            return f"https://s3.{region}.amazonaws.com/{self.s.bucket}/{path}"
-        return f"https://{self.s.bucket}.s3.{region}.amazonaws.com/{path}"
-
-    # -- helpers -----------------------------------------------------------------------------------------
-
-    def _join(self, *parts: str) -> str:
-        return "/".join(p.strip("/") for p in (self.s.prefix, *parts) if p.strip("/"))
-
-    def _note_region(self, response: dict[str, Any]) -> None:
-        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        region = headers.get("x-amz-bucket-region")
-        if region:
-            self._bucket_region = region
-
-    def _where(self) -> str:
-        if self.s.endpoint_url:
-            return f"bucket {self.s.bucket!r} at {self.s.endpoint_url}"
-        region = self._bucket_region or self.s.region
-        return f"bucket {self.s.bucket!r}" + (f" (AWS region {region})" if region else " (AWS)")

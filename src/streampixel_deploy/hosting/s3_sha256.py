@@ -33,7 +33,12 @@ import hashlib
 import mmap
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from streampixel_deploy.core.fileio import advise_sequential
+from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.hosting import Deadline, time_left
 
 #: How often a waiting reader looks at the stop flag (seconds).
 TICK = 0.25
@@ -41,6 +46,9 @@ TICK = 0.25
 SLOT = 128 * 1024
 #: How much a pull reads and hashes at a time (hashlib releases the GIL for it).
 PULL_BLOCK = 1024 * 1024
+
+#: What one sequential read (:func:`read_through`) takes at a time.
+READ_BLOCK = 8 * 1024 * 1024
 
 #: A block waiting to be hashed: a view of what the socket got (at the frontier), a slot number and length in the
 #: look-ahead, or a copy (only when the look-ahead is momentarily over its limit).
@@ -285,3 +293,55 @@ class OrderedSha256:
             self._pool.close()
             self._pool = None
             self._free = []
+
+
+def read_through(
+    path: Path,
+    size: int,
+    ranges: Mapping[int, tuple[int, int]],
+    sha256: bool,
+    reporter: Reporter,
+    deadline: Deadline | None,
+) -> tuple[dict[int, str], str | None]:
+    """One sequential read of the file's first ``size`` bytes, before an upload: the MD5 of each of ``ranges`` (by
+    name: ``(start, length)``) and, with ``sha256``, the sha256 of it all. Without ``sha256`` only the ranges are
+    read. A file shorter than ``size`` leaves the ranges past its end out of the answer."""
+    md5s = {name: hashlib.md5(usedforsecurity=False) for name in ranges}
+    spans = sorted((start, start + length, name) for name, (start, length) in ranges.items())
+    whole = hashlib.sha256() if sha256 else None
+    pieces = [(0, size)] if sha256 else _merged(spans)
+    buffer = bytearray(READ_BLOCK)
+    view = memoryview(buffer)
+    done, total, got = 0, sum(end - start for start, end in pieces), 0
+    label = "sha256" if sha256 else "check"
+    reporter.progress(0, total, label)
+    with path.open("rb", buffering=0) as fh:
+        advise_sequential(fh.fileno())
+        for start, end in pieces:
+            fh.seek(start)
+            pos = start
+            while pos < end and (count := fh.readinto(view[: min(READ_BLOCK, end - pos)])):
+                time_left(deadline)
+                block = view[:count]
+                if whole is not None:
+                    whole.update(block)
+                for first, last, name in spans:
+                    if first < pos + count and last > pos:
+                        md5s[name].update(block[max(first, pos) - pos : min(last, pos + count) - pos])
+                pos += count
+                done += count
+                reporter.progress(done, total, label)
+            got = max(got, pos)
+    complete = {name: md5s[name].hexdigest() for first, last, name in spans if last <= got}
+    return complete, (whole.hexdigest() if whole is not None and got >= size else None)
+
+
+def _merged(spans: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans joined where they touch: the reads to make."""
+    joined: list[tuple[int, int]] = []
+    for start, end, _ in spans:
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return joined

@@ -2,9 +2,17 @@
 
 The transfer runs in s3transfer's threads; the calling thread only waits on it in short slices, reports
 progress, and watches the deadline. Anything that stops the wait (``Cancelled`` or ``KeyboardInterrupt`` raised
-by the signal handler, the deadline, a reporter failing) stops the transfer: every read of the file by a part
-in flight raises, s3transfer's failure clean-up aborts the multipart upload, and the abort is then confirmed
-here, so no parts stay stored (and billed) in the bucket.
+by the signal handler, the deadline, a reporter failing, the readability check failing, the zip changing) stops the
+transfer: every read of the file by a part in flight raises, s3transfer's failure clean-up aborts the multipart
+upload, and the abort is then confirmed here, so no parts stay stored (and billed) in the bucket.
+
+A transfer that *fails* (S3 or the network still failing after botocore's retries) keeps its parts instead: a
+re-run of the same build resumes it (``s3_resume``). s3transfer's clean-up abort is then answered here, unsent
+(a ``before-call`` hook, botocore's documented short-circuit), and the user is told what stays and why.
+
+With a :class:`~streampixel_deploy.hosting.s3_resume.Resume`, the same kind of hook answers CreateMultipartUpload
+with the unfinished upload's ID and each reused part's UploadPart with its proven ETag, so s3transfer sends only the
+other parts and completes the upload with them all.
 
 With ``sha256=True`` the zip's sha256 is taken from those same reads (``s3_sha256.OrderedSha256``), so the upload
 is the only read of the file; the digest is checked to have seen every byte before the upload is completed.
@@ -28,6 +36,7 @@ from streampixel_deploy.core.fileio import advise_sequential, open_fd, read_at
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.hosting import Deadline, time_left
 from streampixel_deploy.hosting.s3_errors import error_code
+from streampixel_deploy.hosting.s3_resume import Resume
 from streampixel_deploy.hosting.s3_sha256 import OrderedSha256, Stopped
 
 #: How often the waiting thread wakes to report progress and look at the deadline (seconds).
@@ -58,12 +67,14 @@ def upload(
     hash_limit: int = 64 << 20,
     gate: Callable[[], BaseException | None] | None = None,
     gate_wait: Callable[[], BaseException | None] | None = None,
+    resume: Resume | None = None,
 ) -> str | None:
     """Upload ``zip_path`` (as it was at ``stat``) to ``bucket``/``key``: one PutObject up to ``part_size``, else a
     multipart upload of ``part_size`` parts, ``concurrency`` at a time. With ``sha256``: returns the file's sha256,
     taken from the upload's reads (at most ``hash_limit`` bytes read ahead of the hash are held). ``gate``: a check
     running beside the upload, looked at each tick (its error stops the upload); ``gate_wait`` waits for it before
-    CompleteMultipartUpload, so the upload is never completed unless it passed."""
+    CompleteMultipartUpload, so the upload is never completed unless it passed. ``resume``: an unfinished upload to
+    complete, sending only the parts it lacks."""
     from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
     size = stat.st_size
@@ -77,7 +88,8 @@ def upload(
         return data
 
     hasher = OrderedSha256(size, hash_limit, stop.is_set, pread if pull_fd is not None else None) if sha256 else None
-    watch = _Watch(size, step=part_size)
+    watch = _Watch(size, step=part_size, reused=resume.reused_bytes if resume is not None else 0)
+    aborting = threading.Event()  # set when the parts are to go (a cancel); else a failure keeps them
     config = TransferConfig(
         multipart_threshold=part_size + 1,
         multipart_chunksize=part_size,
@@ -99,15 +111,24 @@ def upload(
         ("before-call.s3.CompleteMultipartUpload", unchanged),
         ("after-call.s3.CreateMultipartUpload", watch.created),
         ("before-sign.s3.UploadPart", _send_at_once),
+        ("before-call.s3.AbortMultipartUpload", lambda params, **_: None if aborting.is_set() else _answer(params, {})),
     ]
+    if resume is not None:
+        hooks += [
+            (
+                "before-call.s3.CreateMultipartUpload",
+                lambda params, **_: _answer(params, {"UploadId": resume.upload_id}),
+            ),
+            ("before-call.s3.UploadPart", lambda params, **_: _reused_part(resume, params)),
+        ]
     for event, hook in hooks:
         client.meta.events.register(event, hook)
     manager = create_transfer_manager(client, config, _guarded_osutil(stop, hasher))
     future: Any = None
     try:
-        reporter.progress(0, size, "upload")
+        shown = watch.sent
+        reporter.progress(shown, size, "upload")
         future = manager.upload(str(zip_path), bucket, key, extra_args, [watch])
-        shown = 0
         while not watch.finished.is_set():
             watch.news.wait(TICK)  # a part's worth of bytes sent, the end, or a tick
             watch.news.clear()
@@ -128,14 +149,19 @@ def upload(
                 raise
         digest = hasher.hexdigest() if hasher is not None else None
         reporter.progress(size, size, "upload")
-    except BaseException:
+    except BaseException as exc:
+        keep = _failed(exc)
+        if not keep:
+            aborting.set()
         stop.set()  # parts in flight fail at their next read of the file
         if hasher is not None:
             hasher.abandon()
         if future is not None:
             future.cancel()  # not shutdown(cancel=True): s3transfer 0.19.3 passes its arguments in the wrong order
         manager.shutdown()  # waits for the parts in flight, and for s3transfer's abort of the multipart upload
-        if watch.upload_id is not None:
+        if watch.upload_id is not None and keep:
+            _say_kept(bucket, key, watch, reporter)
+        elif watch.upload_id is not None:
             _confirm_abort(client, bucket, key, watch.upload_id, reporter)
         raise
     else:
@@ -146,6 +172,36 @@ def upload(
         if pull_fd is not None:
             os.close(pull_fd)
     return digest
+
+
+def _failed(exc: BaseException) -> bool:
+    """The transfer failed (S3 or the network, after botocore's retries): its parts are kept for a re-run. Anything
+    else stopped it on purpose (a cancel, the deadline, a failed check, a changed zip): its parts go."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, (BotoCoreError, ClientError, ConnectionError))
+
+
+def _answer(params: dict[str, Any], parsed: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A ``before-call`` answer: the call is not sent and returns ``parsed`` (botocore's short-circuit)."""
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(params.get("url", ""), 200, {}, None), parsed
+
+
+def _reused_part(resume: Resume, params: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+    """A part the unfinished upload already holds (proven): answered with its ETag, its body never read."""
+    etag = resume.reused.get(int(params.get("query_string", {}).get("partNumber", 0)))
+    return None if etag is None else _answer(params, {"ETag": f'"{etag}"'})
+
+
+def _say_kept(bucket: str, key: str, watch: _Watch, reporter: Reporter) -> None:
+    reporter.info(
+        f"The upload to s3://{bucket}/{key} failed after {watch.sent:,} of {watch.size:,} bytes were sent; its "
+        f"parts stay in the bucket (multipart upload {watch.upload_id}), so that a re-run of this build sends only "
+        "what is missing. A bucket lifecycle rule with AbortIncompleteMultipartUpload removes them if no re-run "
+        "comes (docs/action-reference.md)."
+    )
 
 
 def _pread(fd: int, pos: int, count: int) -> bytes:
@@ -178,10 +234,10 @@ def check_unchanged(zip_path: Path, before: os.stat_result) -> None:
 class _Watch:
     """An s3transfer subscriber: the size we measured, bytes sent, the multipart upload's ID, the end."""
 
-    def __init__(self, size: int, step: int) -> None:
+    def __init__(self, size: int, step: int, reused: int = 0) -> None:
         self.size = size
         self.step = max(1, step)  # wake the waiting thread each time this many more bytes are sent
-        self.sent = 0
+        self.sent = reused  # the parts an unfinished upload already holds count as sent
         self.upload_id: str | None = None
         self.finished = threading.Event()
         self.news = threading.Event()
