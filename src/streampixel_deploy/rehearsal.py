@@ -79,7 +79,8 @@ def rehearsal(raw: dict[str, str | None], reporter: Reporter) -> Iterator[dict[s
         other = copy.deepcopy(project)
         other.id, other.name, other.files, other.live_upload_id = project_id, f"Rehearsal {number}", [], None
         user.projects.append(other)
-    left_out = [name for name in _LEFT_OUT if _given(raw, name)]
+    # github-token is the workflow token by default (action.yml), so it is never the user's own choice to report.
+    left_out = [name for name in _LEFT_OUT if name != "github-token" and _given(raw, name)]
     with Emulator(config) as emu:
         reporter.info(f"{NOTE} Emulator at {emu.api_url}.")
         if left_out:
