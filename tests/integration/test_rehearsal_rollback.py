@@ -45,6 +45,7 @@ def test_deploy_then_roll_back_in_one_job(tmp_path: Path, build_zip: Path) -> No
     deployed = deploy.outputs["upload-id"]
     assert deploy.outputs["result"] == "approved" and deployed not in {s.id for s in SEED_BUILDS}
     assert deploy.outputs["previous-upload-id"] == LIVE_ID
+    assert "a rehearsal reads no GitHub deployment history" in deploy.summary  # not "give github-token"
 
     back = _step(tmp_path, job, command="distribute", upload_id="previous")
     assert back.outputs["upload-id"] == LIVE_ID, back.stdout[-3000:]

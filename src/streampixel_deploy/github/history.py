@@ -154,7 +154,12 @@ class DeploymentHistory:
         self._requests += 1
         try:
             answer = self.rest.call(
-                "GET", url, doing="read the GitHub deployment history", repeatable=True, clock=clock
+                "GET",
+                url,
+                doing="read the GitHub deployment history",
+                repeatable=True,
+                clock=clock,
+                needs="deployments: read",
             )
         except WaitTimeout as exc:
             limited = "rate limit" in exc.message

@@ -168,9 +168,9 @@ class Run:
             return "a dry run reads no GitHub deployment history"
         if answer is None and not self.settings.github_token:
             return (
-                f"no GitHub token was given, so the deployment history was not read; give {token} (in a workflow "
-                "the action passes the workflow token by default, and the job needs `deployments: write` under "
-                "`permissions:`)"
+                f"no GitHub token, so the deployment history was not read; give {token} (in a workflow the action "
+                "passes the workflow token by default, and the job needs `deployments: write` under `permissions:`; "
+                "a rehearsal reads none)"
             )
         if answer is None:
             return "the GitHub deployment history was not read"
