@@ -51,7 +51,8 @@ while there is a next page), so a client can follow pages without guessing.
 
 Test controls: :meth:`FakeGitHub.set_down` (an outage: every request gets GitHub's HTML 503 page),
 :meth:`FakeGitHub.fail_next` (the next n requests get a given status, rate-limit headers for 429/403 and an
-optional ``Retry-After``), :meth:`FakeGitHub.limit_reads` (every GET gets a rate limit), :meth:`FakeGitHub.hold`
+optional ``Retry-After``), :meth:`FakeGitHub.limit_reads` (every GET gets a rate limit),
+:meth:`FakeGitHub.deny_deployments` (a token without the ``deployments`` permission), :meth:`FakeGitHub.hold`
 (matching requests never get an answer until the fake stops), ``page_limit`` (the most a page holds, below
 GitHub's 100) and ``ignore_per_page`` (one page holding everything, no ``Link``), :meth:`FakeGitHub.seed`
 (deployments with statuses, as earlier runs would have left them), :meth:`FakeGitHub.reset`.
@@ -148,6 +149,7 @@ class FakeGitHub:
         self._down_until: float | None = None  # monotonic deadline; inf = until set_down(False)
         self._failures: list[_Failure] = []
         self._read_limit: _Failure | None = None
+        self._denied: int | None = None  # deny_deployments(): the status deployments requests get
         self._held: list[tuple[str, str]] = []  # (method, path suffix) never answered
         self._stopping = threading.Event()
         #: the most entries one page of a list holds (GitHub: per_page, at most 100)
@@ -221,6 +223,14 @@ class FakeGitHub:
         with self._lock:
             self._failures.extend(_Failure(status, retry_after, message) for _ in range(n))
 
+    def deny_deployments(self, status: int | None = 403) -> None:
+        """The workflow token without the ``deployments`` permission: every deployments request (after the token is
+        checked) gets ``status``: 403 "Resource not accessible by integration" with GitHub's
+        ``X-Accepted-GitHub-Permissions`` header (a public repository), or 404 "Not Found" (a private one, whose
+        deployments the token cannot see). Not a rate limit: ``X-RateLimit-Remaining`` stays high. None ends it."""
+        with self._lock:
+            self._denied = status
+
     def limit_reads(self, retry_after: float | None) -> None:
         """Every GET (from now on) gets GitHub's 429 rate limit with ``Retry-After: retry_after``; None ends it."""
         with self._lock:
@@ -279,6 +289,7 @@ class FakeGitHub:
             self._failures.clear()
             self._held.clear()
             self._read_limit = None
+            self._denied = None
             self._down_until = None
 
     # -- what happened ---------------------------------------------------------------------------
@@ -421,6 +432,14 @@ class FakeGitHub:
             return 400, {}, _error("Problems parsing JSON")
         rest = match["rest"] or ""
         segments = [s for s in rest.split("/") if s]
+        with self._lock:
+            denied = self._denied
+        if denied is not None and segments[:1] == ["deployments"]:
+            wanted = "write" if method == "POST" else "read"
+            if denied == 404:
+                return 404, {}, _error("Not Found")
+            headers = {"X-Accepted-GitHub-Permissions": f"deployments={wanted}", "X-RateLimit-Remaining": "4999"}
+            return denied, headers, _error("Resource not accessible by integration")
         if segments == ["dispatches"] and method == "POST":
             return self._dispatch(repository, headers, body)
         if segments == ["deployments"]:

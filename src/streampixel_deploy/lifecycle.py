@@ -134,7 +134,7 @@ class RunLifecycle:
     def run(self) -> Result:
         """Build the settings, run the command, publish the result, close what the run opened; the final Result."""
         try:
-            with rehearsal.rehearsal(self._raw, self.reporter) as given:
+            with rehearsal.rehearsal(self._raw, self.reporter, self.environ) as given:
                 settings = build_settings(given, self.command)
                 self._projects = settings.project_ids
                 self._live = Result(command=settings.command, project_id=settings.project_id)

@@ -133,8 +133,16 @@ def act_log(tmp_path: Path) -> str:
         PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
         NO_COLOR="1",
     )
+    try:
+        return run_act(argv, repo, env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def run_act(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run act in a session of its own, stop everything left in it, and return its log once it succeeded."""
     proc = subprocess.Popen(
-        argv, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
     try:
         out, _ = proc.communicate(timeout=ACT_TIMEOUT)
@@ -144,7 +152,6 @@ def act_log(tmp_path: Path) -> str:
         pytest.fail(f"act did not finish in {ACT_TIMEOUT}s:\n{out[-8000:]}")
     finally:
         leftovers = _end_session(proc.pid)
-        shutil.rmtree(cache, ignore_errors=True)
     assert not leftovers, f"act left processes running: {leftovers}"
     assert proc.returncode == 0, out[-12000:]
     return out

@@ -19,8 +19,10 @@ import pytest
 from streampixel_deploy.build.sample import make_build_zip
 from streampixel_deploy.cli import main
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
+from tests.fakegithub import FakeGitHub
 
 FAST_STAGE = 0.05
+FAKE_GITHUB_TOKEN = "ghs_FAKE_deploy_token_1234567890"
 
 
 @pytest.fixture
@@ -32,6 +34,13 @@ def emu() -> Iterator[Emulator]:
     cfg.send_retry_after = True
     with Emulator(cfg) as server:
         yield server
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A fake GitHub REST API (tests/fakegithub.py) whose one valid token is :data:`FAKE_GITHUB_TOKEN`."""
+    with FakeGitHub(token=FAKE_GITHUB_TOKEN) as gh:
+        yield gh
 
 
 @pytest.fixture

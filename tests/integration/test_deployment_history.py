@@ -8,7 +8,6 @@ date, deployed without a token (approved, never recorded as live). So "by date" 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +23,6 @@ from .test_deployments import _runner_env as _env
 
 REPO = "acme/showroom"
 ENV = "prod"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as gh:
-        yield gh
 
 
 def _deploy(tmp_path: Path, emu: Emulator, gh: FakeGitHub, version: str, token: bool = True, **over: str) -> ActionRun:

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from streampixel_deploy.emulator import Emulator
 from tests.fakegithub import FakeGitHub
 
-from .conftest import action_inputs, run_action
+from .conftest import FAKE_GITHUB_TOKEN, action_inputs, run_action
 
-TOKEN = "ghs_FAKE_deploy_token_1234567890"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as gh:
-        yield gh
+TOKEN = FAKE_GITHUB_TOKEN
 
 
 def _runner_env(gh: FakeGitHub) -> dict[str, str]:

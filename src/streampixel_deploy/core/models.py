@@ -246,6 +246,8 @@ class Result:
     previous_was_live: bool = False
     #: why no previous build is named although approved builds exist (their dates do not prove which is newest)
     previous_unknown: str | None = None
+    #: why previous_upload_id is a guess by date and not the build that was live before, with the fix
+    previous_note: str | None = None
     duration_seconds: float = 0.0
     live: bool | None = None
     auto_release: bool | None = None
@@ -304,6 +306,9 @@ class Result:
             "sha256": self.sha256,
             "sizeBytes": self.size_bytes,
             "previousUploadId": self.previous_upload_id,
+            "previousUploadIdFrom": (
+                ("deployment-history" if self.previous_was_live else "date") if self.previous_upload_id else None
+            ),
             "durationSeconds": round(self.duration_seconds, 3),
             "live": self.live,
             **({"rehearsal": True} if self.rehearsal else {}),

@@ -31,6 +31,7 @@ from streampixel_deploy.core.spec import (
 __all__ = [
     "COMMANDS",
     "DEFAULT_API_URL",
+    "DEFAULT_ENVIRONMENT",
     "SPECS",
     "SPEC_BY_NAME",
     "S3Settings",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 DEFAULT_API_URL = "https://api.streampixel.io/pixelStripeApi"
+#: The GitHub environment a run's deployment is recorded in (its history names the rollback target).
+DEFAULT_ENVIRONMENT = "streampixel"
 MIN_POLL_SECONDS = 5.0
 #: Against a loopback API (the emulator) polling may be faster: the 5 s floor protects the real service.
 MIN_POLL_SECONDS_LOOPBACK = 0.1
@@ -106,10 +109,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("s3-secret-access-key", "S3 secret access key (default: boto3's credential chain).", kind="secret"),
     Spec(
         "github-token",
-        "With environment: record the run as a GitHub deployment (needs deployments: write).",
+        "Record the run as a GitHub deployment and read that history for the rollback target (deployments: write).",
         kind="secret",
     ),
-    Spec("environment", "GitHub environment name for the deployment (with github-token)."),
+    Spec("environment", "GitHub environment of the deployments (with github-token).", DEFAULT_ENVIRONMENT),
     Spec("summary", "Write the job summary (GITHUB_STEP_SUMMARY) when the runner provides one.", "true", "bool"),
 )
 SPEC_BY_NAME = by_name(SPECS)

@@ -14,6 +14,7 @@ fault rules). This sub-package imports nothing from the rest of ``streampixel_de
 
 from __future__ import annotations
 
+from streampixel_deploy.emulator import seeding
 from streampixel_deploy.emulator.app import Emulator
 from streampixel_deploy.emulator.config import (
     DEFAULT_API_KEY,
@@ -36,4 +37,5 @@ __all__ = [
     "ProjectConfig",
     "UserConfig",
     "load_config",
+    "seeding",
 ]

@@ -6,7 +6,9 @@ talking to GitHub is a warning, never a failed deploy. Requests go through :mod:
 
 The rollback target comes from the environment's history (:mod:`streampixel_deploy.github.history`, read within
 bounds of its own). When that read fails or is cut short before it answers, the run chooses by date instead, and
-one warning names what was chosen (once the run knows it: when the build is accepted, or when the run ends).
+one warning names what was chosen (once the run knows it: when the build is accepted, or when the run ends). When
+GitHub refused the token (no ``deployments`` permission: 403, or 404 on a private repository) the warning names the
+``permissions:`` line that fixes it, and no deployment is created (the same token would be refused again).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.github.history import DeploymentHistory, HistoryLimits
+from streampixel_deploy.github.history import PERMISSION_FIX, DeploymentHistory, HistoryLimits, LiveAnswer
 from streampixel_deploy.github.rest import GitHubRest
 
 _FINAL_STATE = {
@@ -103,13 +105,14 @@ class GitHubDeployments:
             return None
         return answer.data if isinstance(answer.data, dict) else {}
 
-    def previous_live(self, project_id: str, exclude: str | None = None) -> str | None:
+    def previous_live(self, project_id: str, exclude: str | None = None) -> LiveAnswer:
         """The build that was live before this run: the newest deployment of this project to the environment
-        that reached ``success`` (a deploy or a rollback), from GitHub's history. None when GitHub cannot say."""
+        that reached ``success`` (a deploy or a rollback), from GitHub's history; with why, when GitHub cannot say."""
         build = self.history.previous_live(project_id, exclude)
         if build is None and self.history.problem is not None:
             self._unanswered = self.history.problem
-        return build
+            return LiveAnswer(None, self.history.problem, self.history.denied)
+        return LiveAnswer(build)
 
     def _history_warning(self, result: Result) -> None:
         """Once per run, when the history could not answer: what the run chose instead (by date)."""
@@ -127,16 +130,22 @@ class GitHubDeployments:
                 f"the rollback target was chosen by date: previous-upload-id is {previous}, the newest approved "
                 "build before this one"
             )
+        fix = (
+            f"To name the build that was live before (and record this run), {PERMISSION_FIX}; no deployment was "
+            "recorded."
+            if self.history.denied
+            else "Check the environment's deployments on GitHub before rolling back."
+        )
         self.reporter.warning(
             f"The GitHub deployment history gave no answer ({problem}), so {chose}; it may not be the build "
-            f"that was live before. Check the environment's deployments on GitHub before rolling back.",
+            f"that was live before. {fix}",
             "GitHub deployment",
         )
 
     def submitted(self, result: Result) -> None:
         """The build (or rollback) was accepted by Streampixel: create the deployment, mark it in progress."""
         self._history_warning(result)
-        if self.deployment_id is not None:
+        if self.deployment_id is not None or self.history.denied:  # refused a read: a write would be refused too
             return
         kind = "Rollback/release" if result.command == "distribute" else "Deploy"
         created = self._call(

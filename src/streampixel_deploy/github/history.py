@@ -28,6 +28,23 @@ from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.github.rest import GitHubRest
 
+#: How a job lets the workflow token read (and record) the history: the fix named wherever it could not.
+PERMISSION_FIX = (
+    "give the job `deployments: write` under `permissions:` (the action's default 'github-token' is the workflow "
+    "token), or pass a token that has it in 'github-token' (--github-token)"
+)
+
+
+@dataclass(frozen=True)
+class LiveAnswer:
+    """What the history says about the build live before: ``build`` (None: none recorded, or no answer), and when it
+    could not answer, ``problem`` (why) and ``denied`` (GitHub refused the token: 401/403/404, which the operator
+    fixes with a permission or a token)."""
+
+    build: str | None
+    problem: str | None = None
+    denied: bool = False
+
 
 @dataclass(frozen=True)
 class HistoryLimits:
@@ -69,6 +86,8 @@ class DeploymentHistory:
         self._requests = 0
         #: why the reads stopped before the history's end (None: not stopped, or it ended)
         self.problem: str | None = None
+        #: GitHub refused the token (401/403/404): no permission to read deployments, or a wrong token
+        self.denied = False
         self._stopped = False  # a problem, or the run was cancelled: no more reads
         self._cut: str | None = None  # why the entries end before the history does
 
@@ -135,7 +154,12 @@ class DeploymentHistory:
         self._requests += 1
         try:
             answer = self.rest.call(
-                "GET", url, doing="read the GitHub deployment history", repeatable=True, clock=clock
+                "GET",
+                url,
+                doing="read the GitHub deployment history",
+                repeatable=True,
+                clock=clock,
+                needs="deployments: read",
             )
         except WaitTimeout as exc:
             limited = "rate limit" in exc.message
@@ -148,6 +172,7 @@ class DeploymentHistory:
             self._stopped = True  # the run is stopping: it says so itself
             return None
         if not answer.ok:
+            self.denied = answer.config_problem
             self._stop(answer.detail)
             return None
         return answer

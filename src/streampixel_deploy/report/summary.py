@@ -229,7 +229,11 @@ def _rollback(result: Result) -> str:
             else "The newest approved build before this one (by date: Streampixel does not say which build was live) is"
         )
         again = "To make it live again" if result.live else "If this build went live, to go back to that one"
-        return _template("rollback.md").substitute(which=which, again=again, previous=previous, command=command)
+        text = _template("rollback.md").substitute(which=which, again=again, previous=previous, command=command)
+        if result.previous_note and not result.previous_was_live:  # the guess, named for what it is, and the fix
+            note = cell(result.previous_note)
+            text += f"\n> [!NOTE]\n> Chosen by date, not from the GitHub deployment history: {note}.\n"
+        return text
     if result.command == "distribute" and may_have_gone_live(result) and not command:
         return _template("no_rollback.md").substitute(project=code(result.project_id))
     return ""

@@ -21,11 +21,13 @@ from streampixel_deploy.core.errors import (
     RateLimited,
     StreampixelDeployError,
     TransportError,
+    ref,
 )
 from streampixel_deploy.core.http import Clock
 from streampixel_deploy.core.models import Build, Outcome, Project, Result, StageEvent, live_label
 from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.core.settings import Settings
+from streampixel_deploy.github.history import PERMISSION_FIX, LiveAnswer
 from streampixel_deploy.hosting import Host
 from streampixel_deploy.run.targets import order_doubt
 
@@ -47,7 +49,7 @@ class Run:
     #: called once Streampixel has accepted a build or a distribution (GitHub Deployments hook in here)
     on_submitted: Callable[[Result], None] | None = None
     #: the build that was live before, other than the given one, from GitHub's deployment history (when recorded)
-    live_history: Callable[[str | None], str | None] | None = None
+    live_history: Callable[[str | None], LiveAnswer] | None = None
     #: held around the rate-limited POSTs (upload-file, distribute-file): one project at a time (run/fanout.py)
     post_lock: AbstractContextManager[object] = field(default_factory=nullcontext)
     result: Result = field(init=False)
@@ -140,21 +142,44 @@ class Run:
         records deployments; else the newest approved build other than ``exclude``, only when the dates prove it
         is the newest (otherwise none, and :attr:`Result.previous_unknown` says why)."""
         r = self.result
-        live = self.live_history(exclude) if self.live_history is not None else None
-        if live is not None and project.find(live) is not None:
-            r.previous_upload_id, r.previous_was_live, r.previous_unknown = live, True, None
+        answer = self.live_history(exclude) if self.live_history is not None else None
+        if answer is not None and answer.build is not None and project.find(answer.build) is not None:
+            r.previous_upload_id, r.previous_was_live, r.previous_unknown = answer.build, True, None
+            r.previous_note = None
             return
         approved = [b for b in project.approved_newest_first() if b.id != exclude]
         doubt = order_doubt(approved)
         r.previous_was_live = False
         r.previous_upload_id = approved[0].id if approved and doubt is None else None
         r.previous_unknown = None
+        r.previous_note = self._by_date(answer) if r.previous_upload_id else None
+        if r.previous_note and (answer is None or answer.problem is None):  # else the GitHub warning says it
+            self.reporter.info(f"previous-upload-id {r.previous_upload_id} is a guess by date: {r.previous_note}.")
         if doubt is not None:
             r.previous_unknown = (
                 f"the dates do not show which approved build is the newest ({doubt}), and Streampixel does not "
                 "say which build was live"
             )
             self.reporter.warning(f"No previous build is named: {r.previous_unknown}.", "Previous build unknown")
+
+    def _by_date(self, answer: LiveAnswer | None) -> str:
+        """Why the rollback target is the newest approved build by date and not the build live before, and the fix."""
+        token = ref("github-token")
+        if answer is None and self.settings.dry_run:
+            return "a dry run reads no GitHub deployment history"
+        if answer is None and not self.settings.github_token:
+            return (
+                f"no GitHub token, so the deployment history was not read; give {token} (in a workflow the action "
+                "passes the workflow token by default, and the job needs `deployments: write` under `permissions:`; "
+                "a rehearsal reads none)"
+            )
+        if answer is None:
+            return "the GitHub deployment history was not read"
+        if answer.denied:
+            return f"GitHub refused to show the deployment history ({answer.problem}); {PERMISSION_FIX}"
+        if answer.problem is not None:
+            return f"the GitHub deployment history gave no answer ({answer.problem})"
+        return "no deployment of this project in the GitHub environment has succeeded yet, so its history names none"
 
 
 def transient(exc: StreampixelDeployError) -> bool:

@@ -72,8 +72,8 @@ def _from_history(run: Run, project: Project) -> tuple[Build, str] | None:
     """``previous`` from GitHub's deployment history: the build live before the one live now (when recorded)."""
     if (run.settings.upload_id or "latest") != "previous" or run.live_history is None:
         return None
-    current = run.live_history(None)
-    before = run.live_history(current) if current else None
+    current = run.live_history(None).build
+    before = run.live_history(current).build if current else None
     build = project.find(before) if before else None
     if build is None or build.status is not BuildStatus.APPROVED:
         return None

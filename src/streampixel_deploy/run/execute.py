@@ -31,7 +31,7 @@ from streampixel_deploy.core.http import Clock, Http, Policy, make_session
 from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import Settings, is_loopback_url
+from streampixel_deploy.core.settings import DEFAULT_ENVIRONMENT, Settings, is_loopback_url
 from streampixel_deploy.github.deployments import DeploymentTarget, GitHubDeployments
 from streampixel_deploy.hosting import Host
 from streampixel_deploy.run.context import Run
@@ -177,7 +177,7 @@ def open_run(
     reporter.mask(settings.api_key)
     if settings.github_token:
         reporter.mask(settings.github_token)
-    if bool(settings.github_token) != bool(settings.environment):
+    if not settings.github_token and settings.environment not in (None, DEFAULT_ENVIRONMENT):
         reporter.warning(
             "'github-token' and 'environment' work together: set both to record a GitHub deployment; "
             "with only one of them no deployment is recorded.",
