@@ -86,12 +86,11 @@ class _Labelled:
 
 
 def show_labels(result: Result, label: Callable[[str], str]) -> None:
-    """Show the settings ``result``'s messages name (``ref``) as ``label`` shows them, its projects' too."""
-    result.message = render_refs(result.message, label)
-    if result.previous_unknown is not None:
-        result.previous_unknown = render_refs(result.previous_unknown, label)
-    if result.traceback is not None:
-        result.traceback = render_refs(result.traceback, label)
+    """Show the settings ``result``'s texts name (``ref``) as ``label`` shows them, its projects' too."""
+    for item in dataclasses.fields(result):
+        value = getattr(result, item.name)
+        if type(value) is str:  # texts only: an Outcome is a str too
+            setattr(result, item.name, render_refs(value, label))
     for project in result.projects:
         show_labels(project, label)
 
