@@ -23,7 +23,7 @@ SMALL_FILES = 3000
 
 OURS = (
     "import sys; from pathlib import Path; from streampixel_deploy.build.packaging import package_dir; "
-    "from streampixel_deploy.core.reporter import NullReporter; "
+    "from streampixel_deploy.core.progress import NullReporter; "
     "package_dir(Path(sys.argv[1]), Path(sys.argv[2]), NullReporter())"
 )
 MAKE_ARCHIVE = "import shutil, sys; shutil.make_archive(sys.argv[2], 'zip', sys.argv[1])"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 
 
 class FakeTime:

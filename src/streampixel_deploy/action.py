@@ -11,10 +11,10 @@ import os
 import tempfile
 from collections.abc import Mapping
 
-from streampixel_deploy.core.settings import SPECS, collect_env
 from streampixel_deploy.lifecycle import RunLifecycle, publisher_for
 from streampixel_deploy.report import workflow as gha
-from streampixel_deploy.report.github import GitHubReporter
+from streampixel_deploy.report.runner_log import GitHubReporter
+from streampixel_deploy.settings.table import SPECS, collect_env
 from streampixel_deploy.signals import cancellation
 
 SECRET_INPUTS = tuple(s.name for s in SPECS if s.kind == "secret")

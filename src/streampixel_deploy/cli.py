@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from streampixel_deploy import _version
 from streampixel_deploy.core.errors import EXIT_CANCELLED, EXIT_INPUT, Cancelled, StreampixelDeployError
 from streampixel_deploy.core.redact import SECRETS, scrub
-from streampixel_deploy.core.settings import SPECS, build_settings, collect_env
-from streampixel_deploy.core.spec import read_secret_file
+from streampixel_deploy.settings.spec import read_secret_file
+from streampixel_deploy.settings.table import SPECS, build_settings, collect_env
 from streampixel_deploy.signals import GRACE, cancellation
 
 if TYPE_CHECKING:
-    from streampixel_deploy.core.models import Result
+    from streampixel_deploy.api.models import Result
 
 _RUN_COMMANDS = ("deploy", "distribute", "status", "test-webhook")
 _ACCOUNT_SETTINGS = ("api-key", "user-id", "project-id", "api-url", "http-timeout-seconds", "summary")

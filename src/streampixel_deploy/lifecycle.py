@@ -27,13 +27,13 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from streampixel_deploy import rehearsal
+from streampixel_deploy.api.models import Result
 from streampixel_deploy.core.errors import Cancelled, InputError, StreampixelDeployError, render_refs
-from streampixel_deploy.core.models import Result
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPEC_BY_NAME, build_settings, label_of
-from streampixel_deploy.core.spec import parse_list
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.report.outputs import Publisher
 from streampixel_deploy.run.execute import fail, open_run, unexpected
+from streampixel_deploy.settings.spec import parse_list
+from streampixel_deploy.settings.table import SPEC_BY_NAME, build_settings, label_of
 
 
 def publisher_for(raw: Mapping[str, str | None]) -> Publisher:

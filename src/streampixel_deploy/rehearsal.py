@@ -27,10 +27,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streampixel_deploy.core.models import Result
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import SPECS
-from streampixel_deploy.core.spec import parse_list
+from streampixel_deploy.api.models import Result
+from streampixel_deploy.core.progress import Reporter
+from streampixel_deploy.settings.spec import parse_list
+from streampixel_deploy.settings.table import SPECS
 
 if TYPE_CHECKING:
     from streampixel_deploy.emulator import ProjectConfig

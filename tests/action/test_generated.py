@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streampixel_deploy.core.settings import SPECS
 from streampixel_deploy.report.outputs import OUTPUT_NAMES
+from streampixel_deploy.settings.table import SPECS
 
 from .conftest import ACTION, DOCKER_ACTION, ROOT
 

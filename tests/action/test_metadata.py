@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.core.settings import SPECS
 from streampixel_deploy.report.outputs import OUTPUT_NAMES
+from streampixel_deploy.settings.table import SPECS
 
 from .conftest import (
     ACTION,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from streampixel_deploy.api.models import Outcome, Result
 from streampixel_deploy.core.errors import BuildRejected, Cancelled, InputError, StreampixelDeployError, WaitTimeout
-from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.run.execute import fail
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from streampixel_deploy.core.settings import DEFAULT_ENVIRONMENT
 from streampixel_deploy.emulator.seeding import LIVE_ID, PREVIOUS_ID, SEED_BUILDS
 from streampixel_deploy.github.history import HistoryLimits
+from streampixel_deploy.settings.table import DEFAULT_ENVIRONMENT
 
 from .conftest import EXAMPLES, ROOT, load
 

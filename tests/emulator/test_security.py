@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.emulator import DEFAULT_API_KEY, Emulator
 from streampixel_deploy.hosting import Upload
-from streampixel_deploy.hosting.emulator import EmulatorHost
+from streampixel_deploy.hosting.inbox import EmulatorHost
 
 from .helpers import TIMEOUT, Client, fast_config, showroom, start_cli
 

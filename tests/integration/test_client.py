@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.api.client import StreampixelClient
 from streampixel_deploy.core.errors import AuthError, BadResponse, NotFound, RateLimited, TransportError
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
 from tests.localhttp import serve

@@ -251,12 +251,12 @@ def test_upload_200_and_g2_distribute_shape(cli: Any, emu: Emulator, build_zip: 
 
 def test_unknown_and_regressing_statuses_keep_waiting(cli: Any, emu: Emulator, build_zip: Path) -> None:
     from streampixel_deploy.core.http import Clock
-    from streampixel_deploy.core.settings import build_settings
     from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_USER_ID
     from streampixel_deploy.report.terminal import TerminalReporter
     from streampixel_deploy.run.context import Run
     from streampixel_deploy.run.execute import make_client
     from streampixel_deploy.run.follow import follow
+    from streampixel_deploy.settings.table import build_settings
 
     emu.configure(stage_delays={"pending": 60.0})
     upload_id = _json(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from streampixel_deploy.api.models import Build
 from streampixel_deploy.build.remote import SLACK, WHOLE_BODY_CAP, compare_live
 from streampixel_deploy.build.zipformat import Member, central_record, encode_name, end_records, local_header
 from streampixel_deploy.core.changes import BuildChanges
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Build
 from streampixel_deploy.report.changes import ROWS, render_changes
 from tests.localhttp import QuietHandler, serve
 

@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from streampixel_deploy.core.errors import HostingError, InputError, ref
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.hosting.preflight import hosted_url, preflight, user_url
 from tests.localhttp import QuietHandler, serve
 

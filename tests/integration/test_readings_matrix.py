@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from streampixel_deploy.api.client import StreampixelClient
 from streampixel_deploy.build.sample import make_build_zip
-from streampixel_deploy.core.client import StreampixelClient
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
 from tests.fakegithub import FakeGitHub
 from tests.integration.conftest import cli_process, emulator_env

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.core.models import Outcome, Result
+from streampixel_deploy.api.models import Outcome, Result
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_USER_ID, Emulator, EmulatorConfig
 from streampixel_deploy.run.fanout import combine
 from tests.fakegithub import FakeGitHub

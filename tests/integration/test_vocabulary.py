@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from streampixel_deploy.core.models import live_label
+from streampixel_deploy.api.models import live_label
 from streampixel_deploy.emulator import Emulator
 
 
@@ -18,12 +18,12 @@ def _submitted(cli: Any, build_zip: Path) -> str:
 
 def _follow(emu: Emulator, upload_id: str) -> Any:
     from streampixel_deploy.core.http import Clock
-    from streampixel_deploy.core.reporter import NullReporter
-    from streampixel_deploy.core.settings import build_settings
+    from streampixel_deploy.core.progress import NullReporter
     from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID
     from streampixel_deploy.run.context import Run
     from streampixel_deploy.run.execute import make_client
     from streampixel_deploy.run.follow import follow
+    from streampixel_deploy.settings.table import build_settings
 
     raw = {"api-key": DEFAULT_API_KEY, "user-id": DEFAULT_USER_ID, "project-id": DEFAULT_PROJECT_ID}
     settings = build_settings({**raw, "api-url": emu.api_url, "poll-interval-seconds": "0.1"}, "status")

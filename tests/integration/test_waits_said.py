@@ -16,12 +16,12 @@ import pytest
 
 from streampixel_deploy.core import waits
 from streampixel_deploy.core.http import Clock, Http, Policy, Reply, make_session
-from streampixel_deploy.core.settings import build_settings
 from streampixel_deploy.core.waits import REPEAT_EVERY
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.execute import make_client
 from streampixel_deploy.run.follow import follow
+from streampixel_deploy.settings.table import build_settings
 from tests.fakeclock import FakeTime, Heard
 from tests.localhttp import QuietHandler, serve
 

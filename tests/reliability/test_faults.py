@@ -158,11 +158,11 @@ def test_fault(scenario: Scenario, cli: Any, emu: Emulator, build_zip: Path) -> 
 def test_missing_from_files_for_a_while(cli: Any, emu: Emulator, build_zip: Path) -> None:
     """The build is hidden from files[] for several polls, then appears: tolerated, and followed to the end."""
     from streampixel_deploy.core.http import Clock
-    from streampixel_deploy.core.reporter import NullReporter
-    from streampixel_deploy.core.settings import build_settings
+    from streampixel_deploy.core.progress import NullReporter
     from streampixel_deploy.run.context import Run
     from streampixel_deploy.run.execute import make_client
     from streampixel_deploy.run.follow import follow
+    from streampixel_deploy.settings.table import build_settings
 
     upload_id = json.loads(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]
     emu.add_fault({"action": "hide_file", "upload_id": upload_id, "times": 4})

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from streampixel_deploy.core.settings import SPECS
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator, EmulatorConfig
+from streampixel_deploy.settings.table import SPECS
 
 
 @pytest.fixture

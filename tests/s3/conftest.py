@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.core.settings import S3Settings
+from streampixel_deploy.settings.table import S3Settings
 
 from .s3_proxy import HoldingProxy
 

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from streampixel_deploy.core.reporter import NullReporter
-from streampixel_deploy.core.settings import S3Settings
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import S3Host
+from streampixel_deploy.settings.table import S3Settings
 
 
 def main(argv: list[str]) -> int:

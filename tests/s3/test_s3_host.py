@@ -16,9 +16,9 @@ import requests
 
 from streampixel_deploy.build.archive import directory_digest
 from streampixel_deploy.core.errors import Cancelled, HostingError, WaitTimeout, ref
-from streampixel_deploy.core.settings import S3Settings
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.hosting.s3 import MAX_PARTS, MIB, S3Host, object_name, part_size_for
+from streampixel_deploy.settings.table import S3Settings
 
 from .conftest import (
     ACCESS_KEY,
@@ -368,7 +368,7 @@ def test_zip_from_build_dir_is_read_once(open_s3_server: S3Server, tmp_path: Pat
     """The packer hashed the zip while writing it: hosting uploads it without hashing it again."""
     from streampixel_deploy.build.packaging import package_dir
     from streampixel_deploy.build.sample import make_build_dir
-    from streampixel_deploy.core.reporter import NullReporter
+    from streampixel_deploy.core.progress import NullReporter
 
     bucket = open_s3_server.new_bucket()
     zip_path = tmp_path / "MyGame.zip"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from streampixel_deploy.core.errors import EXIT_INPUT, InputError
-from streampixel_deploy.core.settings import SPECS, build_settings, is_loopback_url
+from streampixel_deploy.settings.table import SPECS, build_settings, is_loopback_url
 
 BASE = {
     "api-key": "k" * 20,

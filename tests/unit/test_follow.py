@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streampixel_deploy.core.models import Build
+from streampixel_deploy.api.models import Build
 from streampixel_deploy.run.follow import Decision, Rules, Seen, Verdict, observe, poll_failed, start
 
 RULES = Rules.for_run(interval=5.0, timeout_seconds=3600)

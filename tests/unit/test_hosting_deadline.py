@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from streampixel_deploy.core.errors import WaitTimeout, ref
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.hosting import Upload, time_left
-from streampixel_deploy.hosting.emulator import EmulatorHost
+from streampixel_deploy.hosting.inbox import EmulatorHost
 from streampixel_deploy.hosting.url import UrlHost
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from streampixel_deploy.api.models import Result
 from streampixel_deploy.core.errors import InputError, ref, render_refs
-from streampixel_deploy.core.models import Result
-from streampixel_deploy.core.settings import label_of
 from streampixel_deploy.lifecycle import show_labels
+from streampixel_deploy.settings.table import label_of
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "streampixel_deploy"
 #: the faces and the settings layer itself may read the spec table; nothing below them
-ALLOWED = {"cli.py", "action.py", "demo.py", "lifecycle.py", "rehearsal.py", "core/settings.py"}
+ALLOWED = {"cli.py", "action.py", "demo.py", "lifecycle.py", "rehearsal.py", "settings/table.py"}
 
 
 def test_no_layer_below_the_faces_reads_the_spec_table_for_a_label() -> None:

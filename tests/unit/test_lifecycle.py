@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from streampixel_deploy import lifecycle
+from streampixel_deploy.api.models import Build, Outcome, Project, Result
 from streampixel_deploy.core.errors import Cancelled
-from streampixel_deploy.core.models import Build, Outcome, Project, Result
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.lifecycle import RunLifecycle, publisher_for
 from streampixel_deploy.run.context import Run
 
@@ -153,8 +153,8 @@ def _build(upload_id: str, date: str) -> Build:
 
 def _run() -> Run:
     from streampixel_deploy.core.http import Clock
-    from streampixel_deploy.core.settings import build_settings
     from streampixel_deploy.run.execute import make_client
+    from streampixel_deploy.settings.table import build_settings
 
     settings = build_settings(RAW, "status")
     clock = Clock(60.0)

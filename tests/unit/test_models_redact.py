@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from streampixel_deploy.core.models import BuildStatus, Project, parse_status
+from streampixel_deploy.api.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.redact import SecretRegistry, redact_text, redact_url
 
 

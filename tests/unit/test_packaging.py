@@ -19,7 +19,7 @@ from streampixel_deploy.build.crc import crc32_combine
 from streampixel_deploy.build.packaging import native_path, package_dir
 from streampixel_deploy.build.sample import make_build_dir
 from streampixel_deploy.core.errors import ArchiveError, ref
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 
 
 class Progress(NullReporter):

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streampixel_deploy.core.client import _parse, snippet
+from streampixel_deploy.api.client import _parse, snippet
+from streampixel_deploy.api.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.errors import StreampixelDeployError
 from streampixel_deploy.core.http import Reply
-from streampixel_deploy.core.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.redact import SECRETS, redact_url
 
 json_values = st.recursive(

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from streampixel_deploy.core.errors import WaitTimeout
-from streampixel_deploy.core.reporter import NullReporter
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.hosting.s3_transfer import FileChanged, upload
 from tests.fakeclock import FakeTime
 

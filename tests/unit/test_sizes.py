@@ -5,9 +5,9 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from streampixel_deploy.api.models import Outcome, Result
 from streampixel_deploy.build.archive import verify_quick
 from streampixel_deploy.build.sizes import TOP_FOLDERS, size_report
-from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.report.summary import render_summary
 
 

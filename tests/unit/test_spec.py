@@ -1,4 +1,4 @@
-"""The shared settings machinery (core/spec.py): kinds, choices, bounds, secrets from files, labels."""
+"""The shared settings machinery (settings/spec.py): kinds, choices, bounds, secrets from files, labels."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from streampixel_deploy.cli import main
 from streampixel_deploy.core.errors import InputError
 from streampixel_deploy.core.redact import scrub
-from streampixel_deploy.core.settings import SPEC_BY_NAME, build_settings
-from streampixel_deploy.core.spec import Spec, parse_all, read_secret_file, resolve_secret
 from streampixel_deploy.relay.config import OPTION_BY_NAME, build_config
+from streampixel_deploy.settings.spec import Spec, parse_all, read_secret_file, resolve_secret
+from streampixel_deploy.settings.table import SPEC_BY_NAME, build_settings
 
 from .test_config import BASE
 

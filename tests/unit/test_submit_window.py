@@ -13,7 +13,8 @@ from typing import Any, cast
 
 import pytest
 
-from streampixel_deploy.core.client import StreampixelClient, UploadAccepted
+from streampixel_deploy.api.client import StreampixelClient, UploadAccepted
+from streampixel_deploy.api.models import Project
 from streampixel_deploy.core.errors import (
     EXIT_TIMEOUT,
     ApiError,
@@ -23,11 +24,10 @@ from streampixel_deploy.core.errors import (
     WaitTimeout,
 )
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Project
-from streampixel_deploy.core.reporter import NullReporter
-from streampixel_deploy.core.settings import build_settings
+from streampixel_deploy.core.progress import NullReporter
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.submit import MIN_LOOKS, NotConfirmed, find_created, listing_window, submit
+from streampixel_deploy.settings.table import build_settings
 from tests.fakeclock import FakeTime
 
 PROJECT = "67944b8a3f323be4b89a2272"

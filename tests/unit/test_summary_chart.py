@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from streampixel_deploy.core.models import Outcome, Result, StageEvent
+from streampixel_deploy.api.models import Outcome, Result, StageEvent
 from streampixel_deploy.report.summary import render_summary
 
 

@@ -7,8 +7,8 @@ import math
 import re
 from datetime import datetime, timezone
 
+from streampixel_deploy.api.models import Outcome, Result, StageEvent
 from streampixel_deploy.core.errors import BuildRejected, InputError
-from streampixel_deploy.core.models import Outcome, Result, StageEvent
 from streampixel_deploy.core.redact import SECRETS, redact_url
 from streampixel_deploy.report.summary import render_summary
 from streampixel_deploy.run.execute import fail

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from streampixel_deploy.core.client import _parse
+from streampixel_deploy.api.client import _parse
+from streampixel_deploy.api.models import Build, Project
 from streampixel_deploy.core.errors import ApiError, BadResponse
 from streampixel_deploy.core.http import Reply
-from streampixel_deploy.core.models import Build, Project
 from streampixel_deploy.core.ratelimit import RETRY_AFTER_CEILING, rate_limit_delay
 from streampixel_deploy.core.readers import as_id, as_int, parse_when
 

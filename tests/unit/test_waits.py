@@ -9,13 +9,13 @@ import re
 from dataclasses import dataclass, field
 from typing import cast
 
-from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.api.client import StreampixelClient
+from streampixel_deploy.api.models import Project
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Project
-from streampixel_deploy.core.settings import build_settings
 from streampixel_deploy.core.waits import REPEAT_EVERY
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.follow import follow
+from streampixel_deploy.settings.table import build_settings
 from tests.fakeclock import FakeTime, Heard
 
 PROJECT = "67944b8a3f323be4b89a2272"

@@ -45,7 +45,7 @@ from streampixel_deploy.build.zipwalk import (
     _refuse,
 )
 from streampixel_deploy.core.errors import ArchiveError, ref
-from streampixel_deploy.core.models import ArchiveCheck
+from streampixel_deploy.settings.table import ArchiveCheck
 
 #: Streampixel's documented soft limit (support can raise it).
 SOFT_LIMIT_BYTES = 24 * 1000**3

@@ -11,7 +11,7 @@ from streampixel_deploy.build.archive import folder_executables
 from streampixel_deploy.build.zipformat import Member
 from streampixel_deploy.core.errors import InputError
 from streampixel_deploy.core.patterns import path_matcher
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 
 
 class Exclusions:

@@ -43,7 +43,7 @@ from streampixel_deploy.build.zipformat import (
 )
 from streampixel_deploy.core.errors import ArchiveError, ref
 from streampixel_deploy.core.fileio import open_fd, read_at, usable_cpus
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 
 #: Formats that are already compressed: deflating them costs time and saves nothing.
 STORED_SUFFIXES = frozenset(

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from streampixel_deploy.api.models import Build
 from streampixel_deploy.build.archive import _read_directory
 from streampixel_deploy.build.zipformat import CENTRAL, EOCD, FLAG_UTF8, MAX_COMMENT, U32
 from streampixel_deploy.build.zipwalk import _decode_names, _find_central_directory, _read_entries, _zip64_values
 from streampixel_deploy.core.changes import BuildChanges, Entry, diff, unavailable
 from streampixel_deploy.core.errors import ArchiveError, Cancelled, WaitTimeout
 from streampixel_deploy.core.http import Clock, Http, Policy, RequestFailed, make_session
-from streampixel_deploy.core.models import Build
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 
 #: The first read: the end of central directory record with the longest comment a zip can hold.
 TAIL_BYTES = EOCD.size + MAX_COMMENT

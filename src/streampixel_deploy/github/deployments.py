@@ -18,10 +18,10 @@ from typing import Any
 
 import requests
 
+from streampixel_deploy.api.models import Outcome, Result
 from streampixel_deploy.core.errors import Cancelled, WaitTimeout
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Outcome, Result
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.github.history import PERMISSION_FIX, DeploymentHistory, HistoryLimits, LiveAnswer
 from streampixel_deploy.github.rest import GitHubRest
 

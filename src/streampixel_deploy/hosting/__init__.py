@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from streampixel_deploy.core.errors import WaitTimeout, ref
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 
 #: Seconds left before the user's timeout-minutes runs out (<= 0: stop now).
 Deadline = Callable[[], float]

@@ -34,7 +34,7 @@ import requests
 
 from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError, InputError, StreampixelDeployError, ref
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0

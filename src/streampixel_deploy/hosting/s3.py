@@ -57,8 +57,7 @@ import requests
 
 from streampixel_deploy._version import __version__
 from streampixel_deploy.core.errors import HostingError
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import S3Settings
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting import (
     Deadline,
     Hosted,
@@ -74,6 +73,7 @@ from streampixel_deploy.hosting.s3_bucket import READ_TIMEOUT, BucketAccess
 from streampixel_deploy.hosting.s3_errors import explain
 from streampixel_deploy.hosting.s3_later import Later
 from streampixel_deploy.hosting.s3_sha256 import read_through
+from streampixel_deploy.settings.table import S3Settings
 
 MIB = 1024 * 1024
 MAX_PARTS = 10_000

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 from streampixel_deploy._version import __version__
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.core.redact import redact_url
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import S3Settings
+from streampixel_deploy.settings.table import S3Settings
 
 #: How long one attempt waits for an answer (headers, or each read of a body); less when the run has less left
 #: (``s3_deadline``).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from streampixel_deploy.core.errors import HostingConfigError, HostingError, ref
 from streampixel_deploy.core.redact import scrub
-from streampixel_deploy.core.settings import S3Settings
+from streampixel_deploy.settings.table import S3Settings
 
 
 def explain(exc: BaseException, doing: str, settings: S3Settings, where: str) -> HostingError | None:

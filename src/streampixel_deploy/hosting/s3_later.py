@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
-from streampixel_deploy.core.reporter import NullReporter, Reporter
+from streampixel_deploy.core.progress import NullReporter, Reporter
 
 T = TypeVar("T")
 

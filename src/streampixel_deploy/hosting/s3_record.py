@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting.s3_errors import error_code, http_status
 
 SUFFIX = ".sha256"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting import Deadline
 from streampixel_deploy.hosting.s3_errors import error_code, http_status
 from streampixel_deploy.hosting.s3_sha256 import read_through

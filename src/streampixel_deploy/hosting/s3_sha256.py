@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from streampixel_deploy.core.fileio import advise_sequential
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting import Deadline, time_left
 
 #: How often a waiting reader looks at the stop flag (seconds).

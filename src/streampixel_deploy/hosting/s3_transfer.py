@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from streampixel_deploy.core.fileio import advise_sequential, open_fd, read_at
-from streampixel_deploy.core.reporter import Reporter
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting import Deadline, time_left
 from streampixel_deploy.hosting.s3_errors import error_code
 from streampixel_deploy.hosting.s3_resume import Resume

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.core.redact import redact_url
-from streampixel_deploy.core.reporter import Reporter
 from streampixel_deploy.hosting import Deadline, Hosted, Upload, time_left
 from streampixel_deploy.hosting.preflight import preflight, user_url
 

@@ -21,9 +21,9 @@ import yaml
 
 from streampixel_deploy.core.errors import InputError
 from streampixel_deploy.core.redact import SECRETS
-from streampixel_deploy.core.settings import DEFAULT_API_URL
-from streampixel_deploy.core.spec import Spec, by_name, is_unset, resolve_secret
 from streampixel_deploy.relay.events import KNOWN_EVENTS, valid_id
+from streampixel_deploy.settings.spec import Spec, by_name, is_unset, resolve_secret
+from streampixel_deploy.settings.table import DEFAULT_API_URL
 
 ENV_PREFIX = "STREAMPIXEL_RELAY_"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"

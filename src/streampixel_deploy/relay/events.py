@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from streampixel_deploy.api.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.jsonshape import camel_fields
-from streampixel_deploy.core.models import BuildStatus, Project, parse_status
 from streampixel_deploy.core.readers import as_id
 from streampixel_deploy.core.redact import redact_url
 

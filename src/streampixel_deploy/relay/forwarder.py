@@ -23,7 +23,7 @@ from typing import Literal, TypedDict
 
 import requests
 
-from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.api.client import StreampixelClient
 from streampixel_deploy.core.errors import AuthError, Cancelled, NotFound, StreampixelDeployError
 from streampixel_deploy.core.http import Clock, Policy
 from streampixel_deploy.github.dispatch import GitHubDispatcher

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.api.client import StreampixelClient
 from streampixel_deploy.core.http import Clock, Http, Policy, make_session
 from streampixel_deploy.relay.config import RelayConfig
 from streampixel_deploy.relay.events import EnvelopeError, parse_envelope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from streampixel_deploy.core.models import Result
+from streampixel_deploy.api.models import Result
 from streampixel_deploy.core.redact import scrub
 from streampixel_deploy.report import workflow as gha
 from streampixel_deploy.report.summary import render_summary

@@ -12,8 +12,8 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
+from streampixel_deploy.api.models import Outcome, Result, StageEvent
 from streampixel_deploy.core.errors import StreampixelDeployError
-from streampixel_deploy.core.models import Outcome, Result, StageEvent
 from streampixel_deploy.report.changes import render_changes
 from streampixel_deploy.report.markdown import (
     CHART_LIMIT,

@@ -8,9 +8,9 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import TextIO
 
-from streampixel_deploy.core.models import Result
+from streampixel_deploy.api.models import Result
+from streampixel_deploy.core.progress import ProgressThrottle
 from streampixel_deploy.core.redact import SECRETS
-from streampixel_deploy.core.reporter import ProgressThrottle
 from streampixel_deploy.report.workflow import plain
 
 

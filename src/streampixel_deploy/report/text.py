@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streampixel_deploy.core.models import Outcome, ProjectSummary, Result, StageEvent
+from streampixel_deploy.api.models import Outcome, ProjectSummary, Result, StageEvent
 
 HEADLINE = {
     Outcome.APPROVED: "APPROVED",

@@ -13,7 +13,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
-from streampixel_deploy.core.client import StreampixelClient, endpoint_missing
+from streampixel_deploy.api.client import StreampixelClient, endpoint_missing
+from streampixel_deploy.api.models import Build, Outcome, Project, Result, StageEvent, live_label
 from streampixel_deploy.core.errors import (
     ApiError,
     BadResponse,
@@ -24,12 +25,11 @@ from streampixel_deploy.core.errors import (
     ref,
 )
 from streampixel_deploy.core.http import Clock
-from streampixel_deploy.core.models import Build, Outcome, Project, Result, StageEvent, live_label
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import Settings
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.github.history import PERMISSION_FIX, LiveAnswer
 from streampixel_deploy.hosting import Host
 from streampixel_deploy.run.targets import order_doubt
+from streampixel_deploy.settings.table import Settings
 
 #: The first read of the project retries transient failures for at most this long (or the time left).
 FIRST_READ_PATIENCE = 120.0

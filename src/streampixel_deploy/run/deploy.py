@@ -6,10 +6,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from streampixel_deploy.api.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.build.archive import directory_digest, folder_executables, verify
 from streampixel_deploy.build.remote import compare_live
 from streampixel_deploy.core.errors import ApiError, ArchiveError, InputError, ref
-from streampixel_deploy.core.models import BuildStatus, Outcome, Project, Result, live_label
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.hosting import Upload
 from streampixel_deploy.run.context import Run

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from streampixel_deploy.api.models import Build, BuildStatus, Outcome, Project, Result
 from streampixel_deploy.core.errors import InputError, ref
-from streampixel_deploy.core.models import Build, BuildStatus, Outcome, Project, Result
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.follow import follow

@@ -17,7 +17,8 @@ from contextlib import contextmanager, nullcontext
 
 import requests
 
-from streampixel_deploy.core.client import StreampixelClient
+from streampixel_deploy.api.client import StreampixelClient
+from streampixel_deploy.api.models import Outcome, Result
 from streampixel_deploy.core.errors import (
     EXIT_FAILED,
     BuildRejected,
@@ -28,10 +29,8 @@ from streampixel_deploy.core.errors import (
     ref,
 )
 from streampixel_deploy.core.http import Clock, Http, Policy, make_session
-from streampixel_deploy.core.models import Outcome, Result
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.core.redact import scrub
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import DEFAULT_ENVIRONMENT, Settings, is_loopback_url
 from streampixel_deploy.github.deployments import DeploymentTarget, GitHubDeployments
 from streampixel_deploy.hosting import Host
 from streampixel_deploy.run.context import Run
@@ -40,6 +39,7 @@ from streampixel_deploy.run.distribute import distribute
 from streampixel_deploy.run.fanout import ProjectReporter, run_many
 from streampixel_deploy.run.status import status
 from streampixel_deploy.run.webhook import test_webhook
+from streampixel_deploy.settings.table import DEFAULT_ENVIRONMENT, Settings, is_loopback_url
 
 
 def select_host(settings: Settings, session: requests.Session) -> Host | None:
@@ -56,7 +56,7 @@ def select_host(settings: Settings, session: requests.Session) -> Host | None:
         host.prepare()  # boto3's import beside the archive check and the project read
         return host
     if is_loopback_url(settings.api_url):
-        from streampixel_deploy.hosting.emulator import EmulatorHost
+        from streampixel_deploy.hosting.inbox import EmulatorHost
 
         return EmulatorHost(settings.api_url, session)
     raise InputError(

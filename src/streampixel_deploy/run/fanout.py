@@ -19,9 +19,9 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 
+from streampixel_deploy.api.models import Build, Outcome, Project, Result
 from streampixel_deploy.core.errors import Cancelled, StreampixelDeployError
-from streampixel_deploy.core.models import Build, Outcome, Project, Result
-from streampixel_deploy.core.reporter import NullReporter, Reporter
+from streampixel_deploy.core.progress import NullReporter, Reporter
 from streampixel_deploy.report.text import tally
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.deploy import deliver, end_dry_run, prepare

@@ -29,8 +29,8 @@ import dataclasses
 import enum
 from dataclasses import dataclass
 
+from streampixel_deploy.api.models import Build, BuildStatus, Project, live_label
 from streampixel_deploy.core.errors import ApiError, BuildRejected, TransportError, WaitTimeout
-from streampixel_deploy.core.models import Build, BuildStatus, Project, live_label
 from streampixel_deploy.core.waits import Wait
 from streampixel_deploy.run.context import Run, transient
 

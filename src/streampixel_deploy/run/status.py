@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from streampixel_deploy.api.models import BuildStatus, Outcome, Result
 from streampixel_deploy.core.errors import BuildRejected
-from streampixel_deploy.core.models import BuildStatus, Outcome, Result
 from streampixel_deploy.core.redact import redact_url
 from streampixel_deploy.run.context import Run
 from streampixel_deploy.run.targets import resolve_upload_id

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from streampixel_deploy.api.models import Build, Project
 from streampixel_deploy.core.errors import (
     EXIT_TIMEOUT,
     ApiError,
@@ -31,12 +32,11 @@ from streampixel_deploy.core.errors import (
     WaitTimeout,
 )
 from streampixel_deploy.core.http import STREAMPIXEL_WINDOW
-from streampixel_deploy.core.models import Build, Project
 from streampixel_deploy.core.redact import redact_url
-from streampixel_deploy.core.settings import Settings
 from streampixel_deploy.core.waits import Wait
 from streampixel_deploy.run.context import Run, transient
 from streampixel_deploy.run.follow import LISTING_GRACE
+from streampixel_deploy.settings.table import Settings
 
 MAX_SUBMIT_ATTEMPTS = 3
 #: At least this many looks at files[] before deciding a lost request created nothing.

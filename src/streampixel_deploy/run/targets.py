@@ -7,8 +7,8 @@ of that day. Otherwise the choice is refused (exit 2) and the user names the bui
 
 from __future__ import annotations
 
+from streampixel_deploy.api.models import Build, BuildStatus, Project
 from streampixel_deploy.core.errors import InputError, ref
-from streampixel_deploy.core.models import Build, BuildStatus, Project
 
 
 def resolve_upload_id(project: Project, wanted: str, approved_only: bool = True) -> tuple[Build, str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from streampixel_deploy.api.models import Outcome, Result
 from streampixel_deploy.core.errors import ApiError
-from streampixel_deploy.core.models import Outcome, Result
 from streampixel_deploy.run.context import Run
 
 

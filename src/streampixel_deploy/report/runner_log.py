@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 
-from streampixel_deploy.core.models import Result
+from streampixel_deploy.api.models import Result
+from streampixel_deploy.core.progress import ProgressThrottle
 from streampixel_deploy.core.redact import SECRETS
-from streampixel_deploy.core.reporter import ProgressThrottle
 from streampixel_deploy.report import workflow as gha
 
 

@@ -1,6 +1,6 @@
 """The settings machinery both tables use: :class:`Spec`, its parsers and how messages name a setting.
 
-A table of :class:`Spec` describes every setting of one face: the deploy tool's (``core/settings.py``: action
+A table of :class:`Spec` describes every setting of one face: the deploy tool's (``settings/table.py``: action
 input, CLI flag and ``STREAMPIXEL_*`` variable) and the relay's (``relay/config.py``: flag, variable
 ``STREAMPIXEL_RELAY_*`` and YAML key). :func:`parse` turns one raw value (a string from a flag, a variable or
 an action input, or a scalar or list from YAML) into the spec's kind, enforcing ``choices`` and the bounds;

@@ -10,14 +10,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 from streampixel_deploy.core.changes import BuildChanges
 from streampixel_deploy.core.readers import as_id, parse_when
 
 
 class BuildStatus(str, enum.Enum):
-    """The raw pipeline status strings, exactly as the API returns them (reference §8.1)."""
+    """The raw pipeline status strings, exactly as the API returns them (docs/streampixel-api.md §8.1)."""
 
     PENDING = "pending"
     DOWNLOADING = "Downloading Files"
@@ -36,12 +36,9 @@ class BuildStatus(str, enum.Enum):
         return self in (BuildStatus.APPROVED, BuildStatus.REJECT)
 
 
-#: How the zip is checked before upload (``verify-archive``): the central directory, also every CRC, or not at all.
-ArchiveCheck = Literal["quick", "full", "off"]
-
 _ORDER = list(BuildStatus)
 _NORMALISED = {s.value.casefold(): s for s in BuildStatus}
-# Variants seen across doc generations and dashboard labels (reference §8.2, §12.21).
+# Variants seen across doc generations and dashboard labels (docs/streampixel-api.md §8.2, §11.17).
 _NORMALISED.update(
     {
         "queued": BuildStatus.PENDING,
@@ -60,7 +57,7 @@ _NORMALISED.update(
         "error": BuildStatus.REJECT,
     }
 )
-#: Dashboard labels that say whether an approved build is live (reference §8.2).
+#: Dashboard labels that say whether an approved build is live (docs/streampixel-api.md §8.2).
 _LIVE_LABELS = {"current live build": True, "archived": False}
 
 

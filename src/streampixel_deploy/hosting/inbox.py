@@ -18,9 +18,9 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from streampixel_deploy.core.errors import HostingError, InputError
-from streampixel_deploy.core.reporter import Reporter
-from streampixel_deploy.core.settings import is_loopback_url
+from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting import Hosted, Upload, time_left
+from streampixel_deploy.settings.table import is_loopback_url
 
 CHUNK = 1024 * 1024
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import requests
 
+from streampixel_deploy.api.models import Project, ProjectSummary, WebhookTest
 from streampixel_deploy.core.errors import ApiError, AuthError, BadResponse, NotFound, RateLimited, TransportError
 from streampixel_deploy.core.http import Clock, Http, Policy, Reply, RequestFailed, make_session
-from streampixel_deploy.core.models import Project, ProjectSummary, WebhookTest
 from streampixel_deploy.core.ratelimit import rate_limit_delay
 from streampixel_deploy.core.readers import as_id, as_int, as_text
 from streampixel_deploy.core.redact import redact_text, redact_url, scrub

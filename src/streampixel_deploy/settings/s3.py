@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.core.spec import Spec, is_loopback_url, show, split_url
+from streampixel_deploy.settings.spec import Spec, is_loopback_url, show, split_url
 
 
 @dataclass(frozen=True)

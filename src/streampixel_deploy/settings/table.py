@@ -12,13 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from streampixel_deploy.core.errors import InputError
-from streampixel_deploy.core.models import ArchiveCheck
 from streampixel_deploy.core.patterns import path_matcher
-from streampixel_deploy.core.s3_settings import S3Settings, s3_settings
-from streampixel_deploy.core.spec import (
+from streampixel_deploy.settings.s3 import S3Settings, s3_settings
+from streampixel_deploy.settings.spec import (
     Spec,
     by_name,
     is_loopback_url,
@@ -27,6 +26,9 @@ from streampixel_deploy.core.spec import (
     show,
     split_url,
 )
+
+#: How the zip is checked before upload (``verify-archive``): the central directory, also every CRC, or not at all.
+ArchiveCheck = Literal["quick", "full", "off"]
 
 __all__ = [
     "COMMANDS",
