@@ -12,9 +12,11 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yml
 
 
 def _listed(text: str, kind: str) -> set[str]:
-    match = re.search(rf"^# {kind}: (.*)$", text, re.MULTILINE)
+    """The names a header line lists; a line ending in a comma goes on in the next comment line."""
+    match = re.search(rf"^# {kind}: ((?:.*,\n# )*.*)$", text, re.MULTILINE)
     assert match, f"the header has no '# {kind}:' line"
-    return {name.strip() for name in match.group(1).split(",") if name.strip() not in ("", "none")}
+    names = match.group(1).replace("\n# ", " ").split(",")
+    return {name.strip() for name in names if name.strip() not in ("", "none")}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])

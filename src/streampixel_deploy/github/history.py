@@ -30,7 +30,7 @@ from streampixel_deploy.github.rest import GitHubRest
 
 #: How a job lets the workflow token read (and record) the history: the fix named wherever it could not.
 PERMISSION_FIX = (
-    "give the job `deployments: write` under `permissions:` (the action's default 'github-token' is the workflow "
+    "give the job 'deployments: write' under 'permissions:' (the action's default 'github-token' is the workflow "
     "token), or pass a token that has it in 'github-token' (--github-token)"
 )
 

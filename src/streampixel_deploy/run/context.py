@@ -170,7 +170,7 @@ class Run:
         if answer is None and not self.settings.github_token:
             return (
                 f"no GitHub token, so the deployment history was not read; give {token} (in a workflow the action "
-                "passes the workflow token by default, and the job needs `deployments: write` under `permissions:`; "
+                "passes the workflow token by default, and the job needs 'deployments: write' under 'permissions:'; "
                 "a rehearsal reads none)"
             )
         if answer is None:
