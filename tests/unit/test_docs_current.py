@@ -48,10 +48,15 @@ def test_the_package_map_names_every_module() -> None:
             package = cells[0].strip("| `/")
             named |= {(package, m) for m in re.findall(r"`(\w+)`", cells[1])}
     package_root = ROOT / "src" / "streampixel_deploy"
-    modules = {
-        ("faces" if path.parent == package_root else path.parent.name, path.stem)
-        for path in package_root.rglob("*.py")
-        if path.stem not in {"__init__", "_version"}
-    }
+    modules = {(_package(path, package_root), path.stem) for path in package_root.rglob("*.py")}
+    modules -= {(package, "__init__") for package, _ in modules}
     assert modules - named == set(), "modules the package map does not name"
     assert named - modules == set(), "the package map names modules that are gone"
+
+
+def _package(path: Path, package_root: Path) -> str:
+    """The map's name for a module's package: a subpackage, ``leaves`` (``_version``, ``_serving``) or faces."""
+    if path.parent != package_root:
+        return path.parent.name
+    private = path.stem.startswith("_") and not path.stem.startswith("__")
+    return "leaves" if private else "faces"

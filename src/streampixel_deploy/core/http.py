@@ -209,22 +209,15 @@ class RequestFailed(Exception):
         self.tls = tls
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class Http:
     """Send requests under a :class:`Policy` and a :class:`Clock`; the only caller of ``session.request``."""
 
-    def __init__(
-        self,
-        session: requests.Session,
-        policy: Policy,
-        clock: Clock,
-        on_retry: Callable[[str], None] | None = None,
-        on_wait: waits.Tell | None = None,
-    ) -> None:
-        self.session = session
-        self.policy = policy
-        self.clock = clock
-        self.on_retry = on_retry
-        self.on_wait = on_wait  # where a long wait speaks (else the clock's ``tell``)
+    session: requests.Session
+    policy: Policy
+    clock: Clock
+    on_retry: Callable[[str], None] | None = None
+    on_wait: waits.Tell | None = None  # where a long wait speaks (else the clock's ``tell``)
 
     def send(
         self,

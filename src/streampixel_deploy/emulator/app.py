@@ -12,9 +12,9 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from streampixel_deploy._serving import Served, StartStop
 from streampixel_deploy.emulator.api import PREFIX, Api
 from streampixel_deploy.emulator.config import EmulatorConfig
 from streampixel_deploy.emulator.faults import FaultSet
@@ -37,7 +37,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-class Emulator:
+class Emulator(StartStop):
     """A Streampixel API on ``host:port`` (port 0 picks a free port), backed by memory.
 
     >>> with Emulator(EmulatorConfig.default()) as emu:  # doctest: +SKIP
@@ -83,15 +83,13 @@ class Emulator:
         )
         self._pipeline = Pipeline(self._store, self._sender.notify)
         self._api = Api(self._store, self._faults, self._pipeline, self._sender)
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._serving = False
+        self._server: Served[EmulatorHTTPServer] | None = None
         self._stopped = False
         self._lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def _bind(self) -> EmulatorHTTPServer:
+    def _bind(self) -> Served[EmulatorHTTPServer]:
         with self._lock:
             if self._stopped:
                 raise RuntimeError("this emulator was stopped; create a new one")
@@ -107,30 +105,27 @@ class Emulator:
                 self.control_enabled,
                 lambda: self.inbox,
             )
-            self._server = EmulatorHTTPServer(self._address, ctx)
+            server = EmulatorHTTPServer(self._address, ctx)
             if self._ssl_context is not None:
-                self._server.socket = self._ssl_context.wrap_socket(self._server.socket, server_side=True)
+                try:
+                    server.socket = self._ssl_context.wrap_socket(server.socket, server_side=True)
+                except BaseException:
+                    server.server_close()
+                    raise
             self._sender.start()
-            self._serving = True
+            self._server = Served(server, "emulator-http")
             return self._server
 
     def start(self) -> Emulator:
         """Serve in a background thread; returns self."""
-        server = self._bind()
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="emulator-http",
-            daemon=True,
-        )
-        self._thread.start()
+        self._bind().start(poll_interval=0.02)
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until ``stop()`` or Ctrl-C."""
-        server = self._bind()
+        served = self._bind()
         try:
-            server.serve_forever(poll_interval=0.1)
+            served.serve_here(poll_interval=0.1)
         except KeyboardInterrupt:
             pass
         finally:
@@ -142,31 +137,15 @@ class Emulator:
             if self._stopped:
                 return
             self._stopped = True
-            server, serving = self._server, self._serving
+            served = self._server
         self._pipeline.stop_event.set()
-        if server is not None:
-            if serving:
-                server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        if served is not None:
+            served.stop(5.0, EmulatorHTTPServer.close_connections)
         self._pipeline.stop()
         self._sender.stop()
         if self._inbox is not None:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self._inbox)
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- addresses -------------------------------------------------------------------------------
 
@@ -175,9 +154,7 @@ class Emulator:
         """``http://HOST:PORT`` (``https://`` with an ssl_context) of the running server."""
         if self._server is None:
             raise RuntimeError("the emulator is not started; call start() first")
-        host, port = self._server.server_address[:2]
-        scheme = "https" if self._ssl_context is not None else "http"
-        return f"{scheme}://{host!s}:{port}"
+        return self._server.url("https" if self._ssl_context is not None else "http")
 
     @property
     def api_url(self) -> str:

@@ -26,12 +26,12 @@ import threading
 import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
 import requests
 
+from streampixel_deploy._serving import Served, StartStop
 from streampixel_deploy.api.client import StreampixelClient
 from streampixel_deploy.core.http import Clock, Http, Policy, make_session
 from streampixel_deploy.relay.config import RelayConfig
@@ -47,7 +47,7 @@ MAX_DRAIN_BYTES = 1024 * 1024
 WEBHOOK_PREFIX = "/webhook/"
 
 
-class Relay:
+class Relay(StartStop):
     """A running relay: ``Relay(config).start()`` ... ``stop()``, or ``with Relay(config) as relay:``.
 
     ``url`` is ``http://host:port``; ``webhook_url`` is the full URL to configure in Streampixel (it holds
@@ -76,8 +76,7 @@ class Relay:
             )
         self.lookup = ProjectLookup(client)
         self.forwarder = Forwarder(config, self.spool, self.log, self.lookup, github_session)
-        self._server: RelayHTTPServer[Relay] | None = None
-        self._thread: threading.Thread | None = None
+        self._server: Served[RelayHTTPServer[Relay]] | None = None
         self._started_at = 0.0
         self._lock = threading.Lock()
         self.received = 0
@@ -89,14 +88,11 @@ class Relay:
         if self._server is not None:
             raise RuntimeError("this relay is already running")
         replay = self.spool.open()
-        server = RelayHTTPServer((self.config.host, self.config.port), self, _Handler)
-        self._server = server
+        served = Served(RelayHTTPServer((self.config.host, self.config.port), self, _Handler), "relay-http")
+        self._server = served
         self._started_at = time.monotonic()
         self.forwarder.start()
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="relay-http", daemon=True
-        )
-        self._thread.start()
+        served.start(poll_interval=0.05)
         self.log.info(
             "relay.started",
             listen=self.url,
@@ -111,35 +107,18 @@ class Relay:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop answering, then stop the forwarder; undelivered events stay in the spool for the next start."""
-        server, self._server = self._server, None
-        if server is None:
+        served, self._server = self._server, None
+        if served is None:
             return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        served.stop(timeout)
         self.forwarder.stop(timeout)
         self.log.info("relay.stopped", spooled=self.spool.count())
-
-    def __enter__(self) -> Relay:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the relay is not started; call start() first")
-        host, port = self._server.server_address[:2]
-        shown = f"[{host!s}]" if ":" in str(host) else str(host)
-        return f"http://{shown}:{port}"
+        return self._server.url()
 
     @property
     def webhook_url(self) -> str:
