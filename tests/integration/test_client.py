@@ -48,8 +48,8 @@ def test_upload_validation_and_rate_limit(client: StreampixelClient, emu: Emulat
     with pytest.raises(Exception, match="Invalid URL format"):
         client.upload_file(DEFAULT_PROJECT_ID, "https://x.example/a.zip?sig=1", True)
     url = emu.serve_file(build_zip)
-    accepted = client.upload_file(DEFAULT_PROJECT_ID, url, True)
-    assert len(accepted.upload_id) == 24 and accepted.status_code == 201
+    upload_id = client.upload_file(DEFAULT_PROJECT_ID, url, True)
+    assert len(upload_id) == 24 and emu.state.build(upload_id) is not None
     with pytest.raises(RateLimited, match=r"Rate limit exceeded\. Try again in 2 minutes\.") as info:
         client.upload_file(DEFAULT_PROJECT_ID, url, True, retry=False)  # the caller waits out 429s itself
     assert info.value.retry_after is None

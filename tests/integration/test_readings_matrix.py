@@ -133,7 +133,7 @@ def test_the_relay_forwards_a_whole_build(reading: tuple[str, Emulator], tmp_pat
             stack.relay(verify="true", verify_recheck_seconds="1")
             client = StreampixelClient(emu.api_url, DEFAULT_API_KEY, DEFAULT_USER_ID)  # reads every shape
             file_url = emu.serve_file(make_build_zip(tmp_path / "MyGame.zip", pak_bytes=4096))
-            upload_id = client.upload_file(DEFAULT_PROJECT_ID, file_url, auto_release=True).upload_id
+            upload_id = client.upload_file(DEFAULT_PROJECT_ID, file_url, auto_release=True)
             client.session.close()
             emu.wait_for_status(upload_id, "Approved")
             dispatches = github.wait_for_dispatches(len(BUILD_EVENTS))

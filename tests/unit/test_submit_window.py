@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 
-from streampixel_deploy.api.client import StreampixelClient, UploadAccepted
+from streampixel_deploy.api.client import StreampixelClient
 from streampixel_deploy.api.models import Project
 from streampixel_deploy.core.errors import (
     EXIT_TIMEOUT,
@@ -71,14 +71,14 @@ class FakeClient:
     def last_look(self, project_id: str, seconds: float = 1.5) -> Project:
         return self.get_project(project_id)
 
-    def upload_file(self, project_id: str, file_url: str, auto_release: bool, retry: bool = True) -> UploadAccepted:
+    def upload_file(self, project_id: str, file_url: str, auto_release: bool, retry: bool = True) -> str:
         now = self.fake.now()
         self.sent.append(now)
         answer = self.sends.pop(0)
         if isinstance(answer, Exception):
             raise answer
         self.builds.append(Listed(answer, file_url, now))
-        return UploadAccepted(answer, "File uploaded", 201)
+        return answer
 
 
 class Said(NullReporter):

@@ -33,13 +33,6 @@ from streampixel_deploy.core.redact import redact_text, redact_url, scrub
 
 
 @dataclass(frozen=True)
-class UploadAccepted:
-    upload_id: str
-    message: str
-    status_code: int
-
-
-@dataclass(frozen=True)
 class DistributeAccepted:
     message: str
     region: str | None
@@ -59,9 +52,9 @@ class StreampixelClient:
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def upload_file(self, project_id: str, file_url: str, auto_release: bool, retry: bool = True) -> UploadAccepted:
-        """Submit the build. ``retry=False``: a 429 comes back at once as RateLimited (the caller looks at
-        files[] before sending again)."""
+    def upload_file(self, project_id: str, file_url: str, auto_release: bool, retry: bool = True) -> str:
+        """Submit the build; its upload ID. ``retry=False``: a 429 comes back at once as RateLimited (the caller
+        looks at files[] before sending again)."""
         body = {"projectId": project_id, "fileUrl": file_url, "autoRelease": auto_release}
         try:
             response, data = self._post(self._upload_path, body, "upload-file", retry)
@@ -78,7 +71,7 @@ class StreampixelClient:
                 f"(HTTP {response.status}): {snippet(response.text) or '(empty)'}",
                 response.status,
             )
-        return UploadAccepted(upload_id, as_text(data.get("message")) or "", response.status)
+        return upload_id
 
     def distribute_file(self, project_id: str, upload_id: str) -> DistributeAccepted:
         body = {"projectId": project_id, "uploadId": upload_id}

@@ -127,7 +127,7 @@ def _send_waiting(run: Run, file_url: str, known_ids: set[str], recheck: bool) -
     s = run.settings
     while True:
         try:
-            return run.client.upload_file(s.project_id, file_url, s.auto_release, retry=False).upload_id
+            return run.client.upload_file(s.project_id, file_url, s.auto_release, retry=False)
         except RateLimited as exc:
             wait = exc.retry_after if exc.retry_after is not None else STREAMPIXEL_WINDOW
             run.reporter.warning(
