@@ -20,7 +20,9 @@ it is now; it sets the ``sha256`` output from it. A stale or foreign record mean
 the HEAD; a failure of it that proves no setting wrong lets the deploy go on (``s3_resume``). Before a multipart
 upload is completed, the build's record is written with a placeholder and fetched the way Streampixel will fetch
 the build (a private bucket found now, not after the upload); that check runs beside the first parts and stops the
-upload if it fails. The record is written beside the final URL check (``s3_later``).
+upload if it fails. The record is written beside the final URL check (``s3_later``), bound by the ETag that
+CompleteMultipartUpload answered, beside the HEAD that reads the object (``s3_record.record``); the record and its
+placeholder go without ``Expect: 100-continue``. So after the last part: Complete, then one round trip.
 
 **Resume.** A run that died part way (killed, the network gone, the transfer failed after its retries) leaves its
 parts in the bucket; the re-run finds that unfinished upload by the listing, proves each part holds this build's
