@@ -20,7 +20,9 @@ it is now; it sets the ``sha256`` output from it. A stale or foreign record mean
 the HEAD; a failure of it that proves no setting wrong lets the deploy go on (``s3_resume``). Before a multipart
 upload is completed, the build's record is written with a placeholder and fetched the way Streampixel will fetch
 the build (a private bucket found now, not after the upload); that check runs beside the first parts and stops the
-upload if it fails. The record is written beside the final URL check (``s3_later``).
+upload if it fails. The record is written beside the final URL check (``s3_later``), bound by the ETag that
+CompleteMultipartUpload answered, beside the HEAD that reads the object (``s3_record.record``); the record and its
+placeholder go without ``Expect: 100-continue``. So after the last part: Complete, then one round trip.
 
 **Resume.** A run that died part way (killed, the network gone, the transfer failed after its retries) leaves its
 parts in the bucket; the re-run finds that unfinished upload by the listing, proves each part holds this build's
@@ -219,13 +221,13 @@ class S3Host:
                         )
                     else:
                         step.doing = "uploading the zip"
-                        sha256 = self._send(
+                        sha256, etag = self._send(
                             client, zip_path, stat, key, known, unfinished, reporter, session, upload.deadline
                         )
                         name = object_name(zip_path)
                         recording = Later(
                             "s3-record",
-                            lambda said: s3_record.record(client, self.s.bucket, key, sha256, name, size, said),
+                            lambda said: s3_record.record(client, self.s.bucket, key, sha256, name, size, said, etag),
                         )
                     step.doing = "making the download URL"
                     url, display, signed = self.access.url_for(key, reporter)
@@ -251,9 +253,10 @@ class S3Host:
         reporter: Reporter,
         session: Any,
         deadline: Deadline | None,
-    ) -> str:
+    ) -> tuple[str, str | None]:
         """Upload the zip, resuming this build's unfinished upload when one proves to be; its sha256: ``known``
-        (vouched for by the caller, or taken by the proving read), else taken from the upload's reads."""
+        (vouched for by the caller, or taken by the proving read), else taken from the upload's reads; and the ETag
+        CompleteMultipartUpload answered (None for a single PutObject)."""
         size = stat.st_size
         part_size = self.part_size or part_size_for(size)
         multipart = size > part_size
@@ -269,23 +272,24 @@ class S3Host:
                 )
                 known = known or proven
             reporter.info(f"Uploading {zip_path.name} ({size:,} bytes) to s3://{self.s.bucket}/{key}.")
-            digest = s3_transfer.upload(
-                client,
-                zip_path,
-                stat,
-                self.s.bucket,
-                key,
-                {"ContentType": "application/zip"},
-                reporter,
-                part_size=part_size,
-                concurrency=self.concurrency,
-                deadline=deadline,
-                sha256=known is None,
-                hash_limit=self.hash_ahead,
-                gate=probe.failed if probe is not None else None,
-                gate_wait=probe.future.exception if probe is not None else None,
-                resume=resume,
-            )
+            with s3_record.Completed(client, key) as completed:
+                digest = s3_transfer.upload(
+                    client,
+                    zip_path,
+                    stat,
+                    self.s.bucket,
+                    key,
+                    {"ContentType": "application/zip"},
+                    reporter,
+                    part_size=part_size,
+                    concurrency=self.concurrency,
+                    deadline=deadline,
+                    sha256=known is None,
+                    hash_limit=self.hash_ahead,
+                    gate=probe.failed if probe is not None else None,
+                    gate_wait=probe.future.exception if probe is not None else None,
+                    resume=resume,
+                )
             if probe is not None:
                 probe.result(reporter)
         except BaseException:
@@ -295,7 +299,7 @@ class S3Host:
         sha256 = known or digest
         if sha256 is None:
             raise RuntimeError("the upload returned no sha256")
-        return sha256
+        return sha256, completed.etag
 
     def _abort_all(self, client: Any, key: str, unfinished: list[str], reporter: Reporter) -> None:
         for upload_id in unfinished:

@@ -18,6 +18,7 @@ from typing import Any
 
 from streampixel_deploy.core.progress import Reporter
 from streampixel_deploy.hosting.s3_errors import error_code, http_status
+from streampixel_deploy.hosting.s3_later import Later
 
 SUFFIX = ".sha256"
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -53,20 +54,35 @@ def recorded_sha256(
     return recorded if HEX64.fullmatch(recorded) else None
 
 
-def record(client: Any, bucket: str, key: str, sha256: str, name: str, size: int, reporter: Reporter) -> None:
+def record(
+    client: Any, bucket: str, key: str, sha256: str, name: str, size: int, reporter: Reporter, etag: str | None = None
+) -> None:
     """Store the sha256 beside the uploaded zip, bound to the object as it is now (its ETag and size); a failure
-    is a warning (the build is hosted all the same; the next run uploads it again)."""
-    try:
-        head = client.head_object(Bucket=bucket, Key=key)
-        if head.get("ContentLength") != size:
-            raise RuntimeError(f"the object holds {head.get('ContentLength')} bytes, not {size}")
+    is a warning (the build is hosted all the same; the next run uploads it again).
+
+    ``etag``: the ETag CompleteMultipartUpload answered, the object's on AWS S3: the record is written at once,
+    bound to it, beside the HEAD that reads the object (one round trip after the upload, not two). A server whose
+    HEAD shows another ETag for the object (rclone gives the whole file's MD5) gets the record again, bound to
+    that one. Without ``etag`` the object is read (HEAD) first."""
+
+    def put(bound: str) -> None:
         client.put_object(
             Bucket=bucket,
             Key=key + SUFFIX,
             Body=f"{sha256}  {name}\n".encode(),
             ContentType="text/plain",
-            Metadata={ETAG: _etag(head), SIZE: str(size)},
+            Metadata={ETAG: bound, SIZE: str(size)},
         )
+
+    try:
+        reading = Later("s3-record-head", lambda _: client.head_object(Bucket=bucket, Key=key))
+        if etag:
+            put(etag)
+        head = reading.result(reporter)
+        if head.get("ContentLength") != size:
+            raise RuntimeError(f"the object holds {head.get('ContentLength')} bytes, not {size}")
+        if not etag or _etag(head) not in ("", etag):
+            put(_etag(head))
     except Exception as exc:
         reporter.warning(
             f"The build's sha256 could not be stored beside it at s3://{bucket}/{key}{SUFFIX} "
@@ -74,6 +90,28 @@ def record(client: Any, bucket: str, key: str, sha256: str, name: str, size: int
             "Grant s3:PutObject under the prefix.",
             "S3 sha256 not stored",
         )
+
+
+class Completed:
+    """The ETag that CompleteMultipartUpload answers for ``key`` on ``client`` while the ``with`` block runs (None
+    when it answered none, or the upload was a single PutObject)."""
+
+    EVENT = "after-call.s3.CompleteMultipartUpload"
+
+    def __init__(self, client: Any, key: str) -> None:
+        self.client, self.key = client, key
+        self.etag: str | None = None
+
+    def _seen(self, parsed: Mapping[str, Any], **_: Any) -> None:
+        if parsed.get("Key") in (None, self.key) and parsed.get("ETag"):
+            self.etag = _etag(parsed)
+
+    def __enter__(self) -> Completed:
+        self.client.meta.events.register(self.EVENT, self._seen)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.client.meta.events.unregister(self.EVENT, self._seen)
 
 
 def hold(client: Any, bucket: str, record_key: str, name: str) -> None:
