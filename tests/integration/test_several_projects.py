@@ -25,7 +25,7 @@ PROJECTS = ["67944b8a3f323be4b89a2272", "67944b8a3f323be4b89a2273", "67944b8a3f3
 @pytest.fixture
 def three() -> Any:
     config = EmulatorConfig.default()
-    config.stage_delays = dict.fromkeys(config.stage_delays, 0.6)  # a pipeline (3 s) longer than the window
+    config.stage_delays = dict.fromkeys(config.stage_delays, 1.2)  # a pipeline (6 s): three windows
     config.rate_limit_window_seconds, config.send_retry_after = WINDOW, True
     first = config.users[0].projects[0]
     for number, project_id in enumerate(PROJECTS[1:], 2):
