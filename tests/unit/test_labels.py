@@ -19,9 +19,9 @@ ALLOWED = {"cli.py", "action.py", "demo.py", "lifecycle.py", "rehearsal.py", "se
 
 def test_no_layer_below_the_faces_reads_the_spec_table_for_a_label() -> None:
     users = sorted(
-        str(path.relative_to(SRC))
+        path.relative_to(SRC).as_posix()
         for path in SRC.rglob("*.py")
-        if "SPEC_BY_NAME" in path.read_text(encoding="utf-8") and str(path.relative_to(SRC)) not in ALLOWED
+        if "SPEC_BY_NAME" in path.read_text(encoding="utf-8") and path.relative_to(SRC).as_posix() not in ALLOWED
     )
     assert users == []
 
