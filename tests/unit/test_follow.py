@@ -190,3 +190,17 @@ def test_a_distribution_never_seen_is_said_so() -> None:
     assert final.distributed is None
     seen = _feed(rules, ["Approved", "Distribute", "Approved"])
     assert seen[-1].verdict is Verdict.APPROVED and seen[-1].distributed is True
+
+
+def test_a_grace_after_approved_ends_with_the_last_poll_before_the_deadline() -> None:
+    """A grace after Approved is cut by the run's deadline: the poll after which none can come ends it, approved
+    with live unknown, and the wait it announces ends at the deadline, not past it."""
+    for rules in (
+        Rules.for_run(interval=5.0, timeout_seconds=22.0, after_distribute=True, deadline=22.0),
+        Rules.for_run(interval=5.0, timeout_seconds=22.0, expect_distribution=True, deadline=22.0),
+    ):
+        decisions = _feed(rules, ["Approved"] * 10, step=5.0)
+        first = next(i for i, d in enumerate(decisions) if d.verdict is Verdict.APPROVED)
+        assert first == 3, "at 15 s the next poll (backed off to 9.8 s) would come after the deadline"
+        assert decisions[first].distributed is None
+        assert all(d.awaiting is not None and d.awaiting.until == 22.0 for d in decisions[:first])

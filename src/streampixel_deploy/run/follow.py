@@ -19,6 +19,10 @@ Rules (where Streampixel's docs are silent, the choice is ours and documented in
   ``Approved`` that no ``Distribute`` preceded is followed for ``distribution_grace`` more (60 s, or 8 polls when
   polling is faster); a ``Distribute`` after it is progress, not a regression. If none comes, the build is approved
   with live unknown.
+- A grace after Approved (the settle, the distribution) ends early when its next poll could not come before the
+  run's deadline (``timeout-minutes``): the run ends approved, live unknown, with what it knows, not with a timeout
+  that calls the build "still Approved". When the deadline comes anyway (polls that failed or answered late), the
+  last answer is read once more with these rules.
 - Every wait says what it waits for and until when, then a short line at least every 30 s (core/waits.py): the
   build's end until the deadline, or a grace above (:class:`Awaiting`: the listing, the distribution, the settle).
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass
 
 from streampixel_deploy.api.models import Build, BuildStatus, Project, live_label
@@ -55,10 +60,17 @@ class Rules:
     #: the build should become live by itself (deploy with autoRelease): Approved alone does not say it is
     expect_distribution: bool = False
     distribution_grace: float = DISTRIBUTION_GRACE
+    #: the run's end on the same clock as ``now``: a grace after Approved never waits past it
+    deadline: float = math.inf
 
     @classmethod
     def for_run(
-        cls, interval: float, timeout_seconds: float, after_distribute: bool = False, expect_distribution: bool = False
+        cls,
+        interval: float,
+        timeout_seconds: float,
+        after_distribute: bool = False,
+        expect_distribution: bool = False,
+        deadline: float = math.inf,
     ) -> Rules:
         return cls(
             interval=interval,
@@ -68,7 +80,12 @@ class Rules:
             settle_seconds=min(DISTRIBUTE_SETTLE_SECONDS, timeout_seconds),
             expect_distribution=expect_distribution,
             distribution_grace=min(DISTRIBUTION_GRACE, DISTRIBUTION_GRACE_POLLS * interval),
+            deadline=deadline,
         )
+
+    def last_poll(self, seen: Seen, now: float) -> bool:
+        """No further poll can come before the run's deadline: a grace after Approved ends with this one."""
+        return now + seen.interval >= self.deadline
 
 
 @dataclass(frozen=True)
@@ -165,9 +182,10 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
     if status is BuildStatus.APPROVED and rules.expect_distribution and not seen.distributed:
         since = seen.approved_since if seen.approved_since is not None else now
         seen = dataclasses.replace(seen, approved_since=since)
-        if now - since < rules.distribution_grace:
+        if now - since < rules.distribution_grace and not rules.last_poll(seen, now):
             going = Awaiting(
-                _DISTRIBUTE_STAGE + " (Approved, not yet seen being distributed)", since + rules.distribution_grace
+                _DISTRIBUTE_STAGE + " (Approved, not yet seen being distributed)",
+                min(since + rules.distribution_grace, rules.deadline),
             )
             return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note, awaiting=going)
         note = f"Approved, but no Distribute stage seen in {now - since:.0f}s: whether it is live is unknown."
@@ -179,12 +197,12 @@ def observe(seen: Seen, rules: Rules, build: Build | None, now: float) -> Decisi
         stale_since = seen.stale_since if seen.stale_since is not None else now
         seen = dataclasses.replace(seen, settle_polls=seen.settle_polls + 1, stale_since=stale_since)
         waited = now - stale_since
-        if seen.settle_polls >= rules.settle_polls and waited >= rules.settle_seconds:
+        if (seen.settle_polls >= rules.settle_polls and waited >= rules.settle_seconds) or rules.last_poll(seen, now):
             stages.append(Stage(build.raw_status, f"no Distribute stage observed in {waited:.0f}s"))
             return Decision(seen, Verdict.APPROVED, tuple(stages), recorded, note=note, distributed=None)
         settle = Awaiting(
             _DISTRIBUTE_STAGE + " (still listed Approved, as before distribute-file)",
-            stale_since + rules.settle_seconds,
+            min(stale_since + rules.settle_seconds, rules.deadline),
         )
         return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note, awaiting=settle)
     return Decision(seen, Verdict.WAIT, tuple(stages), recorded, note=note)
@@ -213,23 +231,25 @@ def follow(run: Run, upload_id: str, after_distribute: bool = False, expect_dist
     With ``expect_distribution`` (deploy with autoRelease), ``run.distributed`` says afterwards whether the build
     was seen distributed (None: unknown)."""
     s, r, clock = run.settings, run.result, run.clock
-    rules = Rules.for_run(s.poll_interval_seconds, s.timeout_seconds, after_distribute, expect_distribution)
+    rules = Rules.for_run(
+        s.poll_interval_seconds, s.timeout_seconds, after_distribute, expect_distribution, clock.deadline
+    )
     seen = start(rules)
     end = Awaiting(f"build {upload_id} to be " + ("distributed" if after_distribute else "approved"), clock.deadline)
     wait: Wait | None = None
+    last: Build | None = None  # the build as last listed
     while True:
-        if clock.remaining() <= 0:
-            raise _still_waiting(run, upload_id)
-        clock.check("following the build")
-        project: Project | None = None
-        try:
-            project = run.client.get_project(s.project_id)
-        except (TransportError, ApiError) as exc:
-            if not transient(exc):
-                raise
-            run.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
-        build = project.find(upload_id) if project is not None else None
-        decision = poll_failed(seen, rules) if project is None else observe(seen, rules, build, clock.now())
+        if clock.remaining() > 0:
+            clock.check("following the build")
+            project = _poll(run)
+            build = project.find(upload_id) if project is not None else None
+            last = build if project is not None else last
+            decision = poll_failed(seen, rules) if project is None else observe(seen, rules, build, clock.now())
+        else:  # no time for another poll: the last answer, read once more, may end a grace after Approved
+            build = last
+            decision = observe(seen, rules, last, clock.now()) if last is not None else poll_failed(seen, rules)
+            if decision.verdict is not Verdict.APPROVED:
+                raise _still_waiting(run, upload_id)
         seen = decision.seen
         if decision.status is not None:
             r.status = decision.status
@@ -262,6 +282,17 @@ def follow(run: Run, upload_id: str, after_distribute: bool = False, expect_dist
         clock.sleep_at_most(
             min(decision.next_poll, due) if due > 0 else decision.next_poll, "following the build", announce=wait
         )
+
+
+def _poll(run: Run) -> Project | None:
+    """Get Project, or None after a transient failure (warned of; the follower backs off and polls again)."""
+    try:
+        return run.client.get_project(run.settings.project_id)
+    except (TransportError, ApiError) as exc:
+        if not transient(exc):
+            raise
+        run.reporter.warning(f"Polling failed, will retry: {exc}", "Polling")
+        return None
 
 
 def _still_waiting(run: Run, upload_id: str) -> WaitTimeout:
