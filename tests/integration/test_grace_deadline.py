@@ -17,13 +17,10 @@ from typing import Any
 
 import pytest
 
-from streampixel_deploy.core.http import Clock
-from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, Emulator
-from streampixel_deploy.run.context import Run
-from streampixel_deploy.run.execute import make_client
+from streampixel_deploy.emulator import Emulator
 from streampixel_deploy.run.follow import follow
-from streampixel_deploy.settings.table import build_settings
-from tests.fakeclock import FakeTime, Heard
+from tests.fakeclock import Heard
+from tests.integration.test_waits_said import fake_time_run
 
 
 def _always_approved(cli: Any, emu: Emulator, build_zip: Path) -> str:
@@ -41,20 +38,10 @@ def test_a_grace_cut_by_the_deadline_ends_approved_with_live_unknown(
     cli: Any, emu: Emulator, build_zip: Path, grace: str
 ) -> None:
     upload_id = _always_approved(cli, emu, build_zip)
-    raw = {
-        "api-key": DEFAULT_API_KEY,
-        "user-id": DEFAULT_USER_ID,
-        "project-id": DEFAULT_PROJECT_ID,
-        "api-url": emu.api_url,
-        "zip-path": str(build_zip),
-        "timeout-minutes": "0.5",  # 30 s: shorter than either grace (60 s; 8 polls of 10 s)
-        "poll-interval-seconds": "10",
-    }
-    settings = build_settings(raw, "deploy")
-    fake = FakeTime(1000.0)
-    heard = Heard(fake)
-    clock = Clock(settings.timeout_seconds, now=fake.now, pause=fake.pause)
-    run = Run(settings, heard, make_client(settings, {}, clock, heard), clock)
+    # 30 s to run: shorter than either grace (60 s; 8 polls of 10 s)
+    run, fake = fake_time_run(emu, build_zip, **{"timeout-minutes": "0.5", "poll-interval-seconds": "10"})
+    heard, clock = run.reporter, run.clock
+    assert isinstance(heard, Heard)
     if grace == "after-distribute-file":
         build = follow(run, upload_id, after_distribute=True)
     else:

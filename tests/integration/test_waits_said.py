@@ -32,18 +32,9 @@ def test_the_wait_for_a_distribution_after_approved_is_said(cli: Any, emu: Emula
     emu.configure(stage_delays={"pending": 600.0})  # the real pipeline stays put; the fault below is what is read
     upload_id = json.loads(cli("deploy", "--zip-path", str(build_zip), "--wait", "false", "--json").out)["uploadId"]
     emu.add_fault({"action": "status_sequence", "upload_id": upload_id, "statuses": ["Approved"] * 100})
-    raw = {
-        "api-key": DEFAULT_API_KEY,
-        "user-id": DEFAULT_USER_ID,
-        "project-id": DEFAULT_PROJECT_ID,
-        "api-url": emu.api_url,
-        "zip-path": str(build_zip),
-    }
-    settings = build_settings(raw, "deploy")
-    fake = FakeTime()
-    heard = Heard(fake)
-    clock = Clock(settings.timeout_seconds, now=fake.now, pause=fake.pause)
-    run = Run(settings, heard, make_client(settings, {}, clock, heard), clock)
+    run, _ = fake_time_run(emu, build_zip)
+    heard = run.reporter
+    assert isinstance(heard, Heard)
     follow(run, upload_id, expect_distribution=True)
     assert run.distributed is None
     lines = [line for _, line in heard.lines]
@@ -55,6 +46,23 @@ def test_the_wait_for_a_distribution_after_approved_is_said(cli: Any, emu: Emula
     ), lines
     assert sum(line.startswith("Still waiting for a Distribute stage") for line in lines) >= 1, lines
     assert heard.longest_silence() <= REPEAT_EVERY, heard.lines
+
+
+def fake_time_run(emu: Emulator, build_zip: Path, **given: str) -> tuple[Run, FakeTime]:
+    """A deploy's run against the emulator (real HTTP) on fake time: every wait passes at once, every line is heard."""
+    raw = {
+        "api-key": DEFAULT_API_KEY,
+        "user-id": DEFAULT_USER_ID,
+        "project-id": DEFAULT_PROJECT_ID,
+        "api-url": emu.api_url,
+        "zip-path": str(build_zip),
+        **given,
+    }
+    settings = build_settings(raw, "deploy")
+    fake = FakeTime(1000.0)
+    heard = Heard(fake)
+    clock = Clock(settings.timeout_seconds, now=fake.now, pause=fake.pause)
+    return Run(settings, heard, make_client(settings, {}, clock, heard), clock), fake
 
 
 class Holding(QuietHandler):
