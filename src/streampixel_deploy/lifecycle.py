@@ -134,7 +134,7 @@ class RunLifecycle:
         """Build the settings, run the command, publish the result, close what the run opened; the final Result."""
         try:
             with rehearsal.rehearsal(self._raw, self.reporter, self.environ) as given:
-                settings = build_settings(given, self.command)
+                settings = build_settings(given, self.command, rehearsal=rehearsal.wanted(self._raw))
                 self._projects = settings.project_ids
                 self._live = Result(command=settings.command, project_id=settings.project_id)
                 self.started = True

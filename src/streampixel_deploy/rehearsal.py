@@ -43,7 +43,6 @@ POLL_SECONDS = "0.2"
 RATE_WINDOW_SECONDS = 3.0
 NOTE = "Rehearsal: an embedded Streampixel emulator took this run; nothing was sent to Streampixel."
 #: Why a rehearsal's rollback target is chosen by date (the summary's note).
-REHEARSAL_HISTORY = "a rehearsal reads no GitHub deployment history; the emulator's build dates chose it"
 #: Settings a rehearsal leaves out: they would reach real storage or GitHub.
 _LEFT_OUT = (*(spec.name for spec in SPECS if spec.name.startswith("s3-")), "github-token", "environment")
 _DEFAULTS = {spec.name: spec.default for spec in SPECS}
@@ -181,9 +180,6 @@ def mark(result: Result, raw: dict[str, str | None] | None = None) -> Result:
     """Say in the result (and so in the summary, the log and --json) that it was a rehearsal, and what of the
     account it made up."""
     result.rehearsal = True
-    for each in (result, *result.projects):
-        if each.previous_note:  # the emulator's dates chose it: a rehearsal never reads GitHub (no token to fix)
-            each.previous_note = REHEARSAL_HISTORY
     if not result.message.startswith("Rehearsal"):
         invented = made_up(raw) if raw is not None else []
         said = f"; made up: {', '.join(invented)}" if invented else ""

@@ -37,7 +37,9 @@ def test_a_rehearsal_keeps_the_given_ids_and_leaves_real_services_out(tmp_path: 
     }
     run = run_action(tmp_path, inputs)
     assert run.code == 0, run.stdout + run.stderr
-    assert "Left out in a rehearsal" in run.stdout and "s3-bucket" in run.stdout and "github-token" in run.stdout
+    left_out = next(line for line in run.stdout.splitlines() if "Left out in a rehearsal" in line)
+    # github-token is the workflow token by default in the action, never the user's own choice to report
+    assert "s3-bucket" in left_out and "environment" in left_out and "github-token" not in left_out
     assert "my-real-bucket" not in run.outputs["file-url"]
     key = "sk_live_not_a_real_key_0123456789"
     assert [line for line in run.stdout.splitlines() if key in line] == [f"::add-mask::{key}"]  # masked like any key
@@ -137,5 +139,23 @@ def test_a_rehearsal_reaches_no_other_host_for_the_live_build_s_zip(tmp_path: Pa
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    changes = json.loads(proc.stdout)["changes"]
-    assert changes["compared"] is False and changes["requests"] == 0 and "example.com" not in proc.stdout
+    # a rehearsal's earlier builds have no zip: no comparison is tried (no request), and the log says why
+    assert json.loads(proc.stdout).get("changes") is None and "example.com" not in proc.stdout
+    assert "a rehearsal's earlier builds have no zip to read" in proc.stderr
+
+
+def test_the_demo_says_nothing_a_rehearsal_cannot_act_on(tmp_path: Path) -> None:
+    """The first thing a new user runs: no advice to give a GitHub token (a rehearsal reads no history, whatever it
+    is given) and no failed connection (the seeded live build's zip leads nowhere by design)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "streampixel_deploy", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stdout + proc.stderr
+    assert "github-token" not in said and "connection failed" not in said, said
+    assert "a rehearsal reads no GitHub deployment history" in said, said

@@ -33,6 +33,8 @@ from streampixel_deploy.settings.table import Settings
 
 #: The first read of the project retries transient failures for at most this long (or the time left).
 FIRST_READ_PATIENCE = 120.0
+#: why a rehearsal's rollback target is the newest approved build by date (its emulator has no GitHub history)
+REHEARSAL_HISTORY = "a rehearsal reads no GitHub deployment history; the emulator's build dates chose it"
 
 
 @dataclass
@@ -165,13 +167,14 @@ class Run:
     def _by_date(self, answer: LiveAnswer | None) -> str:
         """Why the rollback target is the newest approved build by date and not the build live before, and the fix."""
         token = ref("github-token")
+        if self.settings.rehearsal:
+            return REHEARSAL_HISTORY
         if answer is None and self.settings.dry_run:
             return "a dry run reads no GitHub deployment history"
         if answer is None and not self.settings.github_token:
             return (
                 f"no GitHub token, so the deployment history was not read; give {token} (in a workflow the action "
-                "passes the workflow token by default, and the job needs 'deployments: write' under 'permissions:'; "
-                "a rehearsal reads none)"
+                "passes the workflow token by default, and the job needs 'deployments: write' under 'permissions:')"
             )
         if answer is None:
             return "the GitHub deployment history was not read"

@@ -147,6 +147,9 @@ class Settings:
     project_ids: tuple[str, ...] = ()
     verify_archive: ArchiveCheck = "quick"
     s3: S3Settings | None = None
+    #: ``api-url: emulator``: an embedded emulator takes the run; nothing from before it (GitHub's deployment
+    #: history, the earlier builds' zips) can be read
+    rehearsal: bool = False
 
     @property
     def timeout_seconds(self) -> float:
@@ -165,7 +168,9 @@ def collect_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {s.name: environ[s.env] for s in SPECS if environ.get(s.env, "").strip() != ""}
 
 
-def build_settings(raw: Mapping[str, str | None], command: str, need_project: bool = True) -> Settings:
+def build_settings(
+    raw: Mapping[str, str | None], command: str, need_project: bool = True, *, rehearsal: bool = False
+) -> Settings:
     """Validate raw string values (by setting name) into :class:`Settings`; raises InputError (exit 2)."""
     command = SPEC_BY_NAME["command"].parse(command or "")
     values = parse_all(SPECS, raw)  # kinds, choices and bounds; the rules of single settings follow
@@ -258,6 +263,7 @@ def build_settings(raw: Mapping[str, str | None], command: str, need_project: bo
         build_dir_exclude=exclude,
         verify_archive=values["verify-archive"],
         s3=s3,
+        rehearsal=rehearsal,
     )
 
 
