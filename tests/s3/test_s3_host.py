@@ -30,6 +30,7 @@ from .conftest import (
     needs_abort,
     needs_private_reads,
     needs_signatures,
+    needs_upload_listing,
 )
 
 PART = 5 * MIB  # S3's smallest part size: a 12 MiB file makes three parts
@@ -204,6 +205,7 @@ def test_a_failing_part_keeps_the_parts_says_so_and_the_rerun_resumes(s3_server:
     sends only the parts that are missing."""
     from botocore.exceptions import EndpointConnectionError
 
+    needs_upload_listing()
     bucket = s3_server.new_bucket()
     zip_path, digest = _data_file(tmp_path, 16 * MIB)
     host = S3Host(s3_server.settings(bucket, presign_seconds=60), part_size=PART, concurrency=1, max_attempts=1)
