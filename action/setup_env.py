@@ -2,7 +2,7 @@
 
 It runs with whatever Python 3.10+ the runner has, before any venv exists: standard library only, and it never
 imports ``streampixel_deploy``. The venv lives under ``<home>/streampixel-deploy/<key>/venv``, where the key is
-the package version, the Python's minor version and a sha256 of the runtime and build locks, the package's
+the package version, the Python's minor version and a sha256 of the runtime lock, the package's
 sources and the base interpreter, so that a finished venv (marked by a ``ready`` file) is only reused for exactly
 what it was made from. ``<home>`` is the runner's tool cache when it can be written (kept across jobs on a
 self-hosted runner), else ``runner.temp`` (one job).
@@ -14,8 +14,8 @@ Two installers, both from hash-locked files:
   with the venvs); the venv is made without pip, uv installs ``requirements/runtime.txt`` into it, and the
   package's sources are staged beside the venv and put on its path (a ``.pth`` file and a ``dist-info``).
 - **pip** (the fallback, with a one-line notice, when uv cannot be installed, cannot be started or fails, or
-  ``SP_INSTALLER=pip``): a venv with pip, ``pip install --require-hashes`` of the runtime and build locks, then
-  the package built from the staged sources with ``--no-build-isolation``.
+  ``SP_INSTALLER=pip``): a venv with pip and ``pip install --require-hashes`` of the runtime lock; the sources are
+  put on its path as with uv (nothing is built: no build backend to download, 5 s less here).
 
 A venv is made in a temporary folder beside its final place and renamed into it when finished, so runners that
 share a tool cache never see (or remove) each other's half-made venvs.
@@ -38,8 +38,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ACTION_ROOT = Path(__file__).resolve().parent.parent
-# What the package build needs from the action's folder besides src/ (pyproject.toml names the readme and license).
-BUILD_FILES = ("pyproject.toml", "README.md", "LICENSE")
 INSTALLERS = ("auto", "uv", "pip")
 SKIP = ("__pycache__", "*.egg-info", "*.pyc")
 STALE_DAYS = 30  # tool-cache entries unused this long are removed
@@ -55,9 +53,9 @@ class SetupError(Exception):
     """The action cannot be installed; the message says why."""
 
 
-def locks(action: Path) -> tuple[Path, Path]:
-    """The hash-locked runtime and build requirements, in the order pip gets them."""
-    return action / "requirements" / "runtime.txt", action / "requirements" / "build.txt"
+def runtime_lock(action: Path) -> Path:
+    """The hash-locked runtime requirements: all the venv holds besides the linked sources."""
+    return action / "requirements" / "runtime.txt"
 
 
 def uv_lock(action: Path) -> Path:
@@ -74,14 +72,13 @@ def read_version(action: Path) -> str:
 
 
 def source_files(action: Path) -> list[Path]:
-    """What ``stage_source`` copies: the files under src/ (no caches) and the build files that exist."""
+    """What ``stage_source`` copies: the files under src/ (no caches)."""
     found = [
         path
         for path in (action / "src").rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
         if not any(part.endswith(".egg-info") for part in path.parts)
     ]
-    found += [action / name for name in BUILD_FILES if (action / name).is_file()]
     return sorted(found)
 
 
@@ -93,8 +90,7 @@ def interpreter_id() -> str:
 def venv_key(action: Path, interpreter: str | None = None) -> str:
     """``<version>-py<XY>-<16 hex digits>``: a new lock, source file or interpreter gets a new venv."""
     digest = hashlib.sha256()
-    for lock in locks(action):
-        digest.update(lock.read_bytes())
+    digest.update(runtime_lock(action).read_bytes())
     for path in source_files(action):
         digest.update(path.relative_to(action).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update((interpreter or interpreter_id()).encode())
@@ -125,11 +121,9 @@ def is_ready(root: Path, python: Path) -> bool:
 
 
 def stage_source(action: Path, stage: Path) -> None:
-    """Copy what the package build reads into ``stage``, so that the action's own folder is never written to."""
+    """Copy the sources into ``stage`` (beside the venv, on its path), so that the action's own folder is never
+    written to and a later checkout of the action cannot change a finished venv."""
     shutil.copytree(action / "src", stage / "src", ignore=shutil.ignore_patterns(*SKIP))
-    for name in BUILD_FILES:
-        if (action / name).is_file():
-            shutil.copy2(action / name, stage / name)
 
 
 def link_source(action: Path, root: Path, platform: str = sys.platform) -> None:
@@ -149,21 +143,16 @@ def link_source(action: Path, root: Path, platform: str = sys.platform) -> None:
     (info / "RECORD").write_text("".join(f"{n},,\n" for n in names), encoding="utf-8")
 
 
-def pip_commands(python: Path, action: Path, stage: Path) -> list[list[str]]:
-    """The locked dependencies (hashes required), then the package itself without resolving anything more."""
-    runtime, build = locks(action)
-    pip = [str(python), "-m", "pip", "install", "--quiet"]
-    return [
-        [*pip, "--require-hashes", "-r", str(runtime), "-r", str(build)],
-        [*pip, "--no-deps", "--no-build-isolation", str(stage)],
-    ]
+def pip_commands(python: Path, action: Path) -> list[list[str]]:
+    """The runtime lock into the venv with the venv's own pip, hashes required."""
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    return [[*pip, "--require-hashes", "-r", str(runtime_lock(action))]]
 
 
 def uv_commands(uv: Path, python: Path, action: Path) -> list[list[str]]:
     """The runtime lock into the venv, hashes required; ``--no-config``: the workspace's uv settings do not apply."""
-    runtime, _ = locks(action)
     uv_pip = [str(uv), "pip", "install", "--quiet", "--no-config", "--python", str(python)]
-    return [[*uv_pip, "--require-hashes", "-r", str(runtime)]]
+    return [[*uv_pip, "--require-hashes", "-r", str(runtime_lock(action))]]
 
 
 def pip_launcher(platform: str = sys.platform) -> list[str] | None:
@@ -331,7 +320,7 @@ def _make(
     make_venv(env_dir, uv is None)
     python = venv_python(env_dir, platform)
     stage_source(action, work / "source")
-    commands = uv_commands(uv, python, action) if uv else pip_commands(python, action, work / "source")
+    commands = uv_commands(uv, python, action) if uv else pip_commands(python, action)
     try:
         for argv in commands:
             run(argv)
@@ -343,6 +332,5 @@ def _make(
         if uv:  # not kept: every later job would fall back to pip
             shutil.rmtree(uv.parent.parent, ignore_errors=True)
         raise SetupError(f"{name} could not be started ({_one_line(exc)})") from exc
-    if uv:
-        link_source(action, work, platform)
+    link_source(action, work, platform)
     return name

@@ -3,8 +3,8 @@
 Each run is `act push` (nektos/act, self-hosted mode, no Docker) of a one-job workflow whose action step is
 `uses: ./` from a snapshot of this working tree, with an invalid `wait` input: the program starts from the new
 venv and exits 2 at once, so the step is the find + install + start-up cost. Cold: an empty tool cache, pip cache
-and uv cache for each run; `SP_INSTALLER=pip` takes the pip path (today's commands: a venv with pip, the locks
-with hashes, the package built with setuptools). The runs of the two paths alternate, in rotated order. Then the
+and uv cache for each run; `SP_INSTALLER=pip` takes the pip path (a venv with pip, the runtime lock
+with hashes, the sources linked as with uv). The runs of the two paths alternate, in rotated order. Then the
 reuse cases on a kept tool cache (self-hosted runners keep `RUNNER_TOOL_CACHE` between jobs): the same action
 again (the venv is reused) and the next commit of the action (a new venv, uv from the cache).
 

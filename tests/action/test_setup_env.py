@@ -27,11 +27,9 @@ def action(tmp_path: Path) -> Path:
     """A copy of what the script reads from the action's folder, so that tests may change it."""
     dest = tmp_path / "action"
     (dest / "requirements").mkdir(parents=True)
-    for name in ("runtime.txt", "build.txt", "uv.txt"):
+    for name in ("runtime.txt", "uv.txt"):
         shutil.copy2(ROOT / "requirements" / name, dest / "requirements" / name)
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in setup_env.BUILD_FILES:
-        shutil.copy2(ROOT / name, dest / name)
     return dest
 
 
@@ -95,7 +93,7 @@ def test_key_names_the_version_and_python_and_changes_with_locks_sources_and_int
     with (action / "src" / "streampixel_deploy" / "cli.py").open("a", encoding="utf-8") as fh:
         fh.write("# changed\n")
     keys.add(setup_env.venv_key(action))
-    with (action / "requirements" / "build.txt").open("a", encoding="utf-8") as fh:
+    with (action / "requirements" / "runtime.txt").open("a", encoding="utf-8") as fh:
         fh.write("# relocked\n")
     keys.add(setup_env.venv_key(action))
     (action / "src" / "streampixel_deploy" / "_version.py").write_text('__version__ = "9.9.9"\n', encoding="utf-8")
@@ -189,11 +187,11 @@ def test_a_new_key_reuses_uv_from_the_cache(action: Path, tmp_path: Path) -> Non
 
 
 def _pip_path_calls(action: Path, home: Path, python: Path) -> list[list[str]]:
-    """Today's pip path: the locks with hashes, then the package built from the staged copy."""
+    """Today's pip path: the runtime lock with hashes, into the venv being made beside its final place."""
     key = setup_env.venv_key(action)
     work = Path(str(python).split(os.sep + "venv" + os.sep)[0])
     assert work.parent == home and work.name.startswith(f".{key}.tmp-")
-    return setup_env.pip_commands(python, action, work / "source")
+    return setup_env.pip_commands(python, action)
 
 
 @pytest.mark.parametrize("why", ["uv's wheel fails", "no pip for uv", "forced"])
@@ -209,28 +207,27 @@ def test_pip_is_the_fallback_when_uv_cannot_be_had(
     final = setup_env.venv_python(home / setup_env.venv_key(action) / "venv")
     assert python == final and python.read_text(encoding="utf-8") == "pip", "pip's venv has pip"
     pip_calls = [argv for argv in run.calls if run.kind(argv) == "pip"]
-    runtime, build = action / "requirements" / "runtime.txt", action / "requirements" / "build.txt"
+    runtime = action / "requirements" / "runtime.txt"
     assert pip_calls[0][1:] == [
         "-m",
         "pip",
         "install",
         "--quiet",
+        "--disable-pip-version-check",
         "--require-hashes",
         "-r",
         str(runtime),
-        "-r",
-        str(build),
     ]
-    assert pip_calls[1][1:6] == ["-m", "pip", "install", "--quiet", "--no-deps"]
     assert pip_calls == _pip_path_calls(action, home, Path(pip_calls[0][0]))
-    assert not (setup_env.site_packages(final.parent.parent) / "streampixel_deploy.pth").exists()
+    # nothing is built: the sources are on the venv's path, as with uv
+    assert (setup_env.site_packages(final.parent.parent) / "streampixel_deploy.pth").is_file()
     assert [p.name for p in home.iterdir()] == [setup_env.venv_key(action)]
 
 
 def test_a_failing_uv_install_falls_back_to_pip(action: Path, tmp_path: Path) -> None:
     run, said = Installers(fail=["uv"]), list[str]()
     setup_env.install(action, tmp_path, run=run, make_venv=fake_venv, say=said.append)
-    assert run.kinds() == ["pip-uv", "uv", "pip", "pip"]
+    assert run.kinds() == ["pip-uv", "uv", "pip"]
     assert "uv exited with 3 while installing the action's locked dependencies; trying pip instead" in said
 
 
@@ -272,7 +269,7 @@ def test_any_failure_of_uv_falls_back_to_pip_with_a_one_line_notice(action: Path
     said = list[str]()
     python = setup_env.install(action, tmp_path, run=run, make_venv=fake_venv, say=said.append)
     assert python.read_text(encoding="utf-8") == "pip", "the venv was made by the pip path"
-    assert run.kinds()[-2:] == ["pip", "pip"]
+    assert run.kinds()[-1] == "pip" and run.kinds().count("pip") == 1
     assert said[-1].startswith("Installed with pip in ")
     notices = [line for line in said if "pip instead" in line]
     assert len(notices) == 1 and "\n" not in notices[0], said
