@@ -73,6 +73,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from streampixel_deploy._serving import Served
+
 DOCS = "https://docs.github.com/rest"
 DEFAULT_TOKEN = "ghs_fake0123456789abcdefghijklmnopqrstuv"
 API_VERSIONS = frozenset({"2022-11-28"})
@@ -156,31 +158,23 @@ class FakeGitHub:
         self.page_limit = 100
         #: answer a list with all of it in one page, whatever per_page says (and no Link header)
         self.ignore_per_page = False
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: Served[_Server] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeGitHub:
-        if self._server is not None:
+        if self._served is not None:
             raise RuntimeError("already started")
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
-        )
-        self._thread.start()
+        self._served = Served(_Server(self._address, self), "fake-github")
+        self._served.start(poll_interval=0.05)
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        served, self._served = self._served, None
+        if served is None:
             return
         self._stopping.set()  # held requests end (their clients gave up long ago)
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(5.0)
-            self._thread = None
+        served.stop(5.0)
 
     def __enter__(self) -> FakeGitHub:
         return self.start()
@@ -193,10 +187,9 @@ class FakeGitHub:
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT``: the API base URL (``/api/v3`` may be appended, GHES style)."""
-        if self._server is None:
+        if self._served is None:
             raise RuntimeError("not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._served.url()
 
     # -- controls --------------------------------------------------------------------------------
 

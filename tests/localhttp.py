@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from streampixel_deploy._serving import Served
+
 
 @contextmanager
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve ``handler`` in a thread; yields ``http://127.0.0.1:PORT`` and stops the server afterwards."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    served = Served(ThreadingHTTPServer(("127.0.0.1", 0), handler), "local-http")
+    served.start(poll_interval=0.05)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield served.url()
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        served.stop(5.0)
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from streampixel_deploy._serving import Served
 from streampixel_deploy.emulator import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_USER_ID, EmulatorConfig
 
 FAST = 0.05
@@ -124,10 +125,9 @@ class StubServer:
                     stub._cond.notify_all()
                 self._answer()
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._served = Served(_QuietServer(("127.0.0.1", 0), Handler), "webhook-stub")
+        self._served.start(poll_interval=0.05)
+        self.url = self._served.url()
 
     def wait_for(self, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
         """The JSON bodies received once there are ``count`` of them."""
@@ -152,9 +152,7 @@ class StubServer:
             return bodies
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._served.stop(5.0)
 
 
 def free_port() -> int:
