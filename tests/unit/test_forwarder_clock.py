@@ -171,3 +171,15 @@ def test_an_outage_never_loses_the_event(make_relay: Any) -> None:
     assert figures["forwarded"] == 0 and figures["dropped"] == {} and figures["failed"] == 0
     assert relay.github.dispatches == []
     assert relay.spool.count() == 1
+
+
+def test_a_long_wait_is_said_in_the_log_and_repeated_while_it_lasts(make_relay: Any) -> None:
+    """A wait over 10 s (here the recheck, 75 s) says what it waits for and until when, then a line at least every
+    30 s: the relay's log is never silent through a wait, as a run's is not."""
+    relay = make_relay([MISMATCH, OK], recheck=75.0)
+    figures = relay.run_until(_settled)
+    assert figures["forwarded"] == 1
+    said = [entry["detail"] for entry in relay.log.find("wait")]
+    assert said[0].startswith("Waiting for another try to read the project again (verify-recheck-seconds) until ")
+    assert said[0].endswith("(75 s left).")
+    assert len(said) >= 3, said  # at 0 s, then at 30 s and 60 s of the 75

@@ -124,8 +124,9 @@ class Forwarder:
         self._tracked: set[str] = set()  # ids in the queue or in flight
         self._overflow = True  # start by loading whatever the spool holds
         self._stopping = threading.Event()
-        #: every wait of the thread (no deadline; stopping the relay ends a wait at once)
-        self.clock = Clock(cancel=self._stopping, what="the relay")
+        #: every wait of the thread (no deadline; stopping the relay ends a wait at once); one over 10 s says in the
+        #: log what it waits for and until when, then a line at least every 30 s (core/waits.py), as a run's do
+        self.clock = Clock(cancel=self._stopping, what="the relay", tell=lambda line: log.info("wait", detail=line))
         self.dispatcher = GitHubDispatcher.create(
             config.github_api_url,
             config.github_repository,
@@ -194,7 +195,7 @@ class Forwarder:
                 self.log.error("event.error", id=item.id, error=f"{type(exc).__name__}: {exc}")
                 with self._lock:
                     self._overflow = True  # the next refill from the spool picks it up again
-                self._wait(self.config.retry_initial_seconds)
+                self._wait(self.config.retry_initial_seconds, "process the event again")
             finally:
                 with self._lock:
                     self._tracked.discard(item.id)
@@ -301,7 +302,7 @@ class Forwarder:
                 configProblem=answer.config_problem or None,
                 **fields,
             )
-            self._wait(delay)
+            self._wait(delay, "send the event to GitHub")
 
     def _verify(self, envelope: Envelope, fields: dict[str, object]) -> Verdict | None:
         attempt = 0
@@ -314,20 +315,21 @@ class Forwarder:
                 if rechecked or self.config.verify_recheck_seconds <= 0:
                     return verdict
                 rechecked = True  # Get Project may lag the webhook by a moment: look once more
-                self._wait(self.config.verify_recheck_seconds)
+                self._wait(self.config.verify_recheck_seconds, "read the project again (verify-recheck-seconds)")
                 continue
             attempt += 1
             delay = self.dispatcher.policy.backoff_delay(attempt)
             self.log.warning(
                 "verify.retry", detail=verdict.reason, attempt=attempt, retryInSeconds=round(delay, 3), **fields
             )
-            self._wait(delay)
+            self._wait(delay, "ask Streampixel about the event")
         return None
 
-    def _wait(self, seconds: float) -> None:
-        """Wait on the clock; stopping the relay ends the wait (the loops then see ``_stopping``)."""
+    def _wait(self, seconds: float, doing: str) -> None:
+        """Wait on the clock before another try to do ``doing``; stopping the relay ends the wait (the loops then
+        see ``_stopping``)."""
         with contextlib.suppress(Cancelled):
-            self.clock.sleep(seconds, "waiting to retry")
+            self.clock.sleep(seconds, doing)
 
     def _delay(self, attempt: int, answer: Answer) -> float:
         """What GitHub asked for, else the policy's backoff; after a rate limit at least its window."""
