@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -32,13 +33,23 @@ def test_a_console_signal_ends_the_wait_and_the_handlers_come_back(sig: signal.S
 
 
 def _ends_the_wait(sig: signal.Signals, send: Callable[[], None]) -> None:
+    """Send ``sig`` once the wait's handler is in place (sent before it, under load, the signal met the previous
+    disposition: an inherited SIG_IGN, and the wait never ended), then check the handlers came back."""
     before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    timer = threading.Timer(0.05, send)
-    timer.start()
+    previous = signal.getsignal(sig)
+
+    def send_once_handled() -> None:
+        deadline = time.monotonic() + 10
+        while signal.getsignal(sig) == previous and time.monotonic() < deadline:
+            time.sleep(0.01)
+        send()
+
+    sender = threading.Thread(target=send_once_handled)
+    sender.start()
     try:
         assert serve_until_signal() == sig.name
     finally:
-        timer.join()
+        sender.join()
     assert {s: signal.getsignal(s) for s in before} == before
 
 
@@ -65,6 +76,7 @@ def test_the_caller_can_end_the_wait(thread: str) -> None:
 
 
 @POSIX_KILL
+@pytest.mark.usefixtures("sighup_default")  # a suite started under nohup inherits SIGHUP ignored, kept by design
 def test_sighup_ends_the_wait_too() -> None:
     """A closed terminal's SIGHUP: Python's default ended the emulator or the relay with no clean-up at all."""
     hup = signal.Signals["SIGHUP"]
