@@ -37,7 +37,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _deploy(emu: Any, s3: S3Server, bucket: str, *extra: str) -> list[str]:
+def _deploy(emu: Any, s3: S3Server, bucket: str, *extra: str, endpoint: str | None = None) -> list[str]:
+    """The CLI's arguments for a deploy to the emulator with s3 hosting (through ``endpoint`` when given)."""
     return [
         "deploy",
         "--json",
@@ -54,7 +55,7 @@ def _deploy(emu: Any, s3: S3Server, bucket: str, *extra: str) -> list[str]:
         "--s3-bucket",
         bucket,
         "--s3-endpoint-url",
-        s3.endpoint,
+        endpoint or s3.endpoint,
         *extra,
     ]
 

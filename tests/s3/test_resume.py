@@ -17,6 +17,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from .conftest import (
     s3_error,
 )
 from .s3_proxy import CountingProxy
+from .test_deploy_s3 import _deploy
 from .test_s3_host import _data_file, _key
 
 PART = 5 * MIB
@@ -231,3 +234,66 @@ def test_parts_that_cannot_be_listed_mean_a_new_upload_not_a_failed_deploy(s3_se
     assert proxy.held_lines, "ListParts was not refused: nothing was tested"
     assert len(parts_sent) == -(-len(data) // PART)  # every part: nothing could be proven
     assert hosted.sha256 == digest and _object(s3_server, bucket, key) == data
+
+
+def test_the_whole_cli_killed_half_way_then_run_again_sends_only_what_is_missing(
+    s3_server: S3Server, proxy: CountingProxy, tmp_path: Path
+) -> None:
+    """What a runner that dies does: SIGKILL of ``streampixel-deploy deploy`` itself (not a process running only its
+    S3 step) at half way through the zip, then the same command again. The CLI's own parts (8 MiB, 8 in flight) may
+    lose up to 64 MiB at the kill, so the bound is 80% of a 256 MiB zip; without resuming it is over 100%."""
+    from streampixel_deploy import emulator
+
+    bucket = s3_server.new_bucket()
+    zip_path, digest = _data_file(tmp_path, 256 * MIB)
+    size = zip_path.stat().st_size
+    cfg = emulator.EmulatorConfig.default()
+    cfg.rate_limit_window_seconds = 0
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STREAMPIXEL_", "GITHUB_", "INPUT_"))},
+        "STREAMPIXEL_API_KEY": emulator.DEFAULT_API_KEY,
+        "STREAMPIXEL_S3_ACCESS_KEY_ID": s3_server.access_key or ACCESS_KEY,
+        "STREAMPIXEL_S3_SECRET_ACCESS_KEY": s3_server.secret_key or SECRET_KEY,
+    }
+    with emulator.Emulator(cfg) as emu:
+        argv = [
+            sys.executable,
+            "-m",
+            "streampixel_deploy",
+            *_deploy(emu, s3_server, bucket, "--wait", "false", "--zip-path", str(zip_path), endpoint=proxy.endpoint),
+            "--s3-presign-seconds",
+            "3600",
+        ]
+        half = proxy.when(size // 2)
+        with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as first:
+            try:
+                reached = _wait_while_running(half, first)
+                first.kill()
+            finally:
+                first.kill()
+                output, _ = first.communicate(timeout=30)
+        assert reached, f"the first run never reached half way: {output.decode()[-2000:]}"
+        assert first.returncode == -signal.SIGKILL
+        assert len(s3_server.pending_uploads(bucket)) == 1  # what the killed CLI left: its parts
+        assert not any("upload-file" in r["path"] for r in emu.requests()), "nothing was submitted before the kill"
+
+        proxy.restore()
+        again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, check=False)
+    sent = proxy.body_bytes
+    print(f"\nthe whole CLI killed at half way: the re-run sent {sent:,} of {size:,} bytes ({sent / size:.1%})")
+    assert again.returncode == 0, again.stderr[-3000:]
+    result = json.loads(again.stdout)
+    assert result["sha256"] == digest
+    assert sent <= 0.80 * size
+    (key,) = [k for k in s3_server.keys(bucket) if k.endswith(".zip")]
+    assert _object(s3_server, bucket, key) == zip_path.read_bytes()
+    assert s3_server.pending_uploads(bucket) == []
+
+
+def _wait_while_running(event: threading.Event, process: subprocess.Popen[bytes], timeout: float = 120) -> bool:
+    """Wait for ``event`` while ``process`` runs: False at once when it ended first (a failure to show)."""
+    deadline = time.monotonic() + timeout
+    while not event.wait(0.05):
+        if process.poll() is not None or time.monotonic() > deadline:
+            return event.is_set()
+    return True
