@@ -268,9 +268,8 @@ def test_the_whole_cli_killed_half_way_then_run_again_sends_only_what_is_missing
         with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as first:
             try:
                 reached = _wait_while_running(half, first)
-                first.kill()
             finally:
-                first.kill()
+                first.kill()  # SIGKILL: the runner dying, at half way (or the test failing)
                 output, _ = first.communicate(timeout=30)
         assert reached, f"the first run never reached half way: {output.decode()[-2000:]}"
         assert first.returncode == -signal.SIGKILL
